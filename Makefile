@@ -1,0 +1,38 @@
+# semvec — PGXS build.  Honours PG_CONFIG=... like every PGXS extension.
+EXTENSION = semvec
+EXTVERSION = 0.1.0
+
+MODULE_big = semvec
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+HEADERS = $(wildcard src/*.h)
+
+# The install script is assembled from one part per subsystem (sql/parts/NN_*.sql,
+# in name order) so that each subsystem owns its own SQL.
+SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+
+# Kernels are dispatched at run time (src/distance.c); never -march=native here,
+# so the library runs on any x86-64.
+PG_CFLAGS += -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+PG_CFLAGS += -ftree-vectorize -fno-math-errno
+SHLIB_LINK += $(ICU_LIBS) -lopenblas -lm
+
+EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out tmp_check
+
+include $(PGXS)
+
+$(DATA_built): $(SQL_PARTS) Makefile
+	cat $(SQL_PARTS) > $@
+
+# pg_regress suites: test/regress/*.sql with expected output in expected/*.out.
+REGRESS_TESTS = $(patsubst test/regress/%.sql,%,$(sort $(wildcard test/regress/*.sql)))
+
+.PHONY: regress tap unit
+regress:
+	bash tools/regress.sh $(REGRESS_TESTS)
+tap:
+	bash tools/tap.sh

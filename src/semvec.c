@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * semvec.c
+ *	  Module entry point: registers every subsystem's GUCs and kernels
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "distance.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Initialise every subsystem once per backend */
+void
+_PG_init(void)
+{
+	DistanceInit();
+}

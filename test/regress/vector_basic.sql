@@ -1,0 +1,10 @@
+SELECT '[1,2,3]'::vector;
+SELECT ' [ 1,  2 ,    3  ] '::vector;
+SELECT '[1.5e38,-0,0.0001,1e-7,123456,1234567]'::vector;
+SELECT '[1,2,3]'::vector <-> '[4,6,3]';
+SELECT '[1,2,3]'::vector <#> '[4,5,6]';
+SELECT '[1,0]'::vector <=> '[0,1]';
+SELECT '[1,2,3]'::vector <+> '[4,6,3]';
+SELECT vector_dims('[1,2,3]'), vector_norm('[3,4]');
+SELECT '[1,2]'::vector(3);
+SELECT '[1,2'::vector;

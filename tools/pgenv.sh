@@ -1,0 +1,28 @@
+# Sourced by the test scripts: where PostgreSQL is and how to run as a non-root user.
+#
+# PGBIN      server binaries to test against (default: pg_config --bindir).
+#            A private copy made by tools/devinstall.sh can be used instead.
+# as_pg CMD  runs CMD as an unprivileged user when we are root, because the
+#            PostgreSQL server refuses to run as root.
+PG_CONFIG=${PG_CONFIG:-pg_config}
+PGBIN=${PGBIN:-$($PG_CONFIG --bindir)}
+PGXS_LIB=$(dirname "$($PG_CONFIG --pgxs)")/../..
+PG_REGRESS=$PGXS_LIB/src/test/regress/pg_regress
+PG_TAP_LIB=$PGXS_LIB/src/test/perl
+SEMVEC_TEST_USER=${SEMVEC_TEST_USER:-postgres}
+
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u "$SEMVEC_TEST_USER" -- env PATH="$PATH" "$@"
+	else
+		"$@"
+	fi
+}
+
+# A scratch directory the test user can write to
+scratch_dir() {
+	local d
+	d=$(mktemp -d "/tmp/semvec-$1.XXXXXX")
+	chmod 777 "$d"
+	echo "$d"
+}
