@@ -1,0 +1,42 @@
+/*-------------------------------------------------------------------------
+ *
+ * encops.h
+ *	  Dense kernels for the encoder's forward passes (no PostgreSQL calls)
+ *
+ * All matrices are row-major float32.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEMVEC_ENCOPS_H
+#define SEMVEC_ENCOPS_H
+
+#include <stdbool.h>
+
+/*
+ * y[n][out] = x[n][in] · W + b, where W is stored as [in][out] (TF/USE-lite)
+ * when w_out_in is false, or as [out][in] (torch nn.Linear) when true.
+ * b may be NULL.  Uses cblas_sgemm.
+ */
+extern void EncLinear(const float *x, int n, int in, const float *w,
+					  bool w_out_in, const float *b, int out, float *y);
+
+/* In place: x[n][d] = (x - mean) / sqrt(var + eps) * g + b, per row */
+extern void EncLayerNorm(float *x, int n, int d, const float *g,
+						 const float *b, float eps);
+
+/* In place exact GELU: 0.5 x (1 + erf(x / sqrt 2)) */
+extern void EncGelu(float *x, long n);
+
+/* In place ReLU */
+extern void EncRelu(float *x, long n);
+
+/* In place softmax over each row of x[n][d] */
+extern void EncSoftmaxRows(float *x, int n, int d);
+
+/* In place L2 normalisation of x[d]; eps compared with the squared norm */
+extern void EncL2Normalize(float *x, int d, float eps);
+
+/* Set OpenBLAS's thread count */
+extern void EncSetThreads(int n);
+
+#endif							/* SEMVEC_ENCOPS_H */
