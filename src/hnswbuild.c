@@ -35,7 +35,7 @@
 
 #include "hnsw.h"
 
-#define HNSW_LINK_CHUNK		(1024 * 1024)
+#define HNSW_LINK_CHUNK		(128 * 1024)
 
 /* The in-memory graph */
 typedef struct HnswMemGraph
@@ -415,7 +415,7 @@ FlushGraph(HnswBuildState * bs)
 	{
 		Size		sz = HNSW_ELEMENT_TUPLE_SIZE(g->dim, g->levels[i], g->m);
 
-		if (lower + sizeof(ItemIdData) > upper - sz)
+		if (lower + sizeof(ItemIdData) + sz > upper)
 		{
 			blk++;
 			lower = SizeOfPageHeaderData;
@@ -449,9 +449,10 @@ FlushGraph(HnswBuildState * bs)
 			HnswInitPage(page);
 		}
 		sz = FormMemTuple(g, i, tids, tupbuf);
-		if (PageAddItem(page, tupbuf, sz, InvalidOffsetNumber, false, false) !=
-			ItemPointerGetOffsetNumber(&tids[i]))
-			elog(ERROR, "hnsw build could not place element tuple");
+		off = PageAddItem(page, tupbuf, sz, InvalidOffsetNumber, false, false);
+		if (off != ItemPointerGetOffsetNumber(&tids[i]))
+			elog(ERROR, "hnsw build placed element at offset %u, expected %u (size %zu, free %zu)",
+				 off, ItemPointerGetOffsetNumber(&tids[i]), sz, PageGetFreeSpace(page));
 	}
 	if (BufferIsValid(buf))
 	{
