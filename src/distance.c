@@ -175,26 +175,34 @@ InnerProductDefault(int dim, const float *a, const float *b)
 static double
 CosineSimilarityDefault(int dim, const float *a, const float *b)
 {
-	Float4		dot4 = {0, 0, 0, 0};
-	Float4		na4 = {0, 0, 0, 0};
-	Float4		nb4 = {0, 0, 0, 0};
+	Float4		dot0 = {0, 0, 0, 0};
+	Float4		dot1 = {0, 0, 0, 0};
+	Float4		na0 = {0, 0, 0, 0};
+	Float4		na1 = {0, 0, 0, 0};
+	Float4		nb0 = {0, 0, 0, 0};
+	Float4		nb1 = {0, 0, 0, 0};
 	float		dot;
 	float		na;
 	float		nb;
 	int			i = 0;
 
-	for (; i + 4 <= dim; i += 4)
+	for (; i + 8 <= dim; i += 8)
 	{
-		Float4		va = Load4(a + i);
-		Float4		vb = Load4(b + i);
+		Float4		va0 = Load4(a + i);
+		Float4		vb0 = Load4(b + i);
+		Float4		va1 = Load4(a + i + 4);
+		Float4		vb1 = Load4(b + i + 4);
 
-		dot4 += va * vb;
-		na4 += va * va;
-		nb4 += vb * vb;
+		dot0 += va0 * vb0;
+		na0 += va0 * va0;
+		nb0 += vb0 * vb0;
+		dot1 += va1 * vb1;
+		na1 += va1 * va1;
+		nb1 += vb1 * vb1;
 	}
-	dot = SumLanes(dot4);
-	na = SumLanes(na4);
-	nb = SumLanes(nb4);
+	dot = SumLanes(dot0 + dot1);
+	na = SumLanes(na0 + na1);
+	nb = SumLanes(nb0 + nb1);
 	for (; i < dim; i++)
 	{
 		dot += a[i] * b[i];
