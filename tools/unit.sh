@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 CC=${CC:-gcc}
 out=$(mktemp -d /tmp/semvec-unit.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-CFLAGS="-O2 -Wall -Wextra -Werror -fwrapv -fexcess-precision=standard -ftree-vectorize -fno-math-errno"
+CFLAGS="-O2 -Wall -Wextra -Werror -fwrapv -ftree-vectorize -fno-math-errno"
 
 $CC $CFLAGS -Isrc -o "$out/distance_test" test/unit/distance_test.c \
 	src/distance.c src/distance_x86.c -lm
