@@ -95,8 +95,8 @@ main(void)
 		b[p] = malloc(sizeof(float) * 1536);
 		for (int i = 0; i < 1536; i++)
 		{
-			a[p][i] = (float) rand() / RAND_MAX - 0.5f;
-			b[p][i] = (float) rand() / RAND_MAX - 0.5f;
+			a[p][i] = (float) ((double) rand() / RAND_MAX - 0.5);
+			b[p][i] = (float) ((double) rand() / RAND_MAX - 0.5);
 		}
 	}
 
