@@ -309,6 +309,8 @@ extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer 
 					   IndexInfo *indexInfo);
 extern void HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 							 ItemPointer heaptid, bool building);
+extern int	HnswSearchNear(Relation index, HnswIndexInfo * info, const float *q, int dim,
+						   int level, HnswPair * out, int max);
 
 
 /* hnswbuild.c */

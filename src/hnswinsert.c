@@ -503,3 +503,70 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	MemoryContextDelete(ctx);
 	return false;
 }
+
+/*
+ * Find up to max live elements near q at one level, by the same search an
+ * insert does (greedy descent, then ef_construction at that level).  VACUUM
+ * uses it to give elements that lost neighbours fresh candidates.  Returns
+ * the count; out[i].key is a packed TID.
+ */
+int
+HnswSearchNear(Relation index, HnswIndexInfo * info, const float *q, int dim,
+			   int level, HnswPair * out, int max)
+{
+	HnswMetaPageData meta = HnswReadMeta(index);
+	InsertState st;
+	ItemPointerData eptid;
+	int			ep;
+	int		   *w;
+	int			nw;
+	int			n = 0;
+
+	if (meta.entryBlkno == InvalidBlockNumber || meta.entryLevel < level)
+		return 0;
+	memset(&st, 0, sizeof(st));
+	st.index = index;
+	st.info = info;
+	st.dim = dim;
+	st.q = q;
+	st.capnodes = 256;
+	st.nodes = palloc(sizeof(HnswNode) * st.capnodes);
+	HnswKeySetInit(&st.map, 512);
+
+	ItemPointerSet(&eptid, meta.entryBlkno, meta.entryOffno);
+	ep = GetNode(&st, &eptid);
+	for (int l = meta.entryLevel; l > level; l--)
+	{
+		bool		changed = true;
+
+		while (changed)
+		{
+			ItemPointerData nb[2 * HNSW_MAX_M];
+			int			nn = GetNeighbors(&st, ep, l, nb);
+
+			CHECK_FOR_INTERRUPTS();
+			changed = false;
+			for (int i = 0; i < nn; i++)
+			{
+				int			e = GetNode(&st, &nb[i]);
+
+				if (st.nodes[e].dist < st.nodes[ep].dist)
+				{
+					ep = e;
+					changed = true;
+				}
+			}
+		}
+	}
+	w = palloc(sizeof(int) * (info->efConstruction + 1));
+	nw = SearchLevel(&st, &ep, 1, info->efConstruction, level, w);
+	for (int i = 0; i < nw && n < max; i++)
+	{
+		if (st.nodes[w[i]].deleted)
+			continue;
+		out[n].key = HnswTidKey(&st.nodes[w[i]].tid);
+		out[n].dist = st.nodes[w[i]].dist;
+		n++;
+	}
+	return n;
+}

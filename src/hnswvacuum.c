@@ -123,7 +123,9 @@ RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 	bool	   *selected;
 	ItemPointerData *tids;
 	int			ncand = 0;
-	int			cap = nslots * (nslots + 1);
+	int			cap = nslots * (nslots + 1) + info->efConstruction;
+	HnswPair   *near;
+	int			nnear;
 	int			k = 0;
 	ItemPointerData nb[2 * HNSW_MAX_M];
 	bool		any = false;
@@ -174,6 +176,31 @@ RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 			tids[ncand] = nb[j];
 			ncand++;
 		}
+	}
+
+	/*
+	 * An element left with no candidates searches afresh from the entry
+	 * point.  (Not done otherwise: nearest-only lists lose the long links
+	 * that the two-hop candidates keep, and recall suffers.)
+	 */
+	near = palloc(sizeof(HnswPair) * info->efConstruction);
+	nnear = ncand > 0 ? 0 :
+		HnswSearchNear(index, info, evec, dim, level, near, info->efConstruction);
+	for (int j = 0; j < nnear && ncand < cap; j++)
+	{
+		HnswNode	node;
+
+		HnswKeyTid(near[j].key, &nb[0]);
+		if (HnswKeySetContains(deleted, near[j].key) || !HnswKeySetAdd(&seen, near[j].key))
+			continue;
+		HnswReadElement(index, &nb[0], dim, &node, true, -1, NULL);
+		if (node.deleted || node.level < level)
+			continue;
+		cand[ncand].key = ncand;
+		cand[ncand].dist = near[j].dist;
+		vecs[ncand] = node.vec;
+		tids[ncand] = nb[0];
+		ncand++;
 	}
 
 	qsort(cand, ncand, sizeof(HnswPair), ComparePairDist);
