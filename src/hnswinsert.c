@@ -160,10 +160,13 @@ ComparePairDist(const void *a, const void *b)
  * Link neighbour n back to the new element at a level.  Picks a free slot,
  * a slot of a deleted element, or (when the heuristic keeps the new
  * element) the slot of the first neighbour the heuristic drops; then
- * re-checks that slot under an exclusive lock before writing it.
+ * re-checks that slot under an exclusive lock before writing it.  With
+ * force, a rejected new element still replaces the farthest neighbour, so
+ * that it gets at least one incoming link.  Returns whether it linked.
  */
-static void
-UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool building)
+static bool
+UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool building,
+			   bool force)
 {
 	ItemPointerData ntid = st->nodes[nidx].tid;
 	float	   *nvec = st->nodes[nidx].vec;
@@ -181,7 +184,7 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 
 	nslots = HnswReadElement(st->index, &ntid, st->dim, &tmp, false, level, slots);
 	if (nslots == 0)
-		return;
+		return false;
 	for (int i = 0; i < nslots && idx < 0; i++)
 		if (!ItemPointerIsValid(&slots[i]))
 			idx = i;
@@ -220,8 +223,11 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 			for (int i = 0; i <= nslots; i++)
 				if (selected[i] && cand[i].key == (uint64) nslots)
 					keepsNew = true;
-			if (!keepsNew)
-				return;
+			if (!keepsNew && !force)
+				return false;
+			for (int i = nslots; i >= 0 && !keepsNew && idx < 0; i--)
+				if (cand[i].key != (uint64) nslots)
+					idx = (int) cand[i].key;	/* the farthest old neighbour */
 			for (int i = 0; i <= nslots && idx < 0; i++)
 				if (!selected[i])
 					idx = (int) cand[i].key;
@@ -254,6 +260,7 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 	else
 		HnswWriteAbort(&pw);
 	UnlockReleaseBuffer(buf);
+	return idx >= 0;
 }
 
 /*
@@ -469,10 +476,19 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 	setEntry = meta.entryBlkno == InvalidBlockNumber || level > meta.entryLevel;
 	WriteElement(index, tup, size, setEntry, level, dim, building, &newtid);
 
-	/* Now link the chosen neighbours back */
+	/*
+	 * Now link the chosen neighbours back.  If none takes the new element at
+	 * level 0, nothing could reach it, so the nearest one must.
+	 */
 	for (int l = 0; l <= level; l++)
+	{
+		bool		linked = false;
+
 		for (int j = 0; j < nchosen[l]; j++)
-			UpdateNeighbor(&st, chosen[l][j], &newtid, l, building);
+			linked |= UpdateNeighbor(&st, chosen[l][j], &newtid, l, building, false);
+		if (l == 0 && !linked && nchosen[0] > 0)
+			UpdateNeighbor(&st, chosen[0][0], &newtid, 0, building, true);
+	}
 
 	if (!building)
 		UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
