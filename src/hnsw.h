@@ -267,6 +267,14 @@ typedef struct HnswIndexInfo
 	int			typmodDim;		/* column dimension, or -1 */
 }			HnswIndexInfo;
 
+/* What rd_amcache holds: the facts plus a block -> buffer hint table */
+typedef struct HnswRelCache
+{
+	HnswIndexInfo info;
+	Buffer	   *recent;
+	BlockNumber nrecent;
+}			HnswRelCache;
+
 /* ---- a graph node loaded from disk (insert and vacuum) ---- */
 typedef struct HnswNode
 {
@@ -291,6 +299,7 @@ extern int	HnswMaxLevelFor(int dim, int m);
 
 /* hnswutils.c */
 extern Buffer HnswNewBuffer(Relation index, ForkNumber forkNum);
+extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
 extern void HnswInitPage(Page page);
 extern void HnswInitMetaPage(Page page, int m, int efConstruction, int dim, HnswDistKind kind);
 extern HnswMetaPageData HnswReadMeta(Relation index);

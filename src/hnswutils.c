@@ -200,6 +200,41 @@ HnswNewBuffer(Relation index, ForkNumber forkNum)
 	return buf;
 }
 
+/*
+ * Pin a block of the main fork.  The buffer that held it last time is
+ * remembered per backend, and ReadRecentBuffer re-pins it without a
+ * buffer-mapping lookup when it still holds the block: searches touch
+ * thousands of random blocks, and that lookup was a large share of a scan.
+ */
+Buffer
+HnswReadBuffer(Relation index, BlockNumber blkno)
+{
+	HnswRelCache *rc = (HnswRelCache *) index->rd_amcache;
+	Buffer		buf;
+
+	if (rc == NULL)
+		return ReadBuffer(index, blkno);
+	if (blkno < rc->nrecent && BufferIsValid(rc->recent[blkno]) &&
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, rc->recent[blkno]))
+		return rc->recent[blkno];
+	buf = ReadBuffer(index, blkno);
+	if (blkno >= rc->nrecent)
+	{
+		BlockNumber n = Max(Max(rc->nrecent * 2, blkno + 1), 1024);
+
+		if (rc->recent == NULL)
+			rc->recent = MemoryContextAllocZero(index->rd_indexcxt, sizeof(Buffer) * n);
+		else
+		{
+			rc->recent = repalloc(rc->recent, sizeof(Buffer) * n);
+			memset(rc->recent + rc->nrecent, 0, sizeof(Buffer) * (n - rc->nrecent));
+		}
+		rc->nrecent = n;
+	}
+	rc->recent[blkno] = buf;
+	return buf;
+}
+
 /* Initialise an empty data page */
 void
 HnswInitPage(Page page)
@@ -434,7 +469,7 @@ HnswReadElement(Relation index, ItemPointer tid, int dim, HnswNode * node,
 						RelationGetRelationName(index)),
 				 errdetail("The link points at (%u,%u).", ItemPointerGetBlockNumberNoCheck(tid),
 						   ItemPointerGetOffsetNumberNoCheck(tid))));
-	buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(tid));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	etup = HnswGetElementTuple(index, page, ItemPointerGetOffsetNumber(tid));
