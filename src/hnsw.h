@@ -271,8 +271,8 @@ typedef struct HnswIndexInfo
 typedef struct HnswRelCache
 {
 	HnswIndexInfo info;
-	Buffer	   *recent;
 	BlockNumber nrecent;
+	Buffer		recent[FLEXIBLE_ARRAY_MEMBER];
 }			HnswRelCache;
 
 /* ---- a graph node loaded from disk (insert and vacuum) ---- */

@@ -253,7 +253,7 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 	int			nnew = 0;
 	int			i = 0;
 	Size		vecbytes = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
-	HnswRelCache *rc = (HnswRelCache *) index->rd_amcache;
+	HnswRelCache *rc;
 
 	so->nodes[idx].expanded = true;
 	if (so->nodes[idx].nnbrs >= 0)
@@ -279,6 +279,7 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 	 * unlocked reads below only compute prefetch addresses; a stale value
 	 * is harmless there.
 	 */
+	rc = (HnswRelCache *) index->rd_amcache;	/* after any repalloc */
 	if (rc != NULL)
 	{
 		for (int j = 0; j < nnew; j++)

@@ -220,16 +220,13 @@ HnswReadBuffer(Relation index, BlockNumber blkno)
 	buf = ReadBuffer(index, blkno);
 	if (blkno >= rc->nrecent)
 	{
+		/* One chunk, so a relcache flush frees the hints with the facts */
 		BlockNumber n = Max(Max(rc->nrecent * 2, blkno + 1), 1024);
 
-		if (rc->recent == NULL)
-			rc->recent = MemoryContextAllocZero(index->rd_indexcxt, sizeof(Buffer) * n);
-		else
-		{
-			rc->recent = repalloc(rc->recent, sizeof(Buffer) * n);
-			memset(rc->recent + rc->nrecent, 0, sizeof(Buffer) * (n - rc->nrecent));
-		}
+		rc = repalloc(rc, offsetof(HnswRelCache, recent) + sizeof(Buffer) * n);
+		memset(rc->recent + rc->nrecent, 0, sizeof(Buffer) * (n - rc->nrecent));
 		rc->nrecent = n;
+		index->rd_amcache = rc;
 	}
 	rc->recent[blkno] = buf;
 	return buf;

@@ -100,6 +100,18 @@ SELECT hnsw_check('u_idx');
 RESET enable_seqscan;
 DROP TABLE u;
 
+-- Temporary tables (local buffers)
+CREATE TEMP TABLE tmp AS SELECT i AS id, ARRAY[i % 10, i / 10]::real[]::vector AS v
+	FROM generate_series(0, 99) i;
+CREATE INDEX tmp_idx ON tmp USING hnsw (v vector_l1_ops);
+INSERT INTO tmp VALUES (100, '[4.4,4.4]');
+SET enable_seqscan = off;
+SELECT id FROM tmp ORDER BY v <+> '[4.4,4.4]' LIMIT 4;
+SELECT id FROM tmp ORDER BY v <+> '[4.4,4.4]' LIMIT 4;
+RESET enable_seqscan;
+SELECT hnsw_check('tmp_idx');
+DROP TABLE tmp;
+
 -- Every opclass passes amvalidate
 SELECT opcname, amvalidate(oid) FROM pg_opclass
 WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hnsw') ORDER BY opcname;
