@@ -440,10 +440,10 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 				vecs[nlive] = st.nodes[w[i]].vec;
 				nlive++;
 			}
-			HnswSelectNeighbors(info->kind, dim, cand, nlive, vecs, m, selected);
-			chosen[l] = palloc(sizeof(int) * m);
+			HnswSelectNeighbors(info->kind, dim, cand, nlive, vecs, HnswLevelSlots(m, l), selected);
+			chosen[l] = palloc(sizeof(int) * HnswLevelSlots(m, l));
 			for (int i = 0; i < nlive; i++)
-				if (selected[i] && nchosen[l] < m)
+				if (selected[i] && nchosen[l] < HnswLevelSlots(m, l))
 					chosen[l][nchosen[l]++] = (int) cand[i].key;
 			memcpy(eps, w, sizeof(int) * nw);
 			neps = nw;

@@ -156,12 +156,68 @@ ElementDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
 	return d;
 }
 
+/*
+ * Pin the blocks of n elements and prefetch them in stages so that the
+ * cache misses overlap: buffer headers, then (once pinned) page headers and
+ * line pointers, then the tuples (the trick hnswlib uses).  The unlocked
+ * reads here only compute prefetch addresses; a stale value is harmless.
+ */
+static void
+PinAndPrefetch(Relation index, HnswScanOpaque so, ItemPointer nbrs, int nnew, Buffer *bufs)
+{
+	HnswRelCache *rc = (HnswRelCache *) index->rd_amcache;
+	Size		vecbytes = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
+
+	if (rc != NULL)
+	{
+		for (int j = 0; j < nnew; j++)
+		{
+			BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[j]);
+
+			if (blk < rc->nrecent && BufferIsValid(rc->recent[blk]) && rc->recent[blk] > 0)
+				__builtin_prefetch(GetBufferDescriptor(rc->recent[blk] - 1));
+		}
+	}
+	for (int j = 0; j < nnew; j++)
+	{
+		BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[j]);
+		Page		page;
+
+		if (blk == HNSW_METAPAGE_BLKNO)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a link to its metapage",
+							RelationGetRelationName(index))));
+		bufs[j] = HnswReadBuffer(index, blk);
+		page = BufferGetPage(bufs[j]);
+		__builtin_prefetch(page);
+		__builtin_prefetch(PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrs[j])));
+	}
+	for (int j = 0; j < nnew; j++)
+	{
+		Page		page = BufferGetPage(bufs[j]);
+		OffsetNumber off = ItemPointerGetOffsetNumber(&nbrs[j]);
+		ItemId		iid;
+		char	   *p;
+
+		if (off > MaxOffsetNumber)
+			continue;
+		iid = PageGetItemId(page, off);
+		if (ItemIdGetOffset(iid) >= BLCKSZ)
+			continue;
+		p = (char *) page + ItemIdGetOffset(iid);
+		for (Size b = 0; b < vecbytes && b < 8 * 64; b += 64)
+			__builtin_prefetch(p + b);
+	}
+}
+
 /* Greedy descent from the entry point to the nearest element at level 1 */
 static void
 DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryLevel)
 {
 	float		epd = ElementDistance(index, so, ep);
 	ItemPointerData nbrs[HNSW_MAX_M];
+	Buffer		bufs[HNSW_MAX_M];
 	HnswNode	info;
 
 	for (int l = entryLevel; l > 0; l--)
@@ -171,20 +227,31 @@ DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryL
 		while (changed)
 		{
 			int			nn = ReadNeighbors(index, so, ep, l, nbrs, &info);
+			ItemPointerData best = *ep;
 
 			CHECK_FOR_INTERRUPTS();
 			changed = false;
+			PinAndPrefetch(index, so, nbrs, nn, bufs);
 			for (int i = 0; i < nn; i++)
 			{
-				float		d = ElementDistance(index, so, &nbrs[i]);
+				HnswElementTuple etup;
+				float		d;
 
+				LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+				etup = HnswGetElementTuple(index, BufferGetPage(bufs[i]),
+										   ItemPointerGetOffsetNumber(&nbrs[i]));
+				if (etup->dim != so->dim)
+					elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+				d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
+				UnlockReleaseBuffer(bufs[i]);
 				if (d < epd)
 				{
 					epd = d;
-					*ep = nbrs[i];
+					best = nbrs[i];
 					changed = true;
 				}
 			}
+			*ep = best;
 		}
 	}
 }
@@ -252,8 +319,6 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 	int			nn;
 	int			nnew = 0;
 	int			i = 0;
-	Size		vecbytes = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
-	HnswRelCache *rc;
 
 	so->nodes[idx].expanded = true;
 	if (so->nodes[idx].nnbrs >= 0)
@@ -273,54 +338,7 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 	if (nnew == 0)
 		return;
 
-	/*
-	 * Prefetch in stages so the misses overlap: buffer headers, then (once
-	 * pinned) page headers and line pointers, then the tuples.  The
-	 * unlocked reads below only compute prefetch addresses; a stale value
-	 * is harmless there.
-	 */
-	rc = (HnswRelCache *) index->rd_amcache;	/* after any repalloc */
-	if (rc != NULL)
-	{
-		for (int j = 0; j < nnew; j++)
-		{
-			BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[j]);
-
-			if (blk < rc->nrecent && BufferIsValid(rc->recent[blk]) && rc->recent[blk] > 0)
-				__builtin_prefetch(GetBufferDescriptor(rc->recent[blk] - 1));
-		}
-	}
-	for (int j = 0; j < nnew; j++)
-	{
-		BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[j]);
-		Page		page;
-
-		if (blk == HNSW_METAPAGE_BLKNO)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("index \"%s\" has a link to its metapage",
-							RelationGetRelationName(index))));
-		bufs[j] = HnswReadBuffer(index, blk);
-		page = BufferGetPage(bufs[j]);
-		__builtin_prefetch(page);
-		__builtin_prefetch(PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrs[j])));
-	}
-	for (int j = 0; j < nnew; j++)
-	{
-		Page		page = BufferGetPage(bufs[j]);
-		OffsetNumber off = ItemPointerGetOffsetNumber(&nbrs[j]);
-		ItemId		iid;
-		char	   *p;
-
-		if (off > MaxOffsetNumber)
-			continue;
-		iid = PageGetItemId(page, off);
-		if (ItemIdGetOffset(iid) >= BLCKSZ)
-			continue;
-		p = (char *) page + ItemIdGetOffset(iid);
-		for (Size b = 0; b < vecbytes && b < 8 * 64; b += 64)
-			__builtin_prefetch(p + b);
-	}
+	PinAndPrefetch(index, so, nbrs, nnew, bufs);
 
 	/* Distances, each under its page's share lock */
 	for (i = 0; i < nnew; i++)

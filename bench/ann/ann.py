@@ -72,6 +72,16 @@ def recall(found, truth):
     return hits / (len(truth) * truth.shape[1])
 
 
+def proc_cpu(pid):
+    """CPU seconds (user + system) used so far by a process, from /proc."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return float("nan")
+
+
 def vec_text(v):
     return "[" + ",".join("%.6g" % x for x in v) + "]"
 
@@ -98,6 +108,8 @@ def bench_semvec(dsn, base, queries, truth, efs, m, efc):
     build = time.perf_counter() - t0
     cur.execute("SELECT pg_relation_size('ann_idx')")
     size = cur.fetchone()[0]
+    cur.execute("SELECT pg_backend_pid()")
+    pid = cur.fetchone()[0]
     cur.execute("PREPARE q(vector) AS SELECT id FROM ann_items ORDER BY v <=> $1 LIMIT 10")
     qtext = [vec_text(q) for q in queries]
     rows = []
@@ -107,12 +119,14 @@ def bench_semvec(dsn, base, queries, truth, efs, m, efc):
             cur.execute("EXECUTE q(%s)", (q,))
             cur.fetchall()
         found = []
+        c0 = proc_cpu(pid)
         t0 = time.perf_counter()
         for q in qtext:
             cur.execute("EXECUTE q(%s)", (q,))
             found.append([r[0] for r in cur.fetchall()])
         el = time.perf_counter() - t0
-        rows.append((ef, recall(found, truth), len(qtext) / el))
+        cpu = proc_cpu(pid) - c0
+        rows.append((ef, recall(found, truth), len(qtext) / el, 1e6 * cpu / len(qtext)))
     cur.execute("EXPLAIN (COSTS OFF) EXECUTE q(%s)", (qtext[0],))
     plan = " ".join(r[0].strip() for r in cur.fetchall())
     conn.close()
@@ -132,16 +146,18 @@ def bench_hnswlib(base, queries, truth, efs, m, efc):
     rows = []
     for ef in efs:
         idx.set_ef(max(ef, 10))
+        c0 = time.process_time()
         t0 = time.perf_counter()
         labels, _ = idx.knn_query(queries, k=10, num_threads=1)
         el = time.perf_counter() - t0
-        rows.append((ef, recall(labels.tolist(), truth), len(queries) / el))
+        cpu = time.process_time() - c0
+        rows.append((ef, recall(labels.tolist(), truth), len(queries) / el, 1e6 * cpu / len(queries)))
     return build, size, rows
 
 
 def qps_at(rows, target):
     """QPS at a recall level, interpolated linearly over the sweep."""
-    pts = sorted((r, q) for _, r, q in rows)
+    pts = sorted((r[1], r[2]) for r in rows)
     for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
         if r0 <= target <= r1 and r1 > r0:
             return q0 + (q1 - q0) * (target - r0) / (r1 - r0)
@@ -170,7 +186,7 @@ def main():
     sb, ss, srows, plan = bench_semvec(a.dsn, base, queries, truth, efs, a.m, a.efc)
     print("plan:", plan)
     if a.skip_hnswlib:
-        hb, hs, hrows = float("nan"), 0, [(ef, float("nan"), float("nan")) for ef in efs]
+        hb, hs, hrows = float("nan"), 0, [(ef, float("nan"), float("nan"), float("nan")) for ef in efs]
     else:
         hb, hs, hrows = bench_hnswlib(base, queries, truth, efs, a.m, a.efc)
 
@@ -179,14 +195,18 @@ def main():
     print("%-22s %12.1f %12.1f %10.2f" % ("build time (s)", sb, hb, sb / hb))
     print("%-22s %12.1f %12.1f %10s" % ("index size (MB)", ss / 1e6, hs / 1e6, "(in-mem est.)"))
     print()
-    print("%-9s %12s %12s %10s %12s %12s %10s" % ("ef_search", "recall sv", "recall hl", "diff",
-                                                   "QPS sv", "QPS hl", "ratio"))
-    for (ef, sr, sq), (_, hr, hq) in zip(srows, hrows):
-        print("%-9d %12.4f %12.4f %+10.4f %12.1f %12.1f %10.2f" % (ef, sr, hr, sr - hr, sq, hq, sq / hq))
+    print("%-9s %10s %10s %8s %10s %10s %7s %12s %12s" % (
+        "ef_search", "recall sv", "recall hl", "diff", "QPS sv", "QPS hl", "ratio",
+        "srv cpu us/q", "hl cpu us/q"))
+    for (ef, sr, sq, sc), (_, hr, hq, hc) in zip(srows, hrows):
+        print("%-9d %10.4f %10.4f %+8.4f %10.1f %10.1f %7.2f %12.0f %12.0f"
+              % (ef, sr, hr, sr - hr, sq, hq, sq / hq, sc, hc))
     s95, h95 = qps_at(srows, 0.95), qps_at(hrows, 0.95)
     print()
     print("QPS at recall@10 = 0.95 (interpolated): semvec %.1f, hnswlib %.1f, ratio %.2f"
           % (s95, h95, s95 / h95 if h95 == h95 and h95 else float("nan")))
+    print("(srv cpu: CPU time of the PostgreSQL backend per query, parse/plan/heap included;"
+          " hl cpu: hnswlib process CPU per query.  Wall-clock QPS on a shared machine is noisy.)")
 
 
 if __name__ == "__main__":
