@@ -229,10 +229,15 @@ extern void HnswHeapPush(HnswHeap * h, float dist, uint64 key);
 extern HnswPair HnswHeapPop(HnswHeap * h);
 
 /* ---- open-addressing hash set of uint64 keys, with a payload slot ---- */
+typedef struct HnswKeyEntry
+{
+	uint64		key;			/* 0 = empty, so keys are stored + 1 */
+	int32		val;
+}			HnswKeyEntry;
+
 typedef struct HnswKeySet
 {
-	uint64	   *keys;			/* 0 = empty, so keys are stored + 1 */
-	int32	   *vals;
+	HnswKeyEntry *ents;			/* key and value side by side: one miss */
 	uint32		mask;
 	uint32		count;
 }			HnswKeySet;

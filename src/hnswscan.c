@@ -486,7 +486,7 @@ NextBatch(IndexScanDesc scan)
 
 	if (so->done)
 		return false;
-	mem = (Size) so->capnodes * sizeof(ScanNode) + (Size) (so->visited.mask + 1) * 12 +
+	mem = (Size) so->capnodes * sizeof(ScanNode) + (Size) (so->visited.mask + 1) * sizeof(HnswKeyEntry) +
 		(Size) (so->cand.cap + so->discarded.cap) * sizeof(HnswPair) +
 		(Size) so->caparena * sizeof(ItemPointerData);
 	if (so->nnodes >= hnsw_max_scan_tuples || mem > so->memLimit ||

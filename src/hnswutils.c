@@ -85,8 +85,8 @@ HnswKeySetInit(HnswKeySet * s, uint32 expected)
 
 	while (size < expected * 2)
 		size <<= 1;
-	s->keys = palloc0(sizeof(uint64) * size);
-	s->vals = palloc(sizeof(int32) * size);
+	s->ents = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(HnswKeyEntry) * size);
+	memset(s->ents, 0, sizeof(HnswKeyEntry) * size);
 	s->mask = size - 1;
 	s->count = 0;
 }
@@ -105,28 +105,25 @@ HnswKeyHash(uint64 key)
 static void
 HnswKeySetGrow(HnswKeySet * s)
 {
-	uint64	   *old = s->keys;
-	int32	   *oldvals = s->vals;
+	HnswKeyEntry *old = s->ents;
 	uint32		oldsize = s->mask + 1;
 
-	s->keys = (uint64 *) MemoryContextAllocHuge(GetMemoryChunkContext(old), sizeof(uint64) * oldsize * 2);
-	memset(s->keys, 0, sizeof(uint64) * oldsize * 2);
-	s->vals = (int32 *) MemoryContextAllocHuge(GetMemoryChunkContext(old), sizeof(int32) * oldsize * 2);
+	s->ents = MemoryContextAllocHuge(GetMemoryChunkContext(old),
+									 sizeof(HnswKeyEntry) * oldsize * 2);
+	memset(s->ents, 0, sizeof(HnswKeyEntry) * oldsize * 2);
 	s->mask = oldsize * 2 - 1;
 	for (uint32 i = 0; i < oldsize; i++)
 	{
-		if (old[i] != 0)
+		if (old[i].key != 0)
 		{
-			uint32		j = HnswKeyHash(old[i] - 1) & s->mask;
+			uint32		j = HnswKeyHash(old[i].key - 1) & s->mask;
 
-			while (s->keys[j] != 0)
+			while (s->ents[j].key != 0)
 				j = (j + 1) & s->mask;
-			s->keys[j] = old[i];
-			s->vals[j] = oldvals[i];
+			s->ents[j] = old[i];
 		}
 	}
 	pfree(old);
-	pfree(oldvals);
 }
 
 /* Add a key with a value; returns false (keeping the old value) if present */
@@ -138,14 +135,14 @@ HnswKeyMapPut(HnswKeySet * s, uint64 key, int32 val)
 	if ((s->count + 1) * 2 > s->mask + 1)
 		HnswKeySetGrow(s);
 	j = HnswKeyHash(key) & s->mask;
-	while (s->keys[j] != 0)
+	while (s->ents[j].key != 0)
 	{
-		if (s->keys[j] == key + 1)
+		if (s->ents[j].key == key + 1)
 			return false;
 		j = (j + 1) & s->mask;
 	}
-	s->keys[j] = key + 1;
-	s->vals[j] = val;
+	s->ents[j].key = key + 1;
+	s->ents[j].val = val;
 	s->count++;
 	return true;
 }
@@ -163,10 +160,10 @@ HnswKeyMapGet(HnswKeySet * s, uint64 key)
 {
 	uint32		j = HnswKeyHash(key) & s->mask;
 
-	while (s->keys[j] != 0)
+	while (s->ents[j].key != 0)
 	{
-		if (s->keys[j] == key + 1)
-			return s->vals[j];
+		if (s->ents[j].key == key + 1)
+			return s->ents[j].val;
 		j = (j + 1) & s->mask;
 	}
 	return -1;
@@ -176,15 +173,7 @@ HnswKeyMapGet(HnswKeySet * s, uint64 key)
 bool
 HnswKeySetContains(HnswKeySet * s, uint64 key)
 {
-	uint32		j = HnswKeyHash(key) & s->mask;
-
-	while (s->keys[j] != 0)
-	{
-		if (s->keys[j] == key + 1)
-			return true;
-		j = (j + 1) & s->mask;
-	}
-	return false;
+	return HnswKeyMapGet(s, key) >= 0;
 }
 
 /* Extend the relation by one locked, initialised page */
