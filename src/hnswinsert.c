@@ -509,14 +509,21 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	if (isnull[0])
 		return false;
 
-	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert temporary",
-								ALLOCSET_DEFAULT_SIZES);
+	/*
+	 * One scratch context per statement (kept in ii_AmCache), reset after
+	 * each row: creating a context per row cost page faults on every insert.
+	 */
+	if (indexInfo->ii_AmCache == NULL)
+		indexInfo->ii_AmCache = AllocSetContextCreate(indexInfo->ii_Context,
+													  "hnsw insert temporary",
+													  ALLOCSET_DEFAULT_SIZES);
+	ctx = (MemoryContext) indexInfo->ii_AmCache;
 	old = MemoryContextSwitchTo(ctx);
 	HnswGetIndexInfo(index, &info);
 	if (HnswPrepareValue(&info, values[0], &vec, &dim))
 		HnswInsertOnDisk(index, &info, vec, dim, heap_tid, false);
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(ctx);
+	MemoryContextReset(ctx);
 	return false;
 }
 
