@@ -161,6 +161,9 @@ GraphSearchLevel(HnswMemGraph * g, const float *q, HnswPair * eps, int neps,
 	HnswHeap   *cand = &g->cand;
 	HnswHeap   *res = &g->res;	/* max-heap via negated distances */
 	int			n;
+	int32		fresh[2 * HNSW_MAX_M];
+	int			nnew;
+	Size		vecbytes = Min(sizeof(float) * g->dim, 8 * 64);
 
 	if (++g->visitTag == 0)
 	{
@@ -188,14 +191,27 @@ GraphSearchLevel(HnswMemGraph * g, const float *q, HnswPair * eps, int neps,
 			break;
 		list = g->links[c.key] + LinkOffset(g->m, level);
 		cnt = list[0];
+
+		/* Gather unvisited neighbours and prefetch their vectors first */
+		nnew = 0;
+		for (int i = 1; i <= cnt; i++)
+			__builtin_prefetch(&g->visited[list[i]]);
 		for (int i = 1; i <= cnt; i++)
 		{
 			int32		e = list[i];
-			float		d;
 
 			if (g->visited[e] == g->visitTag)
 				continue;
 			g->visited[e] = g->visitTag;
+			fresh[nnew++] = e;
+			for (Size b = 0; b < vecbytes; b += 64)
+				__builtin_prefetch((char *) GraphVec(g, e) + b);
+		}
+		for (int i = 0; i < nnew; i++)
+		{
+			int32		e = fresh[i];
+			float		d;
+
 			d = HnswDistance(g->kind, g->dim, q, GraphVec(g, e));
 			if (res->n < ef || d < -res->items[0].dist)
 			{

@@ -237,13 +237,13 @@ DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryL
 				HnswElementTuple etup;
 				float		d;
 
-				LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+				/* No content lock needed for the vector: see Expand */
 				etup = HnswGetElementTuple(index, BufferGetPage(bufs[i]),
 										   ItemPointerGetOffsetNumber(&nbrs[i]));
 				if (etup->dim != so->dim)
 					elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
 				d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-				UnlockReleaseBuffer(bufs[i]);
+				ReleaseBuffer(bufs[i]);
 				if (d < epd)
 				{
 					epd = d;
@@ -340,7 +340,15 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 
 	PinAndPrefetch(index, so, nbrs, nnew, bufs);
 
-	/* Distances, each under its page's share lock */
+	/*
+	 * Distances are computed from the pinned page without its content lock:
+	 * an element's vector, heap TID and position never change once written
+	 * (writers only add items, flip the deleted flag or rewrite neighbour
+	 * slots, and a GenericXLog or redo page copy rewrites unchanged bytes
+	 * with the same values), and a link to an element is only written after
+	 * the element itself, under locks that order the two.  Neighbour slots
+	 * do change, so they are copied under the share lock.
+	 */
 	for (i = 0; i < nnew; i++)
 	{
 		HnswElementTuple etup;
@@ -348,23 +356,27 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 		float		d;
 		int			n;
 
-		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
 		etup = HnswGetElementTuple(index, BufferGetPage(bufs[i]),
 								   ItemPointerGetOffsetNumber(&nbrs[i]));
 		if (etup->dim != so->dim)
 			elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
-		d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
 		if (HnswKeyMapGet(&so->visited, HnswTidKey(&nbrs[i])) >= 0)
 		{
 			/* listed twice */
-			UnlockReleaseBuffer(bufs[i]);
+			ReleaseBuffer(bufs[i]);
 			continue;
 		}
+		d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
 		n = AddNode(so, &nbrs[i], etup, d);
 		bound = so->res.n < ef ? get_float4_infinity() : -so->res.items[0].dist;
 		if (d < bound)
+		{
+			LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
 			CacheNeighbors(so, n, etup);
-		UnlockReleaseBuffer(bufs[i]);
+			so->nodes[n].deleted = etup->deleted != 0;
+			LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(bufs[i]);
 		added[nadded++] = n;
 	}
 	for (int j = 0; j < nadded; j++)
