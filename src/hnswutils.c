@@ -169,6 +169,27 @@ HnswKeyMapGet(HnswKeySet * s, uint64 key)
 	return -1;
 }
 
+/* Pointer to the value of a key, inserted with value 0 when absent */
+int32 *
+HnswKeyMapRef(HnswKeySet * s, uint64 key)
+{
+	uint32		j;
+
+	if ((s->count + 1) * 2 > s->mask + 1)
+		HnswKeySetGrow(s);
+	j = HnswKeyHash(key) & s->mask;
+	while (s->ents[j].key != 0)
+	{
+		if (s->ents[j].key == key + 1)
+			return &s->ents[j].val;
+		j = (j + 1) & s->mask;
+	}
+	s->ents[j].key = key + 1;
+	s->ents[j].val = 0;
+	s->count++;
+	return &s->ents[j].val;
+}
+
 /* Is the key in the set? */
 bool
 HnswKeySetContains(HnswKeySet * s, uint64 key)

@@ -18,7 +18,10 @@
  * deleted links are just cleared.
  *
  * Deleted elements stay on their pages as tombstones (their lists still
- * let in-flight scans move on); their space is reclaimed by REINDEX.
+ * let in-flight scans move on); their space is reclaimed by REINDEX.  All
+ * tombstones, old ones too, count as deleted for the repair, and repair
+ * rounds repeat until one finds nothing to do; then live elements left
+ * with no incoming level-0 link get one (orphan rescue).
  *
  *-------------------------------------------------------------------------
  */
@@ -264,6 +267,80 @@ NeedsRepair(HnswElementTuple etup, HnswKeySet * deleted)
 	return false;
 }
 
+/*
+ * Give every live element without an incoming level-0 link one, from its
+ * nearest live neighbour (the first in its own list): a free slot if there
+ * is one, else the slot of an element that has other incoming links.
+ * Repairs can leave such orphans, and nothing could reach them.
+ */
+static void
+RescueOrphans(Relation index, HnswKeySet * deleted, HnswKeySet * indeg,
+			  ItemPointer live, int nlive)
+{
+	HnswMetaPageData meta = HnswReadMeta(index);
+	ItemPointerData ep;
+
+	ItemPointerSet(&ep, meta.entryBlkno, meta.entryOffno);
+	for (int i = 0; i < nlive; i++)
+	{
+		ItemPointerData slots[2 * HNSW_MAX_M];
+		HnswNode	y;
+		int			nslots;
+		ItemPointerData z;
+		Buffer		buf;
+		HnswPageWrite pw;
+		HnswElementTuple etup;
+		ItemPointer list;
+		int			idx = -1;
+		bool		found = false;
+
+		CHECK_FOR_INTERRUPTS();
+		if (HnswKeyMapGet(indeg, HnswTidKey(&live[i])) > 0 ||
+			HnswTidKey(&live[i]) == HnswTidKey(&ep))
+			continue;
+		nslots = HnswReadElement(index, &live[i], meta.dimensions, &y, false, 0, slots);
+		ItemPointerSetInvalid(&z);
+		for (int j = 0; j < nslots && !found; j++)
+		{
+			if (ItemPointerIsValid(&slots[j]) && !HnswKeySetContains(deleted, HnswTidKey(&slots[j])))
+			{
+				z = slots[j];
+				found = true;
+			}
+		}
+		if (!found || y.deleted)
+			continue;
+
+		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&z));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		HnswWriteStart(&pw, index, false);
+		etup = HnswGetElementTuple(index, HnswWriteRegister(&pw, buf, false),
+								   ItemPointerGetOffsetNumber(&z));
+		list = HnswTupleNeighbors(etup);
+		nslots = HnswLevelSlots(etup->m, 0);
+		for (int j = 0; j < nslots && idx < 0; j++)
+			if (!ItemPointerIsValid(&list[j]))
+				idx = j;
+		for (int j = nslots - 1; j >= 0 && idx < 0; j--)
+			if (HnswKeyMapGet(indeg, HnswTidKey(&list[j])) > 1)
+				idx = j;
+		for (int j = 0; j < nslots && idx >= 0; j++)
+			if (HnswTidKey(&list[j]) == HnswTidKey(&live[i]))
+				idx = -1;
+		if (idx >= 0 && !etup->deleted)
+		{
+			if (ItemPointerIsValid(&list[idx]))
+				(*HnswKeyMapRef(indeg, HnswTidKey(&list[idx])))--;
+			list[idx] = live[i];
+			(*HnswKeyMapRef(indeg, HnswTidKey(&live[i])))++;
+			HnswWriteFinish(&pw);
+		}
+		else
+			HnswWriteAbort(&pw);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
 /* ambulkdelete: mark dead elements, then repair the graph around them */
 IndexBulkDeleteResult *
 hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -300,7 +377,14 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
 
 			if (etup->deleted)
+			{
+				/* Old tombstones too: any link to one is repaired below */
+				ItemPointerData tid;
+
+				ItemPointerSet(&tid, blk, off);
+				HnswKeySetAdd(&deleted, HnswTidKey(&tid));
 				continue;
+			}
 			if (callback(&etup->heaptid, callback_state))
 				dead[ndead++] = off;
 			else
@@ -332,38 +416,74 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		/* Wait for inserts that saw the elements live; fix the entry point */
 		RepairEntryPoint(index, info->strategy, &deleted);
 
-		/* Pass 2: repair lists that name deleted elements, new pages too */
-		nblocks = RelationGetNumberOfBlocks(index);
-		for (BlockNumber blk = 1; blk < nblocks; blk++)
+		/*
+		 * Pass 2: repair lists that name deleted elements (new pages too).
+		 * A round that had to repair something is followed by another, so
+		 * that nothing a concurrent change slipped past survives; the first
+		 * clean round also counts incoming level-0 links for the orphan
+		 * rescue.
+		 */
+		for (int round = 0; round < 3; round++)
 		{
-			Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
-			Page		page;
-			OffsetNumber todo[MaxOffsetNumber];
-			int			ntodo = 0;
+			HnswKeySet	indeg;
+			ItemPointerData *live;
+			int			nlive = 0;
+			int			caplive = 1024;
+			int			repaired = 0;
 
-			vacuum_delay_point();
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			page = BufferGetPage(buf);
-			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+			HnswKeySetInit(&indeg, 1024);
+			live = palloc(sizeof(ItemPointerData) * caplive);
+			nblocks = RelationGetNumberOfBlocks(index);
+			for (BlockNumber blk = 1; blk < nblocks; blk++)
 			{
-				HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+				Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
+				Page		page;
+				OffsetNumber todo[MaxOffsetNumber];
+				int			ntodo = 0;
 
-				if (!etup->deleted && NeedsRepair(etup, &deleted))
-					todo[ntodo++] = off;
+				vacuum_delay_point();
+				LockBuffer(buf, BUFFER_LOCK_SHARE);
+				page = BufferGetPage(buf);
+				for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+				{
+					HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+					ItemPointer nbrs = HnswTupleNeighbors(etup);
+
+					if (etup->deleted)
+						continue;
+					if (NeedsRepair(etup, &deleted))
+						todo[ntodo++] = off;
+					if (nlive == caplive)
+					{
+						caplive *= 2;
+						live = repalloc_huge(live, sizeof(ItemPointerData) * caplive);
+					}
+					ItemPointerSet(&live[nlive], blk, off);
+					nlive++;
+					for (int i = 0; i < HnswLevelSlots(etup->m, 0); i++)
+						if (ItemPointerIsValid(&nbrs[i]))
+							(*HnswKeyMapRef(&indeg, HnswTidKey(&nbrs[i])))++;
+				}
+				UnlockReleaseBuffer(buf);
+				for (int i = 0; i < ntodo; i++)
+				{
+					ItemPointerData tid;
+					MemoryContext rctx = AllocSetContextCreate(ctx, "hnsw repair",
+															   ALLOCSET_SMALL_SIZES);
+					MemoryContext rold = MemoryContextSwitchTo(rctx);
+
+					CHECK_FOR_INTERRUPTS();
+					ItemPointerSet(&tid, blk, todo[i]);
+					RepairElement(index, &hinfo, meta.dimensions, &tid, &deleted);
+					MemoryContextSwitchTo(rold);
+					MemoryContextDelete(rctx);
+					repaired++;
+				}
 			}
-			UnlockReleaseBuffer(buf);
-			for (int i = 0; i < ntodo; i++)
+			if (repaired == 0)
 			{
-				ItemPointerData tid;
-				MemoryContext rctx = AllocSetContextCreate(ctx, "hnsw repair",
-														   ALLOCSET_SMALL_SIZES);
-				MemoryContext rold = MemoryContextSwitchTo(rctx);
-
-				CHECK_FOR_INTERRUPTS();
-				ItemPointerSet(&tid, blk, todo[i]);
-				RepairElement(index, &hinfo, meta.dimensions, &tid, &deleted);
-				MemoryContextSwitchTo(rold);
-				MemoryContextDelete(rctx);
+				RescueOrphans(index, &deleted, &indeg, live, nlive);
+				break;
 			}
 		}
 	}
