@@ -363,7 +363,7 @@ GraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 		for (int j = 0; j < nw; j++)
 			vecs[j] = GraphVec(g, w[j].key);
 		/* The new element gets m links per level, as in hnswlib */
-		HnswSelectNeighbors(g->kind, g->dim, w, nw, vecs, HnswLevelSlots(g->m, l), selected);
+		HnswSelectNeighbors(g->kind, g->dim, w, nw, vecs, g->m, selected);
 		for (int j = 0; j < nw; j++)
 		{
 			if (!selected[j])

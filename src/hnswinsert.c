@@ -440,10 +440,11 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 				vecs[nlive] = st.nodes[w[i]].vec;
 				nlive++;
 			}
-			HnswSelectNeighbors(info->kind, dim, cand, nlive, vecs, HnswLevelSlots(m, l), selected);
-			chosen[l] = palloc(sizeof(int) * HnswLevelSlots(m, l));
+			/* The new element gets m links per level, as in hnswlib */
+			HnswSelectNeighbors(info->kind, dim, cand, nlive, vecs, m, selected);
+			chosen[l] = palloc(sizeof(int) * m);
 			for (int i = 0; i < nlive; i++)
-				if (selected[i] && nchosen[l] < HnswLevelSlots(m, l))
+				if (selected[i] && nchosen[l] < m)
 					chosen[l][nchosen[l]++] = (int) cand[i].key;
 			memcpy(eps, w, sizeof(int) * nw);
 			neps = nw;
