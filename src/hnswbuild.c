@@ -48,7 +48,8 @@ typedef struct HnswMemGraph
 	float	   *vecs;			/* n * dim floats */
 	ItemPointerData *heaptids;
 	uint8	   *levels;
-	int32	  **links;			/* per element: per level [count, slots...] */
+	int32	   *l0;				/* level 0: [count, 2m slots] per element, flat */
+	int32	  **links;			/* levels 1..: per level [count, m slots] */
 	int64		entry;			/* -1 when empty */
 	int			entryLevel;
 	uint32	   *visited;		/* tag per element */
@@ -86,11 +87,13 @@ HnswMaxDimFor(int m)
 	return Min(dim, VECTOR_MAX_DIM);
 }
 
-/* Offset of a level's [count, slots...] run inside an element's link array */
-static inline int
-LinkOffset(int m, int level)
+/* The [count, slots...] run of element i at a level */
+static inline int32 *
+GraphList(HnswMemGraph * g, int64 i, int level)
 {
-	return level == 0 ? 0 : (1 + 2 * m) + (level - 1) * (1 + m);
+	if (level == 0)
+		return g->l0 + i * (1 + 2 * g->m);
+	return g->links[i] + (level - 1) * (1 + g->m);
 }
 
 /* Vector of element i */
@@ -100,26 +103,33 @@ GraphVec(HnswMemGraph * g, int64 i)
 	return g->vecs + i * g->dim;
 }
 
-/* Carve a link array from the current chunk */
-static int32 *
-GraphAllocLinks(HnswMemGraph * g, int level)
+/*
+ * Set up element i's empty lists.  Level 0 lives in the flat array (its
+ * address needs no pointer load, so it can be prefetched); upper levels are
+ * carved from the current chunk.
+ */
+static void
+GraphInitLinks(HnswMemGraph * g, int64 i, int level)
 {
-	Size		size = sizeof(int32) * (LinkOffset(g->m, level + 1));
-	int32	   *p;
+	Size		size = MAXALIGN(sizeof(int32) * level * (1 + g->m));
+	int32	   *p = NULL;
 
-	size = MAXALIGN(size);
-	if (g->chunkLeft < size)
+	g->l0[i * (1 + 2 * g->m)] = 0;
+	if (level > 0)
 	{
-		g->chunk = palloc(HNSW_LINK_CHUNK);
-		g->chunkLeft = HNSW_LINK_CHUNK;
-		g->memUsed += HNSW_LINK_CHUNK;
+		if (g->chunkLeft < size)
+		{
+			g->chunk = palloc(HNSW_LINK_CHUNK);
+			g->chunkLeft = HNSW_LINK_CHUNK;
+			g->memUsed += HNSW_LINK_CHUNK;
+		}
+		p = (int32 *) g->chunk;
+		g->chunk += size;
+		g->chunkLeft -= size;
+		for (int l = 1; l <= level; l++)
+			p[(l - 1) * (1 + g->m)] = 0;
 	}
-	p = (int32 *) g->chunk;
-	g->chunk += size;
-	g->chunkLeft -= size;
-	for (int l = 0; l <= level; l++)
-		p[LinkOffset(g->m, l)] = 0;
-	return p;
+	g->links[i] = p;
 }
 
 /* Make room for one more element */
@@ -134,6 +144,8 @@ GraphGrow(HnswMemGraph * g)
 		g->heaptids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * newcap);
 		g->levels = MemoryContextAllocHuge(CurrentMemoryContext, newcap);
 		g->links = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32 *) * newcap);
+		g->l0 = MemoryContextAllocHuge(CurrentMemoryContext,
+									   sizeof(int32) * (1 + 2 * g->m) * newcap);
 		g->visited = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * newcap);
 	}
 	else
@@ -142,11 +154,13 @@ GraphGrow(HnswMemGraph * g)
 		g->heaptids = repalloc_huge(g->heaptids, sizeof(ItemPointerData) * newcap);
 		g->levels = repalloc_huge(g->levels, newcap);
 		g->links = repalloc_huge(g->links, sizeof(int32 *) * newcap);
+		g->l0 = repalloc_huge(g->l0, sizeof(int32) * (1 + 2 * g->m) * newcap);
 		g->visited = repalloc_huge(g->visited, sizeof(uint32) * newcap);
 	}
 	memset(g->visited + g->cap, 0, sizeof(uint32) * (newcap - g->cap));
 	g->memUsed += (sizeof(float) * g->dim + sizeof(ItemPointerData) + 1 +
-				   sizeof(int32 *) + sizeof(uint32)) * (newcap - g->cap);
+				   sizeof(int32 *) + sizeof(int32) * (1 + 2 * g->m) +
+				   sizeof(uint32)) * (newcap - g->cap);
 	g->cap = newcap;
 }
 
@@ -189,7 +203,10 @@ GraphSearchLevel(HnswMemGraph * g, const float *q, HnswPair * eps, int neps,
 
 		if (res->n >= ef && c.dist > -res->items[0].dist)
 			break;
-		list = g->links[c.key] + LinkOffset(g->m, level);
+		list = GraphList(g, c.key, level);
+		/* The next candidate's list is likely needed next: fetch it now */
+		if (cand->n > 0)
+			__builtin_prefetch(GraphList(g, cand->items[0].key, level));
 		cnt = list[0];
 
 		/* Gather unvisited neighbours and prefetch their vectors first */
@@ -252,7 +269,7 @@ ComparePairs(const void *a, const void *b)
 static void
 GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 {
-	int32	   *list = g->links[n] + LinkOffset(g->m, level);
+	int32	   *list = GraphList(g, n, level);
 	int			cap = HnswLevelSlots(g->m, level);
 	int			cnt = list[0];
 	HnswPair	cand[2 * HNSW_MAX_M + 1];
@@ -331,7 +348,7 @@ GraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 
 		while (changed)
 		{
-			int32	   *list = g->links[ep.key] + LinkOffset(g->m, l);
+			int32	   *list = GraphList(g, ep.key, l);
 
 			changed = false;
 			for (int j = 1; j <= list[0]; j++)
@@ -357,7 +374,7 @@ GraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 	for (int l = Min(level, g->entryLevel); l >= 0; l--)
 	{
 		int			nw = GraphSearchLevel(g, q, eps, neps, efConstruction, l, w);
-		int32	   *list = g->links[i] + LinkOffset(g->m, l);
+		int32	   *list = GraphList(g, i, l);
 		int			k = 0;
 
 		for (int j = 0; j < nw; j++)
@@ -407,7 +424,7 @@ FormMemTuple(HnswMemGraph * g, int64 i, ItemPointerData *tids, char *buf)
 	nbrs = HnswTupleNeighbors(etup);
 	for (int l = 0; l <= level; l++)
 	{
-		int32	   *list = g->links[i] + LinkOffset(g->m, l);
+		int32	   *list = GraphList(g, i, l);
 		ItemPointer slot = nbrs + HnswLevelStart(g->m, l);
 		int			cap = HnswLevelSlots(g->m, l);
 
@@ -588,7 +605,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		g->heaptids[i] = *tid;
 		level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
 		g->levels[i] = level;
-		g->links[i] = GraphAllocLinks(g, level);
+		GraphInitLinks(g, i, level);
 		MemoryContextSwitchTo(bs->tmpCtx);
 		GraphInsert(g, i, bs->info.efConstruction);
 	}
