@@ -563,7 +563,6 @@ SpillGraph(HnswBuildState * bs)
 	bs->onDisk = true;
 	MemoryContextDelete(bs->graphCtx);
 	bs->graphCtx = NULL;
-	/* On-disk inserts read the metapage; tell the cache the dimension */
 }
 
 /* Add one heap tuple to the graph */
