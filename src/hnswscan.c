@@ -175,7 +175,14 @@ PinAndPrefetch(Relation index, HnswScanOpaque so, ItemPointer nbrs, int nnew, Bu
 			BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[j]);
 
 			if (blk < rc->nrecent && BufferIsValid(rc->recent[blk]) && rc->recent[blk] > 0)
-				__builtin_prefetch(GetBufferDescriptor(rc->recent[blk] - 1));
+			{
+				Buffer		hint = rc->recent[blk];
+
+				/* The hinted page's line pointer can be fetched before the pin */
+				__builtin_prefetch(GetBufferDescriptor(hint - 1));
+				__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hint),
+												 ItemPointerGetOffsetNumber(&nbrs[j])));
+			}
 		}
 	}
 	for (int j = 0; j < nnew; j++)
