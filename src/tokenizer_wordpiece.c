@@ -445,6 +445,7 @@ EncodeWord(WordPiece *wp, NormChar *w, int nw, EncTokens *t, int limit,
 	int32	   *ids;
 	int		   *ends;
 	int			start = 0;
+	char	   *scratch;
 
 	if (nw > wp->max_word_chars)
 	{
@@ -467,6 +468,8 @@ EncodeWord(WordPiece *wp, NormChar *w, int nw, EncTokens *t, int limit,
 	}
 	boff[nw] = key->len - wp->prefix_len;
 
+	scratch = palloc(key->len + 1);
+	memcpy(scratch, wp->prefix, wp->prefix_len);
 	ids = palloc(sizeof(int32) * nw);
 	ends = palloc(sizeof(int) * nw);
 	while (start < nw)
@@ -480,7 +483,11 @@ EncodeWord(WordPiece *wp, NormChar *w, int nw, EncTokens *t, int limit,
 			int			len = boff[end] - boff[start];
 
 			if (start > 0)
-				id = Lookup(wp, s - wp->prefix_len, len + wp->prefix_len);
+			{
+				/* "##" + rest, built in the scratch area after the word */
+				memcpy(scratch + wp->prefix_len, s, len);
+				id = Lookup(wp, scratch, len + wp->prefix_len);
+			}
 			else
 				id = Lookup(wp, s, len);
 			if (id >= 0)
