@@ -2,6 +2,8 @@
 """Create tiny random-weight BERT model folders plus reference embeddings.
 
 Usage: make_tiny_bert.py OUTDIR
+       make_tiny_bert.py --vocab VOCAB_TXT MODEL_DIR   (one tiny model using a
+           given vocabulary, for tokenizer tests; no reference vectors)
 
 Writes, under OUTDIR, model folders in the Hugging Face /
 sentence-transformers layout (real config keys and tensor names) and
@@ -266,7 +268,27 @@ def make_model(outdir, name, seed, pooling, normalize, prefix, dtype,
     return rows
 
 
+def vocab_model(vocab_txt, d):
+    """A minimal random BERT around an existing vocab.txt."""
+    vocab = open(vocab_txt, encoding="utf-8").read().split("\n")[:-1]
+    cfg = {"architectures": ["BertModel"], "model_type": "bert",
+           "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
+           "intermediate_size": 16, "hidden_act": "gelu",
+           "max_position_embeddings": 512, "type_vocab_size": 2,
+           "vocab_size": len(vocab), "layer_norm_eps": 1e-12}
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    with open(os.path.join(d, "vocab.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(vocab) + "\n")
+    w = make_weights(cfg, np.random.default_rng(5), "")
+    write_safetensors(os.path.join(d, "model.safetensors"), w, "F16")
+
+
 def main():
+    if sys.argv[1] == "--vocab":
+        vocab_model(sys.argv[2], sys.argv[3])
+        return
     outdir = sys.argv[1]
     torch.manual_seed(0)
     rows = []
