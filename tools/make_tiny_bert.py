@@ -152,7 +152,8 @@ def write_safetensors(path, tensors, dtype):
 
 def forward(cfg, w, prefix, batch_ids, pooling, normalize):
     """Independent BertModel forward on a right-padded batch."""
-    t = {k: torch.tensor(v.astype(np.float32)) for k, v in w.items()}
+    t = {k: (v if torch.is_tensor(v) else torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)))
+         for k, v in w.items()}
     n = len(batch_ids)
     seq = max(len(x) for x in batch_ids)
     ids = torch.zeros((n, seq), dtype=torch.long)

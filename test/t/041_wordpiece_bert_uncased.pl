@@ -97,5 +97,15 @@ is($node->safe_psql('postgres', q{
 	FROM embed_tokens(repeat('word ', 1000), 'uncased') WITH ORDINALITY AS t(id, piece, s, e, ord)}),
 	'512 [SEP]', 'truncated to max_position_embeddings with [SEP] last');
 
+# A LATIN1 database converts to UTF-8 before tokenizing
+$node->safe_psql('postgres',
+	"CREATE DATABASE latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+$node->safe_psql('latin1', 'CREATE EXTENSION semvec');
+is(decode('UTF-8', $node->safe_psql('latin1',
+	encode('UTF-8', "SET client_encoding = 'UTF8'; SELECT string_agg(piece || ':' || id, ' ') FROM embed_tokens('Café Über', 'uncased')"))),
+	'[CLS]:101 cafe:7668 uber:19169 [SEP]:102', 'LATIN1 database: text converted to UTF-8');
+is($node->safe_psql('latin1', "SET client_encoding = 'UTF8'; SELECT embed(E'caf\\u00e9', 'uncased')::text = embed('cafe', 'uncased')::text"),
+	't', 'LATIN1 database: same vector as the UTF-8 spelling without accents');
+
 $node->stop;
 done_testing();
