@@ -21,7 +21,7 @@
  * four rows sharing each load.  It is compiled twice, for the x86-64
  * baseline and for AVX2+FMA, picked at run time.
  */
-#define ENC_SMALL_ROWS 16
+#define ENC_SMALL_ROWS 12
 
 typedef float v8sf __attribute__((vector_size(32)));
 
