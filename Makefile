@@ -36,3 +36,11 @@ regress:
 	bash tools/regress.sh $(REGRESS_TESTS)
 tap:
 	bash tools/tap.sh
+
+# ---------------------------------------------------------------------------
+# Companion extension "vector" (vector.control, sql/vector--0.1.0.sql): an
+# empty extension that requires semvec, so that tools hard-coding
+# "CREATE EXTENSION vector" work.  Appended to DATA after the PGXS include is
+# fine: the install/uninstall recipes expand DATA lazily.  It conflicts with a
+# real pgvector install (same file names); see docs/vector.md.
+DATA += vector.control sql/vector--0.1.0.sql
