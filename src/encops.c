@@ -18,10 +18,10 @@
  * Few-row products.  For a handful of rows (one short sentence) sgemm spends
  * most of its time packing the weight matrix, which it does on every call;
  * this kernel reads each weight once, straight from the (mmapped) model,
- * four rows sharing each load.  It is compiled twice, for the x86-64
+ * up to eight rows sharing each load.  It is compiled twice, for the x86-64
  * baseline and for AVX2+FMA, picked at run time.
  */
-#define ENC_SMALL_ROWS 12
+#define ENC_SMALL_ROWS 16
 
 typedef float v8sf __attribute__((vector_size(32)));
 
@@ -31,8 +31,8 @@ typedef float v8sf __attribute__((vector_size(32)));
 #define SUM8(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
 /*
- * W as [out][in]: y[t][o] = b[o] + dot(W[o], x[t]); four rows share each
- * load of W.
+ * W as [out][in]: y[t][o] = b[o] + dot(W[o], x[t]); eight or four rows
+ * share each load of W.
  */
 #define DEFINE_SMALL_OI(NAME, ATTR) \
 ATTR static void \
@@ -47,6 +47,34 @@ NAME(const float *x, int n, int in, const float *w, const float *b, \
 		float		bias = b != NULL ? b[o] : 0.0f; \
 		int			t = 0; \
 \
+		for (; t + 8 <= n; t += 8) \
+		{ \
+			const float *x0 = x + (long) t * in; \
+			v8sf		a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}; \
+			v8sf		a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0}; \
+			float		s[8]; \
+\
+			for (int i = 0; i < in8; i += 8) \
+			{ \
+				v8sf		wv = LOAD8(wr + i); \
+\
+				a0 += wv * LOAD8(x0 + i); \
+				a1 += wv * LOAD8(x0 + in + i); \
+				a2 += wv * LOAD8(x0 + 2 * in + i); \
+				a3 += wv * LOAD8(x0 + 3 * in + i); \
+				a4 += wv * LOAD8(x0 + 4 * in + i); \
+				a5 += wv * LOAD8(x0 + 5 * in + i); \
+				a6 += wv * LOAD8(x0 + 6 * in + i); \
+				a7 += wv * LOAD8(x0 + 7 * in + i); \
+			} \
+			s[0] = SUM8(a0); s[1] = SUM8(a1); s[2] = SUM8(a2); s[3] = SUM8(a3); \
+			s[4] = SUM8(a4); s[5] = SUM8(a5); s[6] = SUM8(a6); s[7] = SUM8(a7); \
+			for (int i = in8; i < in; i++) \
+				for (int k = 0; k < 8; k++) \
+					s[k] += wr[i] * x0[(long) k * in + i]; \
+			for (int k = 0; k < 8; k++) \
+				y[(long) (t + k) * out + o] = s[k] + bias; \
+		} \
 		for (; t + 4 <= n; t += 4) \
 		{ \
 			const float *x0 = x + (long) t * in; \
@@ -72,13 +100,21 @@ NAME(const float *x, int n, int in, const float *w, const float *b, \
 		for (; t < n; t++) \
 		{ \
 			const float *xr = x + (long) t * in; \
-			v8sf		a0 = {0}; \
+			v8sf		a0 = {0}, a1 = {0}; \
 			float		s1; \
+			int			i = 0; \
 \
-			for (int i = 0; i < in8; i += 8) \
+			/* two chains, so the adds do not wait on each other */ \
+			for (; i + 16 <= in8; i += 16) \
+			{ \
 				a0 += LOAD8(wr + i) * LOAD8(xr + i); \
+				a1 += LOAD8(wr + i + 8) * LOAD8(xr + i + 8); \
+			} \
+			for (; i < in8; i += 8) \
+				a0 += LOAD8(wr + i) * LOAD8(xr + i); \
+			a0 += a1; \
 			s1 = SUM8(a0); \
-			for (int i = in8; i < in; i++) \
+			for (i = in8; i < in; i++) \
 				s1 += wr[i] * xr[i]; \
 			y[(long) t * out + o] = s1 + bias; \
 		} \
