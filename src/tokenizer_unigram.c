@@ -67,6 +67,7 @@ typedef struct UnigramState
 	int			nvocab;
 	int32		unk_id;
 	int16	   *id_ncp;			/* code points of each id's piece */
+	char	  **id_piece;		/* each id's piece, NUL-terminated */
 	char	   *pool;			/* UTF-8 bytes of all matchable pieces */
 	UnigramSlot *slots;
 	uint32		mask;			/* slots - 1, a power of two minus one */
@@ -87,10 +88,13 @@ typedef struct UnigramText
 static EncTokens *UnigramEncode(EncTokenizer *tok, const char *text, int len,
 								int max_tokens, bool with_specials);
 
+static const char *UnigramPiece(EncTokenizer *tok, int32 id);
+
 static const EncTokenizerOps UnigramOps = {
 	.name = "unigram",
 	.encode = UnigramEncode,
 	.pad_id = 0,
+	.piece = UnigramPiece,
 };
 
 /* FNV-1a over bytes */
@@ -346,6 +350,7 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 		BadTokenizer(model, "\"model.unk_id\" is not a valid id.");
 	st->unk_id = (int32) unk;
 	st->id_ncp = palloc0(sizeof(int16) * st->nvocab);
+	st->id_piece = palloc0(sizeof(char *) * st->nvocab);
 	reserved = palloc0(sizeof(bool) * st->nvocab);
 	reserved[st->unk_id] = true;
 	MarkSpecials(model, root, reserved, st->nvocab);
@@ -367,6 +372,7 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 			BadTokenizer(model, "A \"model.vocab\" entry is not a [piece, score] pair.");
 		st->id_ncp[i] = Min(CountCodePoints(piece->val.string.val,
 											piece->val.string.len), PG_INT16_MAX);
+		st->id_piece[i] = pnstrdup(piece->val.string.val, piece->val.string.len);
 		pool_bytes += piece->val.string.len;
 	}
 	/* The unknown arc is one code point long, whatever the unk piece is */
@@ -408,6 +414,17 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	pfree(reserved);
 	MemoryContextSwitchTo(old);
 	return tok;
+}
+
+/* The piece string of an id (for embed_tokens), NULL when out of range */
+static const char *
+UnigramPiece(EncTokenizer *tok, int32 id)
+{
+	const UnigramState *st = tok->state;
+
+	if (id < 0 || id >= st->nvocab)
+		return NULL;
+	return st->id_piece[id];
 }
 
 /* Append one normalised code point with its original byte range */
