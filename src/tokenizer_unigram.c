@@ -57,8 +57,8 @@ typedef struct UnigramSlot
 {
 	uint32		hash;
 	int32		id;				/* -1: empty slot */
-	int32		off;			/* bytes in the pool */
 	int32		nbytes;
+	const char *piece;			/* = id_piece[id] of the first insert */
 	double		score;
 } UnigramSlot;
 
@@ -67,8 +67,8 @@ typedef struct UnigramState
 	int			nvocab;
 	int32		unk_id;
 	int16	   *id_ncp;			/* code points of each id's piece */
-	char	  **id_piece;		/* each id's piece, NUL-terminated */
-	char	   *pool;			/* UTF-8 bytes of all matchable pieces */
+	char	  **id_piece;		/* each id's piece, NUL-terminated, in pool */
+	char	   *pool;
 	UnigramSlot *slots;
 	uint32		mask;			/* slots - 1, a power of two minus one */
 	int			max_ncp;		/* longest matchable piece, code points */
@@ -207,15 +207,14 @@ LookupPiece(const UnigramState *st, const char *p, int n)
 		if (slot->id < 0)
 			return NULL;
 		if (slot->hash == h && slot->nbytes == n &&
-			memcmp(st->pool + slot->off, p, n) == 0)
+			memcmp(slot->piece, p, n) == 0)
 			return slot;
 	}
 }
 
 /* Insert or overwrite a piece (a later duplicate wins, as in the JS trie) */
 static void
-InsertPiece(UnigramState *st, const char *p, int n, int32 id, double score,
-			int *pool_used)
+InsertPiece(UnigramState *st, const char *p, int n, int32 id, double score)
 {
 	uint32		h = HashBytes(p, n);
 
@@ -225,17 +224,15 @@ InsertPiece(UnigramState *st, const char *p, int n, int32 id, double score,
 
 		if (slot->id < 0)
 		{
-			memcpy(st->pool + *pool_used, p, n);
 			slot->hash = h;
-			slot->off = *pool_used;
+			slot->piece = p;
 			slot->nbytes = n;
 			slot->id = id;
 			slot->score = score;
-			*pool_used += n;
 			return;
 		}
 		if (slot->hash == h && slot->nbytes == n &&
-			memcmp(st->pool + slot->off, p, n) == 0)
+			memcmp(slot->piece, p, n) == 0)
 		{
 			slot->id = id;
 			slot->score = score;
@@ -324,8 +321,7 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	UnigramState *st;
 	EncTokenizer *tok;
 	bool	   *reserved;
-	int			pool_bytes = 0;
-	int			pool_used = 0;
+	Size		pool_used = 0;
 	uint32		nslots = 16;
 	UErrorCode	status = U_ZERO_ERROR;
 	double		unk;
@@ -351,16 +347,26 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	st->unk_id = (int32) unk;
 	st->id_ncp = palloc0(sizeof(int16) * st->nvocab);
 	st->id_piece = palloc0(sizeof(char *) * st->nvocab);
+	/* every piece is a string inside the Jsonb, so this bounds them all */
+	st->pool = MemoryContextAllocHuge(CurrentMemoryContext,
+									  VARSIZE(tokenizer_json) + st->nvocab);
 	reserved = palloc0(sizeof(bool) * st->nvocab);
 	reserved[st->unk_id] = true;
 	MarkSpecials(model, root, reserved, st->nvocab);
 
-	/* First pass: validate entries and size the pool */
+	/* One pass over the vocabulary: copy pieces, fill the hash */
+	while (nslots < (uint32) st->nvocab * 2)
+		nslots <<= 1;
+	st->mask = nslots - 1;
+	st->slots = palloc(sizeof(UnigramSlot) * nslots);
+	for (uint32 i = 0; i < nslots; i++)
+		st->slots[i].id = -1;
 	for (int i = 0; i < st->nvocab; i++)
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(vocab, i);
 		JsonbValue *piece;
 		JsonbValue *score;
+		int			len;
 		double		d;
 
 		if (e->type != jbvBinary || !JsonContainerIsArray(e->val.binary.data) ||
@@ -370,35 +376,18 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 		score = getIthJsonbValueFromContainer(e->val.binary.data, 1);
 		if (piece->type != jbvString || !JsonbNumberOrNull(score, &d))
 			BadTokenizer(model, "A \"model.vocab\" entry is not a [piece, score] pair.");
-		st->id_ncp[i] = Min(CountCodePoints(piece->val.string.val,
-											piece->val.string.len), PG_INT16_MAX);
-		st->id_piece[i] = pnstrdup(piece->val.string.val, piece->val.string.len);
-		pool_bytes += piece->val.string.len;
-	}
-	/* The unknown arc is one code point long, whatever the unk piece is */
-	st->id_ncp[st->unk_id] = 1;
-
-	/* Second pass: fill the hash with the matchable pieces */
-	while (nslots < (uint32) st->nvocab * 2)
-		nslots <<= 1;
-	st->mask = nslots - 1;
-	st->slots = palloc(sizeof(UnigramSlot) * nslots);
-	for (uint32 i = 0; i < nslots; i++)
-		st->slots[i].id = -1;
-	st->pool = palloc(Max(pool_bytes, 1));
-	for (int i = 0; i < st->nvocab; i++)
-	{
-		JsonbValue *e = getIthJsonbValueFromContainer(vocab, i);
-		JsonbValue *piece = getIthJsonbValueFromContainer(e->val.binary.data, 0);
-		JsonbValue *score = getIthJsonbValueFromContainer(e->val.binary.data, 1);
-		double		d = 0.0;
-
-		if (reserved[i] || piece->val.string.len == 0 ||
-			st->id_ncp[i] > UNIGRAM_MAX_PIECE)
+		len = piece->val.string.len;
+		st->id_piece[i] = st->pool + pool_used;
+		memcpy(st->id_piece[i], piece->val.string.val, len);
+		st->id_piece[i][len] = '\0';
+		pool_used += len + 1;
+		st->id_ncp[i] = Min(CountCodePoints(st->id_piece[i], len), PG_INT16_MAX);
+		/* the unknown arc is one code point long, whatever the piece is */
+		if (i == st->unk_id)
+			st->id_ncp[i] = 1;
+		if (reserved[i] || len == 0 || st->id_ncp[i] > UNIGRAM_MAX_PIECE)
 			continue;
-		(void) JsonbNumberOrNull(score, &d);
-		InsertPiece(st, piece->val.string.val, piece->val.string.len, i, d,
-					&pool_used);
+		InsertPiece(st, st->id_piece[i], len, i, d);
 		st->max_ncp = Max(st->max_ncp, st->id_ncp[i]);
 	}
 
