@@ -482,8 +482,8 @@ NormalizeSegment(const UnigramState *st, const int32 *src, int n,
 static void
 NormalizeText(const UnigramState *st, const char *text, int len, UnigramText *out)
 {
-	int32	   *cps = palloc(sizeof(int32) * (len + 1));
-	int		   *offs = palloc(sizeof(int) * (len + 1));
+	int32	   *cps = palloc_extended(sizeof(int32) * ((Size) len + 1), MCXT_ALLOC_HUGE);
+	int		   *offs = palloc_extended(sizeof(int) * ((Size) len + 1), MCXT_ALLOC_HUGE);
 	int			n = 0;
 	int			seg = 0;
 	bool		seg_ascii = true;
@@ -580,6 +580,8 @@ UnigramEncode(EncTokenizer *tok, const char *text, int len, int max_tokens,
 	has_piece = palloc_extended(sizeof(bool) * n, MCXT_ALLOC_HUGE);
 	for (int i = 0; i < n; i++)
 	{
+		if ((i & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
 		has_piece[i] = false;
 		for (int l = 1; l <= st->max_ncp && i + l <= n; l++)
 		{
