@@ -11,6 +11,7 @@
 
 #include "distance.h"
 #include "encoder.h"
+#include "vector.h"
 
 PG_MODULE_MAGIC;
 
@@ -21,5 +22,6 @@ void
 _PG_init(void)
 {
 	DistanceInit();
+	VectorInit();
 	EncoderInit();
 }
