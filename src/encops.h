@@ -52,7 +52,7 @@ extern void EncLinearPacked(const float *x, int n, int in, const float *w,
 extern void EncLayerNorm(float *x, int n, int d, const float *g,
 						 const float *b, float eps);
 
-/* In place exact GELU: 0.5 x (1 + erf(x / sqrt 2)) */
+/* In place erf GELU: 0.5 x (1 + erf(x / sqrt 2)), erf to |error| < 5e-7 */
 extern void EncGelu(float *x, long n);
 
 /* In place ReLU */
