@@ -1,5 +1,5 @@
 #!/bin/bash
-# Install the reference JS runtime for test/t/041_encoder_use_parity.pl into
+# Install the reference JS runtime for test/t/045_encoder_use_parity.pl into
 # build/parity/node_modules (pinned by package-lock.json), so that the parity
 # test runs offline afterwards.  Needs npm and network once.
 set -euo pipefail
