@@ -11,7 +11,8 @@
 # Checked for every sentence of test/parity/sentences.json (65 inputs):
 # token ids identical (up to the model's 128-token clip); embed(text) within 1e-4 of the JS embedding (for the
 # empty string, of the JS runtime's all-padding row, since its embed('')
-# throws); embed(text[]) in mixed-length batches equally close.
+# throws); embed(text[]) in mixed-length batches equally close.  Then a
+# tokenizer fuzz: 3000 seeded random strings (test/parity/fuzz.js), ids equal.
 use strict;
 use warnings;
 use JSON::PP;
@@ -131,6 +132,27 @@ for my $case ([ 'groups of ord % 7', 'ord % 7' ], [ 'all, reversed', '0' ])
 	}
 	cmp_ok($bw, '<=', $tol, "batch ($name): max |diff| $bw within $tol");
 }
+
+# Tokenizer fuzz: 3000 seeded random strings of pieces and tricky characters
+my $fuzzpath = "$tmp/fuzz.json";
+system("node '$src/test/parity/fuzz.js' '$modules' 3000 42 > '$fuzzpath'") == 0
+  or die "fuzz.js failed";
+chmod 0644, $fuzzpath;
+my $fuzz = decode_json(slurp_file($fuzzpath));
+my $fids = rows(qq{
+	SELECT i, coalesce((SELECT json_agg(id ORDER BY o)
+		FROM embed_tokens(f->>'text') WITH ORDINALITY AS k(id, piece, sb, eb, o)), '[]')
+	FROM json_array_elements(pg_read_file('$fuzzpath')::json) WITH ORDINALITY AS x(f, i)});
+my $fbad = 0;
+for my $i (1 .. scalar @$fuzz)
+{
+	my $want = $fuzz->[ $i - 1 ]{ids};
+	next if JSON::PP->new->canonical->encode(decode_json($fids->{$i}))
+	  eq JSON::PP->new->canonical->encode($want);
+	diag('fuzz mismatch: ' . encode_json([ $fuzz->[ $i - 1 ]{text}, $want, decode_json($fids->{$i}) ]))
+	  if $fbad++ < 5;
+}
+is($fbad, 0, 'tokenizer fuzz: ids identical on ' . scalar(@$fuzz) . ' random strings');
 
 $node->stop;
 done_testing();
