@@ -22,6 +22,7 @@ STSB = os.path.join(ROOT, "..", "shared", "data", "stsb", "sts-test.tsv")
 if not os.path.exists(STSB):
     STSB = "/work/shared/data/stsb/sts-test.tsv"
 SHORT = "PostgreSQL is a powerful open source relational database."  # 13 tokens
+ROUNDS = 2
 # The 9 dense products per token of USE-lite: (in, out), spec section 6
 DENSE = [(256, 768), (256, 512), (256, 512), (512, 1536), (1536, 512),
          (512, 1536), (512, 512), (512, 1536), (1536, 512)]
@@ -146,54 +147,73 @@ def run(dsn, n, modules):
     cur.execute("SELECT count(*) FROM embed_tokens(%s)", (SHORT,))
     short_tokens = cur.fetchone()[0]
     shorts = [SHORT.replace(".", " " * (i % 2) + ".") for i in range(200)]
-    cur.execute("SELECT pg_temp.core_ms(%s, 1)", (shorts,))
-    short_core = cur.fetchone()[0] / len(shorts)
-    lat = []
-    for s in shorts:
-        t = time.perf_counter()
-        cur.execute("SELECT embed(%s)", (s,))
-        cur.fetchall()
-        lat.append(time.perf_counter() - t)
-    short_sql = median_ms(lat)
-
-    rows = {}
-    for b in (1, 8, 32):
+    short_core = short_sql = 1e9
+    for _ in range(ROUNDS):
+        cur.execute("SELECT pg_temp.core_ms(%s, 1)", (shorts,))
+        short_core = min(short_core, cur.fetchone()[0] / len(shorts))
         lat = []
-        t0 = time.perf_counter()
-        for i in range(0, len(sents), b):
+        for s in shorts:
             t = time.perf_counter()
-            if b == 1:
-                cur.execute("SELECT embed(%s)", (sents[i],))
-            else:
-                cur.execute("SELECT embed(%s::text[])", (sents[i:i + b],))
+            cur.execute("SELECT embed(%s)", (s,))
             cur.fetchall()
             lat.append(time.perf_counter() - t)
-        sql_s = time.perf_counter() - t0
-        cur.execute("SELECT pg_temp.core_ms(%s, %s)", (sents, b))
-        core_s = cur.fetchone()[0] / 1000
-        rows[b] = {"sql_s": sql_s, "sql_lat": median_ms(lat), "core_s": core_s}
+        short_sql = min(short_sql, median_ms(lat))
 
-    js = None
+    # Rounds alternate semvec and the JS runtime, keeping each one's best
+    # round, so that load from other processes skews neither side
     if modules:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False,
                                          dir=os.environ.get("SEMVEC_BENCH_WORK")) as f:
             json.dump(sents, f)
-        r = subprocess.run(["node", os.path.join(ROOT, "bench", "encoder_use.js"), modules,
-                            f.name, SHORT], capture_output=True, text=True)
-        if r.returncode == 0:
-            js = json.loads(r.stdout)
-        else:
-            print("JS reference failed:", r.stderr.strip()[:500])
+    rows, js = {}, None
+    peaks = [sgemm_gflops(1024, 1024, 1024, 5)]
+    for _ in range(ROUNDS):
+        for b in (1, 8, 32):
+            lat = []
+            t0 = time.perf_counter()
+            for i in range(0, len(sents), b):
+                t = time.perf_counter()
+                if b == 1:
+                    cur.execute("SELECT embed(%s)", (sents[i],))
+                else:
+                    cur.execute("SELECT embed(%s::text[])", (sents[i:i + b],))
+                cur.fetchall()
+                lat.append(time.perf_counter() - t)
+            sql_s = time.perf_counter() - t0
+            cur.execute("SELECT pg_temp.core_ms(%s, %s)", (sents, b))
+            core_s = cur.fetchone()[0] / 1000
+            old = rows.get(b)
+            rows[b] = {"sql_s": min(sql_s, old["sql_s"]) if old else sql_s,
+                       "sql_lat": min(median_ms(lat), old["sql_lat"]) if old else median_ms(lat),
+                       "core_s": min(core_s, old["core_s"]) if old else core_s}
+        if modules:
+            r = subprocess.run(["node", os.path.join(ROOT, "bench", "encoder_use.js"), modules,
+                                f.name, SHORT], capture_output=True, text=True)
+            if r.returncode != 0:
+                print("JS reference failed:", r.stderr.strip()[:500])
+                modules = ""
+            else:
+                new = json.loads(r.stdout)
+                if js is None:
+                    js = new
+                else:
+                    js["short_ms"] = min(js["short_ms"], new["short_ms"])
+                    js["load_ms"] = min(js["load_ms"], new["load_ms"])
+                    for k, v in new["batches"].items():
+                        if v["total_s"] < js["batches"][k]["total_s"]:
+                            js["batches"][k] = v
+        peaks.append(sgemm_gflops(1024, 1024, 1024, 5))
 
-    peak = sgemm_gflops(1024, 1024, 1024, 5)
+    peak = max(peaks)
     fl = flops(lengths)
     tok = sum(lengths)
     kern = kernel_gflops([short_tokens, 32 * round(tok / len(lengths)), 1024])
 
     print("USE-lite (default model), %d STS-B test sentences, %d tokens (mean %.1f), 1 thread"
           % (len(sents), tok, tok / len(sents)))
-    print("machine: %s; OpenBLAS sgemm peak (1024^3, 1 thread): %.1f GFLOP/s"
-          % (os.uname().machine, peak))
+    print("machine: %s; OpenBLAS sgemm peak (1024^3, 1 thread, best of %d): %.1f GFLOP/s"
+          % (os.uname().machine, len(peaks), peak))
+    print("each rate: best of %d rounds alternating semvec and the JS runtime" % ROUNDS)
     print()
     print("%-6s %11s %11s %11s %11s %9s %9s %10s %8s"
           % ("batch", "sql sent/s", "core sent/s", "js sent/s", "sql lat ms", "core/js",
