@@ -6,6 +6,11 @@
 STS-B test (1,379 pairs): Spearman correlation between the cosine similarity
 of embed(sentence1) and embed(sentence2) and the gold score, computed from
 semvec's vectors and, in the same run, from the JS reference runtime's.
+
+BEIR SciFact (5,183 abstracts, 300 test queries): nDCG@10 and Recall@100 of
+ORDER BY emb <=> embed(query), exact (sequential scan) and, when the hnsw
+access method is installed, through an HNSW index.  Documents are embedded
+as title + " " + abstract (only the first 128 tokens count).
 """
 import json
 import os
@@ -17,9 +22,11 @@ import numpy as np
 import psycopg2
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-STSB = os.path.join(ROOT, "..", "shared", "data", "stsb", "sts-test.tsv")
-if not os.path.exists(STSB):
-    STSB = "/work/shared/data/stsb/sts-test.tsv"
+DATA = os.path.join(ROOT, "..", "shared", "data")
+if not os.path.isdir(DATA):
+    DATA = "/work/shared/data"
+STSB = os.path.join(DATA, "stsb", "sts-test.tsv")
+SCIFACT = os.path.join(DATA, "scifact")
 
 
 def ranks(x):
@@ -47,6 +54,69 @@ def cosines(e1, e2):
     return (e1 * e2).sum(1) / np.linalg.norm(e1, axis=1) / np.linalg.norm(e2, axis=1)
 
 
+def read_tsv(path):
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n").split("\t") for line in f]
+
+
+def retrieval_metrics(ranked, qrels):
+    """Mean nDCG@10 and Recall@100 over the queries that have judgements."""
+    ndcg, recall = [], []
+    for q, rel in qrels.items():
+        got = ranked.get(q, [])
+        dcg = sum(1.0 / np.log2(i + 2) for i, d in enumerate(got[:10]) if d in rel)
+        idcg = sum(1.0 / np.log2(i + 2) for i in range(min(len(rel), 10)))
+        ndcg.append(dcg / idcg)
+        recall.append(len(set(got[:100]) & rel) / len(rel))
+    return float(np.mean(ndcg)), float(np.mean(recall))
+
+
+def scifact(conn):
+    """Embed the corpus in SQL, then rank every query exactly and via HNSW."""
+    if not os.path.exists(os.path.join(SCIFACT, "corpus.tsv")):
+        print("SciFact skipped: %s not found" % SCIFACT)
+        return
+    corpus = read_tsv(os.path.join(SCIFACT, "corpus.tsv"))
+    queries = read_tsv(os.path.join(SCIFACT, "queries.tsv"))
+    qrels = {}
+    for q, d, _ in read_tsv(os.path.join(SCIFACT, "qrels.tsv")):
+        qrels.setdefault(q, set()).add(d)
+    cur = conn.cursor()
+    cur.execute("CREATE TEMP TABLE doc (id text PRIMARY KEY, emb vector(512))")
+    for i in range(0, len(corpus), 256):
+        part = corpus[i:i + 256]
+        cur.execute("""INSERT INTO doc SELECT d, e
+                       FROM unnest(%s::text[], embed(%s::text[])) AS u(d, e)""",
+                    ([r[0] for r in part], [r[1] + " " + r[2] for r in part]))
+    cur.execute("CREATE TEMP TABLE q (id text, emb vector(512))")
+    cur.execute("INSERT INTO q SELECT i, e FROM unnest(%s::text[], embed(%s::text[])) AS u(i, e)",
+                ([r[0] for r in queries], [r[1] for r in queries]))
+    cur.execute("ANALYZE doc")
+
+    def rank():
+        cur.execute("""SELECT q.id, array(SELECT d.id FROM doc d ORDER BY d.emb <=> q.emb LIMIT 100)
+                       FROM q""")
+        return dict(cur.fetchall())
+
+    cur.execute("SET enable_indexscan = off")
+    exact = retrieval_metrics(rank(), qrels)
+    print("SciFact test, %d queries, %d docs, exact search: nDCG@10 %.4f, Recall@100 %.4f"
+          % (len(qrels), len(corpus), exact[0], exact[1]))
+    cur.execute("SET enable_indexscan = on")
+    cur.execute("SAVEPOINT s")
+    try:
+        cur.execute("CREATE INDEX ON doc USING hnsw (emb vector_cosine_ops)")
+        cur.execute("SET hnsw.ef_search = 100")
+    except psycopg2.Error as e:
+        cur.execute("ROLLBACK TO SAVEPOINT s")
+        print("SciFact via HNSW skipped: %s" % str(e).strip().splitlines()[0])
+        return
+    cur.execute("SET enable_seqscan = off")
+    hnsw = retrieval_metrics(rank(), qrels)
+    print("SciFact test, HNSW index (ef_search 100): nDCG@10 %.4f, Recall@100 %.4f"
+          % (hnsw[0], hnsw[1]))
+
+
 def main(dsn, modules):
     gold, s1, s2 = [], [], []
     with open(STSB, encoding="utf-8") as f:
@@ -66,6 +136,8 @@ def main(dsn, modules):
     print("STS-B test, %d pairs, default model (USE-lite) via embed(): Spearman %.4f"
           % (len(gold), rho))
 
+    scifact(conn)
+    conn.rollback()
     if not modules:
         print("JS reference skipped: needs node and test/parity/setup.sh (or SEMVEC_PARITY_MODULES)")
         return

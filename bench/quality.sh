@@ -1,7 +1,8 @@
 #!/bin/bash
 # Quality benchmark (not a test) of the default model through SQL: STS-B
 # test Spearman of embed() cosine vs gold, and of the JS reference runtime
-# in the same run (needs node + test/parity/setup.sh; else skipped).
+# in the same run (needs node + test/parity/setup.sh; else skipped), and
+# BEIR SciFact nDCG@10 / Recall@100, exact and via HNSW when available.
 # Usage: bench/quality.sh   (PGBIN=... to pick a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
