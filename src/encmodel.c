@@ -55,6 +55,31 @@ typedef struct CacheEntry
 static CacheEntry *Cache = NULL;
 static int	PathGeneration = 0;
 
+/* semvec.model_path: every entry must be an absolute directory path */
+static bool
+CheckModelPath(char **newval, void **extra, GucSource source)
+{
+	char	   *copy = pstrdup(*newval);
+	char	   *p = copy;
+
+	while (p != NULL)
+	{
+		char	   *sep = strchr(p, ':');
+
+		if (sep != NULL)
+			*sep = '\0';
+		if (*p != '\0' && *p != '/')
+		{
+			GUC_check_errdetail("\"%s\" is not an absolute path.", p);
+			pfree(copy);
+			return false;
+		}
+		p = sep != NULL ? sep + 1 : NULL;
+	}
+	pfree(copy);
+	return true;
+}
+
 /* Invalidate cached folder lookups when the search path changes */
 static void
 AssignModelPath(const char *newval, void *extra)
@@ -81,7 +106,7 @@ EncoderInit(void)
 							   "",
 							   PGC_SUSET,
 							   0,
-							   NULL, AssignModelPath, NULL);
+							   CheckModelPath, AssignModelPath, NULL);
 	DefineCustomStringVariable("semvec.default_model",
 							   "Model used by embed() without a model argument.",
 							   NULL,
@@ -158,7 +183,7 @@ EncModelSearchPath(void)
 
 		if (sep != NULL)
 			*sep = '\0';
-		/* Ignore empty and relative entries: only absolute paths are meaningful */
+		/* Empty entries are skipped; the check hook rejected relative ones */
 		if (p[0] == '/')
 			dirs = lappend(dirs, pstrdup(p));
 		p = sep != NULL ? sep + 1 : NULL;

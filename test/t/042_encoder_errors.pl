@@ -223,6 +223,9 @@ like($err, qr/permission denied to set parameter "semvec.model_path"/, 'model_pa
 is($node->safe_psql('postgres', q{SELECT vector_dims(embed('a', 'tiny-cls'))},
 	extra_params => [ '-U', 'plain' ]), '32', 'plain users can embed');
 
+($ret, $out, $err) = $node->psql('postgres', "LOAD 'semvec'; SET semvec.model_path = '/tmp:models'");
+like($err, qr/invalid value for parameter "semvec.model_path".*\n.*"models" is not an absolute path/, 'model_path entries must be absolute');
+
 # Reserved prefix
 ($ret, $out, $err) = $node->psql('postgres', "LOAD 'semvec'; SET semvec.no_such_setting = 1");
 like($err, qr/invalid configuration parameter name|unrecognized configuration parameter/, 'semvec prefix reserved');
