@@ -51,6 +51,7 @@
 
 #define UNIGRAM_SPACE		0x2581	/* "LOWER ONE EIGHTH BLOCK", SentencePiece's space */
 #define UNIGRAM_MAX_PIECE	64		/* longest piece accepted, in code points */
+#define UNIGRAM_MAX_CODE_POINTS (PG_INT32_MAX / 8)	/* per text, after NFKC */
 
 /* One entry of the open-addressing hash: 16 bytes, to stay cache-friendly */
 typedef struct UnigramSlot
@@ -475,6 +476,13 @@ TextAppend(UnigramText *t, int32 c, int ostart, int oend)
 {
 	if (t->n == t->cap)
 	{
+		/* byte offsets of the UTF-8 form are ints: stay below 2^31 / 4 */
+		if (t->cap > UNIGRAM_MAX_CODE_POINTS / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("text is too long to tokenize"),
+					 errdetail("The normalized text has more than %d characters.",
+							   UNIGRAM_MAX_CODE_POINTS)));
 		t->cap *= 2;
 		t->cp = repalloc_huge(t->cp, sizeof(int32) * t->cap);
 		t->ostart = repalloc_huge(t->ostart, sizeof(int) * t->cap);
@@ -601,6 +609,12 @@ UnigramEncode(EncTokenizer *tok, const char *text, int len, int max_tokens,
 	int			nrev = 0;
 	int			ntok;
 
+	if (len > UNIGRAM_MAX_CODE_POINTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("text is too long to tokenize"),
+				 errdetail("The text has %d bytes; the limit is %d.",
+						   len, UNIGRAM_MAX_CODE_POINTS)));
 	NormalizeText(st, text, len, &t);
 	if (t.n == 0)
 	{
