@@ -16,7 +16,7 @@
  * runs a register-blocked AVX2/FMA kernel over the input rows in groups of
  * at most 6 (6 x 16 accumulators in 12 registers), so every weight is read
  * from memory once per call.  Measured on Zen 3 with the USE-lite shapes:
- * 1.5-2x faster than cblas_sgemm up to ~64 rows, equal from 128 to 1024.
+ * 1.3-1.8x faster than cblas_sgemm for 1-13 rows, 1.0-1.1x from 64 to 1024.
  *
  * The converter of the default model writes its matrices in this layout
  * (tools/convert_use_lite.py), so they are mmapped and shared like any
