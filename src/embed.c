@@ -192,7 +192,8 @@ semvec_embed_tokens(PG_FUNCTION_ARGS)
 
 		values[0] = Int32GetDatum(toks->ids[i]);
 		if (piece != NULL)
-			values[1] = CStringGetTextDatum(piece);
+			values[1] = CStringGetTextDatum(pg_any_to_server(piece, strlen(piece),
+															 PG_UTF8));
 		else
 			isnull[1] = true;
 		values[2] = Int32GetDatum(toks->start[i]);

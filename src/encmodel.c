@@ -31,15 +31,6 @@
 #include "encmodel.h"
 #include "safetensors.h"
 
-/*
- * Architectures and tokenizers live in their own files; weak references let
- * the module load (and report a clear error) in a build without one of them.
- */
-#pragma weak EncArchUseLite
-#pragma weak EncArchBert
-#pragma weak EncUnigramLoad
-#pragma weak EncWordPieceLoad
-
 char	   *semvec_model_path = NULL;
 char	   *semvec_default_model = NULL;
 int			semvec_blas_threads = 1;
@@ -63,6 +54,31 @@ typedef struct CacheEntry
 
 static CacheEntry *Cache = NULL;
 static int	PathGeneration = 0;
+
+/* semvec.model_path: every entry must be an absolute directory path */
+static bool
+CheckModelPath(char **newval, void **extra, GucSource source)
+{
+	char	   *copy = pstrdup(*newval);
+	char	   *p = copy;
+
+	while (p != NULL)
+	{
+		char	   *sep = strchr(p, ':');
+
+		if (sep != NULL)
+			*sep = '\0';
+		if (*p != '\0' && *p != '/')
+		{
+			GUC_check_errdetail("\"%s\" is not an absolute path.", p);
+			pfree(copy);
+			return false;
+		}
+		p = sep != NULL ? sep + 1 : NULL;
+	}
+	pfree(copy);
+	return true;
+}
 
 /* Invalidate cached folder lookups when the search path changes */
 static void
@@ -90,7 +106,7 @@ EncoderInit(void)
 							   "",
 							   PGC_SUSET,
 							   0,
-							   NULL, AssignModelPath, NULL);
+							   CheckModelPath, AssignModelPath, NULL);
 	DefineCustomStringVariable("semvec.default_model",
 							   "Model used by embed() without a model argument.",
 							   NULL,
@@ -167,7 +183,7 @@ EncModelSearchPath(void)
 
 		if (sep != NULL)
 			*sep = '\0';
-		/* Ignore empty and relative entries: only absolute paths are meaningful */
+		/* Empty entries are skipped; the check hook rejected relative ones */
 		if (p[0] == '/')
 			dirs = lappend(dirs, pstrdup(p));
 		p = sep != NULL ? sep + 1 : NULL;
@@ -251,17 +267,6 @@ ModelFileExists(EncModel *model, const char *relpath)
 	return stat(EncModelFile(model, relpath), &st) == 0;
 }
 
-/* Raise an error if a weakly referenced module is missing from this build */
-static const void *
-CheckBuilt(const void *sym, const char *what)
-{
-	if (sym == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("this build of semvec does not include %s support", what)));
-	return sym;
-}
-
 /* Pick the architecture from config.json */
 static const EncArchOps *
 ChooseArch(EncModel *model)
@@ -271,9 +276,9 @@ ChooseArch(EncModel *model)
 	JsonbContainer *archs = EncJsonGetContainer(root, "architectures");
 
 	if (type != NULL && strcmp(type, "use_lite") == 0)
-		return CheckBuilt(&EncArchUseLite, "use_lite");
+		return &EncArchUseLite;
 	if (type != NULL && strcmp(type, "bert") == 0)
-		return CheckBuilt(&EncArchBert, "bert");
+		return &EncArchBert;
 	if (archs != NULL && JsonContainerIsArray(archs))
 	{
 		for (int i = 0; i < JsonContainerSize(archs); i++)
@@ -283,7 +288,7 @@ ChooseArch(EncModel *model)
 			if (v != NULL && v->type == jbvString &&
 				v->val.string.len >= 4 &&
 				strncmp(v->val.string.val, "Bert", 4) == 0)
-				return CheckBuilt(&EncArchBert, "bert");
+				return &EncArchBert;
 		}
 	}
 	ereport(ERROR,
@@ -308,13 +313,9 @@ LoadTokenizer(EncModel *model)
 		char	   *type = m ? EncJsonGetString(m, "type") : NULL;
 
 		if (type != NULL && strcmp(type, "Unigram") == 0)
-		{
-			CheckBuilt((const void *) EncUnigramLoad, "Unigram tokenizer");
 			model->tokenizer = EncUnigramLoad(model, tj);
-		}
 		else if (type != NULL && strcmp(type, "WordPiece") == 0)
 		{
-			CheckBuilt((const void *) EncWordPieceLoad, "WordPiece tokenizer");
 			model->tokenizer = EncWordPieceLoad(model, tj, NULL);
 			/* WordPiece copies what it needs; the parsed file can go */
 			pfree(tj);
@@ -329,7 +330,6 @@ LoadTokenizer(EncModel *model)
 	}
 	if (ModelFileExists(model, "vocab.txt"))
 	{
-		CheckBuilt((const void *) EncWordPieceLoad, "WordPiece tokenizer");
 		model->tokenizer = EncWordPieceLoad(model, NULL,
 											EncModelFile(model, "vocab.txt"));
 		return;

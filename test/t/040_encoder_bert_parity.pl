@@ -68,7 +68,7 @@ sub check_rows
 }
 
 my $models = $node->safe_psql('postgres',
-	"SELECT string_agg(name || ':' || pooling || ':' || normalize || ':' || max_tokens, ' ' ORDER BY name) FROM semvec_models WHERE name <> 'default'");
+	"SELECT string_agg(name || ':' || pooling || ':' || normalize || ':' || max_tokens, ' ' ORDER BY name) FROM semvec_models WHERE path LIKE '$dir/%'");
 is($models,
 	'tiny-bf16:mean:true:128 tiny-cls:cls:false:128 tiny-cls-norm:cls:true:128 tiny-mean-norm:mean:true:128 tiny-mean-trunc:mean:false:24',
 	'semvec_models lists the folders with pooling, normalize and max_tokens');

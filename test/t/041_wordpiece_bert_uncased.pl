@@ -18,6 +18,22 @@ system('/usr/bin/python3', "$src/tools/make_tiny_bert.py", '--vocab',
 	"$dir/vocab/vocab.txt", "$dir/models/uncased") == 0
   or BAIL_OUT("make_tiny_bert.py failed");
 
+# The same vocabulary as a tokenizer.json written with \u escapes for every
+# non-ASCII character (Python's json default), for the LATIN1 checks below
+system('/usr/bin/python3', '-c', q{
+import json, shutil, sys
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(src, dst)
+vocab = open(src + "/vocab.txt", encoding="utf-8").read().split("\n")[:-1]
+shutil.os.remove(dst + "/vocab.txt")
+tj = {"normalizer": {"type": "BertNormalizer", "lowercase": True, "strip_accents": None,
+                     "clean_text": True, "handle_chinese_chars": True},
+      "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                "max_input_chars_per_word": 100, "vocab": {p: i for i, p in enumerate(vocab)}}}
+json.dump(tj, open(dst + "/tokenizer.json", "w"), ensure_ascii=True)
+}, "$dir/models/uncased", "$dir/models/uncased-json") == 0
+  or BAIL_OUT("could not write tokenizer.json");
+
 my $node = PostgreSQL::Test::Cluster->new('wordpiece');
 $node->init;
 $node->append_conf('postgresql.conf', "semvec.model_path = '$dir/models'\n");
@@ -115,6 +131,10 @@ $node->safe_psql('latin1', 'CREATE EXTENSION semvec');
 is(decode('UTF-8', $node->safe_psql('latin1',
 	encode('UTF-8', "SET client_encoding = 'UTF8'; SELECT string_agg(piece || ':' || id, ' ') FROM embed_tokens('Café Über', 'uncased')"))),
 	'[CLS]:101 cafe:7668 uber:19169 [SEP]:102', 'LATIN1 database: text converted to UTF-8');
+is(decode('UTF-8', $node->safe_psql('latin1',
+	encode('UTF-8', "SET client_encoding = 'UTF8'; SELECT string_agg(piece || ':' || id, ' ') FROM embed_tokens('Café ß', 'uncased-json')"))),
+	'[CLS]:101 cafe:7668 ß:1096 [SEP]:102',
+	'LATIN1 database: tokenizer.json with \\u escapes decodes to UTF-8');
 is($node->safe_psql('latin1', "SET client_encoding = 'UTF8'; SELECT embed(E'caf\\u00e9', 'uncased')::text = embed('cafe', 'uncased')::text"),
 	't', 'LATIN1 database: same vector as the UTF-8 spelling without accents');
 
