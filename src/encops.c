@@ -373,9 +373,10 @@ EncL2Normalize(float *x, int d, float eps)
 		x[j] *= inv;
 }
 
-/* Set OpenBLAS's thread count */
+/* Set the thread count of OpenBLAS and of the packed products */
 void
 EncSetThreads(int n)
 {
 	openblas_set_num_threads(n);
+	EncPackedSetThreads(n);
 }

@@ -44,6 +44,7 @@ extern void EncSelfAttention(float *qkv, int T, int ld_qkv, int d, int nheads,
 #define ENC_PANEL 16
 extern void EncUnpackWeights(const float *packed, int in, int out, float *w);
 extern bool EncPackedAvailable(void);
+extern void EncPackedSetThreads(int n);
 extern void EncLinearPacked(const float *x, int n, int in, const float *w,
 							const float *packed, const float *b, int out,
 							float *y, bool accumulate);
@@ -64,7 +65,7 @@ extern void EncSoftmaxRows(float *x, int n, int d);
 /* In place L2 normalisation of x[d]; eps compared with the squared norm */
 extern void EncL2Normalize(float *x, int d, float eps);
 
-/* Set OpenBLAS's thread count */
+/* Set the thread count of OpenBLAS and of the packed products */
 extern void EncSetThreads(int n);
 
 #endif							/* SEMVEC_ENCOPS_H */

@@ -51,15 +51,15 @@
 
 #define UNIGRAM_SPACE		0x2581	/* "LOWER ONE EIGHTH BLOCK", SentencePiece's space */
 #define UNIGRAM_MAX_PIECE	64		/* longest piece accepted, in code points */
+#define UNIGRAM_MAX_CODE_POINTS (PG_INT32_MAX / 8)	/* per text, after NFKC */
 
-/* One vocabulary piece in the open-addressing hash */
+/* One entry of the open-addressing hash: 16 bytes, to stay cache-friendly */
 typedef struct UnigramSlot
 {
 	uint32		hash;
 	int32		id;				/* -1: empty slot, -2: only a prefix of pieces */
+	uint32		off;			/* the bytes, in pool */
 	int32		nbytes;
-	const char *piece;			/* = id_piece[id] of the first insert */
-	double		score;
 } UnigramSlot;
 
 typedef struct UnigramState
@@ -68,9 +68,11 @@ typedef struct UnigramState
 	int32		unk_id;
 	int16	   *id_ncp;			/* code points of each id's piece */
 	char	  **id_piece;		/* each id's piece, NUL-terminated, in pool */
+	double	   *id_score;		/* each id's score (JSON null = 0.0) */
 	char	   *pool;
 	UnigramSlot *slots;
 	uint32		mask;			/* slots - 1, a power of two minus one */
+	uint32		nused;			/* entries in slots; at most half of them */
 	int			max_ncp;		/* longest matchable piece, code points */
 	const UNormalizer2 *nfkc;
 } UnigramState;
@@ -209,9 +211,35 @@ LookupPiece(const UnigramState *st, const char *p, int n, uint32 h)
 		if (slot->id == -1)
 			return NULL;
 		if (slot->hash == h && slot->nbytes == n &&
-			memcmp(slot->piece, p, n) == 0)
+			memcmp(st->pool + slot->off, p, n) == 0)
 			return slot;
 	}
+}
+
+/* Double the hash table (entries keep their stored hashes) */
+static void
+GrowSlots(UnigramState *st)
+{
+	uint32		nslots = (st->mask + 1) * 2;
+	UnigramSlot *old = st->slots;
+	UnigramSlot *slots = palloc_extended(sizeof(UnigramSlot) * nslots, MCXT_ALLOC_HUGE);
+
+	for (uint32 i = 0; i < nslots; i++)
+		slots[i].id = -1;
+	for (uint32 i = 0; old != NULL && i <= st->mask; i++)
+	{
+		uint32		j;
+
+		if (old[i].id == -1)
+			continue;
+		for (j = old[i].hash & (nslots - 1); slots[j].id != -1; j = (j + 1) & (nslots - 1))
+			;
+		slots[j] = old[i];
+	}
+	if (old != NULL)
+		pfree(old);
+	st->slots = slots;
+	st->mask = nslots - 1;
 }
 
 /*
@@ -219,10 +247,12 @@ LookupPiece(const UnigramState *st, const char *p, int n, uint32 h)
  * prefix (id -2; never overwrites an entry).
  */
 static void
-InsertPiece(UnigramState *st, const char *p, int n, int32 id, double score)
+InsertPiece(UnigramState *st, const char *p, int n, int32 id)
 {
 	uint32		h = HashBytes(FNV_OFFSET, p, n);
 
+	if ((st->nused + 1) * 2 > st->mask + 1)
+		GrowSlots(st);
 	for (uint32 i = h & st->mask;; i = (i + 1) & st->mask)
 	{
 		UnigramSlot *slot = &st->slots[i];
@@ -230,20 +260,17 @@ InsertPiece(UnigramState *st, const char *p, int n, int32 id, double score)
 		if (slot->id == -1)
 		{
 			slot->hash = h;
-			slot->piece = p;
+			slot->off = p - st->pool;
 			slot->nbytes = n;
 			slot->id = id;
-			slot->score = score;
+			st->nused++;
 			return;
 		}
 		if (slot->hash == h && slot->nbytes == n &&
-			memcmp(slot->piece, p, n) == 0)
+			memcmp(st->pool + slot->off, p, n) == 0)
 		{
 			if (id >= 0)
-			{
 				slot->id = id;
-				slot->score = score;
-			}
 			return;
 		}
 	}
@@ -329,10 +356,7 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	UnigramState *st;
 	EncTokenizer *tok;
 	bool	   *reserved;
-	double	   *scores;
-	uint64		nentries = 0;
 	Size		pool_used = 0;
-	uint32		nslots = 16;
 	UErrorCode	status = U_ZERO_ERROR;
 	double		unk;
 
@@ -361,7 +385,7 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	st->pool = MemoryContextAllocHuge(CurrentMemoryContext,
 									  VARSIZE(tokenizer_json) + st->nvocab);
 	reserved = palloc0(sizeof(bool) * st->nvocab);
-	scores = palloc(sizeof(double) * st->nvocab);
+	st->id_score = palloc(sizeof(double) * st->nvocab);
 	reserved[st->unk_id] = true;
 	MarkSpecials(model, root, reserved, st->nvocab);
 
@@ -378,7 +402,7 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 			BadTokenizer(model, "A \"model.vocab\" entry is not a [piece, score] pair.");
 		piece = getIthJsonbValueFromContainer(e->val.binary.data, 0);
 		score = getIthJsonbValueFromContainer(e->val.binary.data, 1);
-		if (piece->type != jbvString || !JsonbNumberOrNull(score, &scores[i]))
+		if (piece->type != jbvString || !JsonbNumberOrNull(score, &st->id_score[i]))
 			BadTokenizer(model, "A \"model.vocab\" entry is not a [piece, score] pair.");
 		len = piece->val.string.len;
 		st->id_piece[i] = st->pool + pool_used;
@@ -389,23 +413,20 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 		/* the unknown arc is one code point long, whatever the piece is */
 		if (i == st->unk_id)
 			st->id_ncp[i] = 1;
-		if (reserved[i] || len == 0 || st->id_ncp[i] > UNIGRAM_MAX_PIECE)
+		if (len == 0 || st->id_ncp[i] > UNIGRAM_MAX_PIECE)
 			reserved[i] = true;		/* never matched */
-		else
-			nentries += st->id_ncp[i];
 	}
 
 	/*
 	 * Second pass: hash every matchable piece and every proper prefix of
-	 * one, so that matching stops as soon as no piece continues.  At most
-	 * nentries entries; keep the table at most half full.
+	 * one, so that matching stops as soon as no piece continues.
 	 */
-	while (nslots < nentries * 2)
-		nslots <<= 1;
-	st->mask = nslots - 1;
-	st->slots = palloc_extended(sizeof(UnigramSlot) * nslots, MCXT_ALLOC_HUGE);
-	for (uint32 i = 0; i < nslots; i++)
-		st->slots[i].id = -1;
+	st->mask = 511;				/* GrowSlots doubles it */
+	/* sized for the ~2.3 entries per piece of USE-lite's vocabulary */
+	while (st->mask < (uint32) st->nvocab * 5)
+		st->mask = st->mask * 2 + 1;
+	st->mask >>= 1;
+	GrowSlots(st);
 	for (int i = 0; i < st->nvocab; i++)
 	{
 		int			len = strlen(st->id_piece[i]);
@@ -418,9 +439,9 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 
 			(void) DecodeUtf8((const unsigned char *) st->id_piece[i] + b, len - b, &nb);
 			b += nb;
-			InsertPiece(st, st->id_piece[i], b, -2, 0.0);
+			InsertPiece(st, st->id_piece[i], b, -2);
 		}
-		InsertPiece(st, st->id_piece[i], len, i, scores[i]);
+		InsertPiece(st, st->id_piece[i], len, i);
 		st->max_ncp = Max(st->max_ncp, st->id_ncp[i]);
 	}
 
@@ -434,7 +455,6 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	tok->ops = &UnigramOps;
 	tok->state = st;
 	pfree(reserved);
-	pfree(scores);
 	MemoryContextSwitchTo(old);
 	return tok;
 }
@@ -456,6 +476,13 @@ TextAppend(UnigramText *t, int32 c, int ostart, int oend)
 {
 	if (t->n == t->cap)
 	{
+		/* byte offsets of the UTF-8 form are ints: stay below 2^31 / 4 */
+		if (t->cap > UNIGRAM_MAX_CODE_POINTS / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("text is too long to tokenize"),
+					 errdetail("The normalized text has more than %d characters.",
+							   UNIGRAM_MAX_CODE_POINTS)));
 		t->cap *= 2;
 		t->cp = repalloc_huge(t->cp, sizeof(int32) * t->cap);
 		t->ostart = repalloc_huge(t->ostart, sizeof(int) * t->cap);
@@ -582,6 +609,12 @@ UnigramEncode(EncTokenizer *tok, const char *text, int len, int max_tokens,
 	int			nrev = 0;
 	int			ntok;
 
+	if (len > UNIGRAM_MAX_CODE_POINTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("text is too long to tokenize"),
+				 errdetail("The text has %d bytes; the limit is %d.",
+						   len, UNIGRAM_MAX_CODE_POINTS)));
 	NormalizeText(st, text, len, &t);
 	if (t.n == 0)
 	{
@@ -635,7 +668,7 @@ UnigramEncode(EncTokenizer *tok, const char *text, int len, int max_tokens,
 				break;			/* no piece continues this way */
 			if (p->id >= 0)
 			{
-				double		cand = p->score + best[start];
+				double		cand = st->id_score[p->id] + best[start];
 
 				matched = true;
 				if (best[end] == 0.0 || cand >= best[end])

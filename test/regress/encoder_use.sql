@@ -68,3 +68,17 @@ SELECT l2_distance(embed(repeat('the ', 300)), embed(rtrim(repeat('the ', 128)))
 	   AS truncated_to_128;
 SELECT l2_distance(embed(repeat('the ', 300)), embed(rtrim(repeat('the ', 127)))) > 1e-4
 	   AS token_128_counts;
+
+-- semvec.blas_threads splits large products over threads; the dense
+-- products give identical results, OpenBLAS's attention products may round
+-- differently
+CREATE TEMP TABLE bt AS
+SELECT i, e FROM unnest(embed(array(SELECT repeat('word' || i || ' ', 1 + i % 40)
+									 FROM generate_series(1, 40) i)))
+	WITH ORDINALITY AS u(e, i);
+SET semvec.blas_threads = 3;
+SELECT count(*) AS rows, max(l2_distance(bt.e, u.e2)) < 1e-6 AS close
+FROM bt, unnest(embed(array(SELECT repeat('word' || i || ' ', 1 + i % 40)
+							FROM generate_series(1, 40) i))) WITH ORDINALITY AS u(e2, j)
+WHERE bt.i = u.j;
+RESET semvec.blas_threads;
