@@ -17,3 +17,199 @@ CREATE FUNCTION chunk_chars(doc text, size int, overlap int DEFAULT 0)
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION chunk_chars(text, int, int) IS
 	'split text recursively at paragraphs, lines, sentence ends, spaces and characters into chunks of at most size characters';
+
+-- -------------------------------------------------------------------
+-- Retrieval: Reciprocal Rank Fusion of vector and full-text results
+-- -------------------------------------------------------------------
+
+-- rrf_fuse(): score(id) = sum over lists of weight / (k + rank), ranks 1-based
+CREATE FUNCTION rrf_fuse(vector_ids bigint[], text_ids bigint[], k int DEFAULT 60,
+                         vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0)
+	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int)
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	WITH v AS (
+		SELECT u.id, min(u.r)::int AS r
+		FROM unnest(vector_ids) WITH ORDINALITY AS u(id, r)
+		WHERE u.id IS NOT NULL GROUP BY u.id
+	), t AS (
+		SELECT u.id, min(u.r)::int AS r
+		FROM unnest(text_ids) WITH ORDINALITY AS u(id, r)
+		WHERE u.id IS NOT NULL GROUP BY u.id
+	)
+	SELECT coalesce(v.id, t.id),
+	       coalesce(vector_weight / (k + v.r), 0) + coalesce(text_weight / (k + t.r), 0),
+	       v.r, t.r
+	FROM v FULL JOIN t ON v.id = t.id
+	ORDER BY 2 DESC, least(v.r, t.r), 1;
+END;
+COMMENT ON FUNCTION rrf_fuse(bigint[], bigint[], int, float8, float8) IS
+	'fuse two ranked id lists with Reciprocal Rank Fusion: sum of weight / (k + rank)';
+
+-- Reject bad retrieval arguments with clear messages
+CREATE FUNCTION _rag_check_args(k int, pool int, rrf_k int)
+	RETURNS void LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+	IF k IS NULL OR k < 1 THEN
+		RAISE EXCEPTION 'k must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF pool IS NULL OR pool < 1 THEN
+		RAISE EXCEPTION 'pool must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF rrf_k IS NULL OR rrf_k < 0 THEN
+		RAISE EXCEPTION 'rrf_k must not be negative' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END $$;
+
+-- hybrid_search() with a query vector: the pool nearest rows by cosine
+-- distance (hnsw index when there is one) and the pool best full-text
+-- matches (websearch_to_tsquery, ts_rank_cd), fused with RRF.
+CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector,
+                              k int DEFAULT 10, pool int DEFAULT 100, rrf_k int DEFAULT 60,
+                              vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0,
+                              id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
+                              emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
+                              ts_config regconfig DEFAULT 'english')
+	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
+	              vector_distance float8, text_score float4)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+	tsv text;
+	old_ef text := current_setting('hnsw.ef_search', true);
+	vids bigint[];
+	vdist float8[];
+	tids bigint[];
+	tscore float4[];
+BEGIN
+	PERFORM @extschema@._rag_check_args(k, pool, rrf_k);
+	IF tsv_col IS NOT NULL THEN
+		tsv := format('%I', tsv_col);
+	ELSE
+		tsv := format('to_tsvector(%L::regconfig, %I)', ts_config, text_col);
+	END IF;
+
+	-- an hnsw scan returns at most ef_search rows: make room for the pool
+	IF old_ef IS NOT NULL AND old_ef ~ '^\d+$' AND old_ef::int < pool THEN
+		PERFORM set_config('hnsw.ef_search', least(pool, 1000)::text, true);
+	END IF;
+	IF query_vec IS NOT NULL AND vector_weight <> 0 THEN
+		EXECUTE format('SELECT array_agg(i ORDER BY d, i), array_agg(d ORDER BY d, i) FROM ('
+		               'SELECT %I::bigint AS i, %I OPERATOR(@extschema@.<=>) $1 AS d FROM %s'
+		               ' WHERE %I IS NOT NULL ORDER BY %I OPERATOR(@extschema@.<=>) $1 LIMIT $2) s',
+		               id_col, emb_col, tbl, emb_col, emb_col)
+			INTO vids, vdist USING query_vec, pool;
+	END IF;
+	IF old_ef IS NOT NULL THEN
+		PERFORM set_config('hnsw.ef_search', old_ef, true);
+	END IF;
+
+	IF query IS NOT NULL AND text_weight <> 0 THEN
+		EXECUTE format('SELECT array_agg(i ORDER BY s DESC, i), array_agg(s ORDER BY s DESC, i) FROM ('
+		               'SELECT %I::bigint AS i, ts_rank_cd(%s, q) AS s'
+		               ' FROM %s, websearch_to_tsquery($1, $2) AS q'
+		               ' WHERE %s @@ q ORDER BY s DESC, 1 LIMIT $3) s',
+		               id_col, tsv, tbl, tsv)
+			INTO tids, tscore USING ts_config, query, pool;
+	END IF;
+
+	RETURN QUERY
+	SELECT f.id, f.score, f.vector_rank, f.text_rank,
+	       vdist[f.vector_rank], tscore[f.text_rank]
+	FROM @extschema@.rrf_fuse(coalesce(vids, '{}'), coalesce(tids, '{}'), rrf_k,
+	                          vector_weight, text_weight) AS f
+	LIMIT k;
+END $$;
+COMMENT ON FUNCTION hybrid_search(regclass, text, vector, int, int, int, float8, float8, name, name, name, name, regconfig) IS
+	'hybrid retrieval: nearest rows by embedding and best full-text matches, fused with Reciprocal Rank Fusion';
+
+-- hybrid_search() that embeds the query text itself (embed() evaluated once)
+CREATE FUNCTION hybrid_search(tbl regclass, query text,
+                              k int DEFAULT 10, pool int DEFAULT 100, rrf_k int DEFAULT 60,
+                              vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0,
+                              id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
+                              emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
+                              ts_config regconfig DEFAULT 'english', model text DEFAULT NULL)
+	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
+	              vector_distance float8, text_score float4)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+	qv @extschema@.vector;
+BEGIN
+	IF query IS NULL THEN
+		RETURN;
+	END IF;
+	IF model IS NULL THEN
+		qv := @extschema@.embed(query);
+	ELSE
+		qv := @extschema@.embed(query, model);
+	END IF;
+	RETURN QUERY SELECT * FROM @extschema@.hybrid_search(tbl, query, qv, k, pool, rrf_k,
+		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config);
+END $$;
+COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8, name, name, name, name, regconfig, text) IS
+	'hybrid retrieval for a question: embeds it, then fuses vector and full-text results with Reciprocal Rank Fusion';
+
+-- -------------------------------------------------------------------
+-- Ingestion: fill an embedding column in committed batches
+-- -------------------------------------------------------------------
+
+-- embed_table(): embeds the rows whose embedding is NULL, batch rows per
+-- embed(text[]) call and per transaction.  A cancel loses at most the batch
+-- in flight; calling it again resumes with the rows still NULL.  Rows are
+-- locked with SKIP LOCKED, so several sessions can share the work.
+CREATE PROCEDURE embed_table(tbl regclass, text_col name DEFAULT 'chunk',
+                             emb_col name DEFAULT 'emb', batch int DEFAULT 64,
+                             model text DEFAULT NULL, quiet boolean DEFAULT false)
+	LANGUAGE plpgsql AS $$
+DECLARE
+	todo bigint;
+	done bigint := 0;
+	n int;
+	t0 timestamptz := clock_timestamp();
+	last_report timestamptz := clock_timestamp();
+	elapsed float8;
+	stmt text;
+BEGIN
+	IF batch IS NULL OR batch < 1 OR batch > 10000 THEN
+		RAISE EXCEPTION 'batch must be between 1 and 10000'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got %s.', batch);
+	END IF;
+	EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL',
+	               tbl, emb_col, text_col) INTO todo;
+	IF NOT quiet THEN
+		RAISE NOTICE 'embed_table: % rows of % to embed, % per batch', todo, tbl, batch;
+	END IF;
+
+	-- one statement per batch: lock a batch, embed it in one call, update it
+	stmt := format('WITH b AS MATERIALIZED ('
+	               '  SELECT ctid AS tid, %2$I AS txt FROM %1$s'
+	               '  WHERE %3$I IS NULL AND %2$I IS NOT NULL LIMIT $1 FOR UPDATE SKIP LOCKED),'
+	               ' e AS MATERIALIZED ('
+	               '  SELECT array_agg(tid ORDER BY tid) AS tids,'
+	               '         %4$s(array_agg(txt ORDER BY tid)%5$s) AS embs FROM b)'
+	               ' UPDATE %1$s AS t SET %3$I = u.emb'
+	               ' FROM e, unnest(e.tids, e.embs) AS u(tid, emb)'
+	               ' WHERE t.ctid = u.tid',
+	               tbl, text_col, emb_col, '@extschema@.embed',
+	               CASE WHEN model IS NULL THEN '' ELSE format(', %L', model) END);
+	LOOP
+		EXECUTE stmt USING batch;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		EXIT WHEN n = 0;
+		COMMIT;
+		done := done + n;
+		IF NOT quiet AND (clock_timestamp() - last_report > interval '2 seconds' OR done >= todo) THEN
+			elapsed := extract(epoch FROM clock_timestamp() - t0);
+			RAISE NOTICE 'embed_table: % / % rows (%%), % rows/s', done, todo,
+				CASE WHEN todo > 0 THEN round(100.0 * done / todo, 1) ELSE 100 END,
+				round(done / greatest(elapsed, 0.001));
+			last_report := clock_timestamp();
+		END IF;
+	END LOOP;
+	IF NOT quiet THEN
+		elapsed := extract(epoch FROM clock_timestamp() - t0);
+		RAISE NOTICE 'embed_table: done, % rows in % s', done, round(elapsed::numeric, 2);
+	END IF;
+END $$;
+COMMENT ON PROCEDURE embed_table(regclass, name, name, int, text, boolean) IS
+	'fill NULL embeddings in batches with embed(text[]), committing each batch; resumable after a cancel';
