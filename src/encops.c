@@ -32,6 +32,54 @@ EncLinear(const float *x, int n, int in, const float *w, bool w_out_in,
 				b != NULL ? 1.0f : 0.0f, y, out);
 }
 
+/* y += x·W + b with W as [in][out] or [out][in] */
+void
+EncLinearAdd(const float *x, int n, int in, const float *w, bool w_out_in,
+			 const float *b, int out, float *y)
+{
+	if (b != NULL)
+	{
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < out; j++)
+				y[(long) i * out + j] += b[j];
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans,
+				w_out_in ? CblasTrans : CblasNoTrans,
+				n, out, in,
+				1.0f, x, in,
+				w, w_out_in ? in : out,
+				1.0f, y, out);
+}
+
+/* Softmax(q·kᵀ)·v for each head of one sequence, no mask */
+void
+EncSelfAttention(float *qkv, int T, int ld_qkv, int d, int nheads,
+				 float qscale, float *ctx, int ld_ctx, float *scratch)
+{
+	int			dh = d / nheads;
+
+	/* The graph scales q before the product (not the scores) */
+	for (int t = 0; t < T; t++)
+		for (int c = 0; c < d; c++)
+			qkv[(long) t * ld_qkv + c] *= qscale;
+
+	for (int h = 0; h < nheads; h++)
+	{
+		const float *q = qkv + h * dh;
+		const float *k = qkv + d + h * dh;
+		const float *v = qkv + 2 * d + h * dh;
+
+		/* scores[T][T] = q_h · k_hᵀ */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+					T, T, dh, 1.0f, q, ld_qkv, k, ld_qkv, 0.0f, scratch, T);
+		EncSoftmaxRows(scratch, T, T);
+		/* ctx_h[T][dh] = P · v_h */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+					T, dh, T, 1.0f, scratch, T, v, ld_qkv, 0.0f,
+					ctx + h * dh, ld_ctx);
+	}
+}
+
 /* Row-wise LayerNorm in place */
 void
 EncLayerNorm(float *x, int n, int d, const float *g, const float *b, float eps)

@@ -20,6 +20,21 @@
 extern void EncLinear(const float *x, int n, int in, const float *w,
 					  bool w_out_in, const float *b, int out, float *y);
 
+/* Accumulate: y[n][out] += x[n][in] · W + b (W as in EncLinear); b may be NULL */
+extern void EncLinearAdd(const float *x, int n, int in, const float *w,
+						 bool w_out_in, const float *b, int out, float *y);
+
+/*
+ * Unmasked multi-head self-attention over one sequence of T tokens.
+ * qkv[T][ld_qkv] holds q, k, v side by side (each d wide, head h in
+ * columns [h*d/nheads, (h+1)*d/nheads)); q is scaled in place by qscale
+ * first.  ctx[T][ld_ctx] receives the heads' outputs side by side.
+ * scratch holds T*T floats.
+ */
+extern void EncSelfAttention(float *qkv, int T, int ld_qkv, int d, int nheads,
+							 float qscale, float *ctx, int ld_ctx,
+							 float *scratch);
+
 /* In place: x[n][d] = (x - mean) / sqrt(var + eps) * g + b, per row */
 extern void EncLayerNorm(float *x, int n, int d, const float *g,
 						 const float *b, float eps);

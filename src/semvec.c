@@ -10,6 +10,7 @@
 #include "fmgr.h"
 
 #include "distance.h"
+#include "encoder.h"
 
 PG_MODULE_MAGIC;
 
@@ -20,4 +21,5 @@ void
 _PG_init(void)
 {
 	DistanceInit();
+	EncoderInit();
 }
