@@ -3,6 +3,16 @@
 -- RAG: chunking, ingestion and retrieval (docs/rag.md)
 -- ===================================================================
 
+-- chunk(): sentence-aware chunks counted with the model's own tokenizer.
+-- Not STRICT: NULL doc gives no rows; a NULL option means its default.
+-- STABLE: the result depends on semvec.default_model and the model files.
+CREATE FUNCTION chunk(doc text, max_tokens int DEFAULT NULL, overlap_tokens int DEFAULT 16,
+                      model text DEFAULT NULL, locale text DEFAULT 'en')
+	RETURNS TABLE(ord int, chunk text, char_start int, char_end int, n_tokens int)
+	AS 'MODULE_PATHNAME', 'semvec_chunk' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION chunk(text, int, int, text, text) IS
+	'split text into chunks of whole sentences of at most max_tokens model tokens (default: the model''s max length), overlapping by up to overlap_tokens';
+
 -- chunk_words(): sentence-aware chunks under a budget of words
 CREATE FUNCTION chunk_words(doc text, max_words int, overlap_words int DEFAULT 0,
                             locale text DEFAULT 'en')
@@ -189,7 +199,7 @@ BEGIN
 	               '         %4$s(array_agg(txt ORDER BY tid)%5$s) AS embs FROM b)'
 	               ' UPDATE %1$s AS t SET %3$I = u.emb'
 	               ' FROM e, unnest(e.tids, e.embs) AS u(tid, emb)'
-	               ' WHERE t.ctid = u.tid',
+	               ' WHERE t.ctid = u.tid AND u.emb IS NOT NULL',
 	               tbl, text_col, emb_col, '@extschema@.embed',
 	               CASE WHEN model IS NULL THEN '' ELSE format(', %L', model) END);
 	LOOP
