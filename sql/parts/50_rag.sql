@@ -33,17 +33,18 @@ COMMENT ON FUNCTION chunk_chars(text, int, int) IS
 -- -------------------------------------------------------------------
 
 -- rrf_fuse(): score(id) = sum over lists of weight / (k + rank), ranks 1-based
+-- after dropping NULLs and repeated ids (an id keeps its first position)
 CREATE FUNCTION rrf_fuse(vector_ids bigint[], text_ids bigint[], k int DEFAULT 60,
                          vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0)
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int)
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
 	WITH v AS (
-		SELECT u.id, min(u.r)::int AS r
+		SELECT u.id, (row_number() OVER (ORDER BY min(u.r)))::int AS r
 		FROM unnest(vector_ids) WITH ORDINALITY AS u(id, r)
 		WHERE u.id IS NOT NULL GROUP BY u.id
 	), t AS (
-		SELECT u.id, min(u.r)::int AS r
+		SELECT u.id, (row_number() OVER (ORDER BY min(u.r)))::int AS r
 		FROM unnest(text_ids) WITH ORDINALITY AS u(id, r)
 		WHERE u.id IS NOT NULL GROUP BY u.id
 	)
