@@ -211,7 +211,7 @@ BEGIN
 		done := done + n;
 		IF NOT quiet AND (clock_timestamp() - last_report > interval '2 seconds' OR done >= todo) THEN
 			elapsed := extract(epoch FROM clock_timestamp() - t0);
-			RAISE NOTICE 'embed_table: % / % rows (%%), % rows/s', done, todo,
+			RAISE NOTICE 'embed_table: % / % rows (%%%), % rows/s', done, todo,
 				CASE WHEN todo > 0 THEN round(100.0 * done / todo, 1) ELSE 100 END,
 				round(done / greatest(elapsed, 0.001));
 			last_report := clock_timestamp();
@@ -224,3 +224,65 @@ BEGIN
 END $$;
 COMMENT ON PROCEDURE embed_table(regclass, name, name, int, text, boolean) IS
 	'fill NULL embeddings in batches with embed(text[]), committing each batch; resumable after a cancel';
+
+-- -------------------------------------------------------------------
+-- Retrieval helpers for LLM prompts
+-- -------------------------------------------------------------------
+
+-- retrieve(): the top-k chunks for a question with their document id,
+-- score and text.  mode 'hybrid' scores by RRF, 'vector' by cosine
+-- similarity (1 - distance), 'text' by ts_rank_cd.
+CREATE FUNCTION retrieve(tbl regclass, question text, k int DEFAULT 5,
+                         mode text DEFAULT 'hybrid', pool int DEFAULT 100,
+                         id_col name DEFAULT 'id', doc_col name DEFAULT 'doc_id',
+                         text_col name DEFAULT 'chunk', emb_col name DEFAULT 'emb',
+                         tsv_col name DEFAULT NULL, ts_config regconfig DEFAULT 'english',
+                         model text DEFAULT NULL)
+	RETURNS TABLE(rank int, id bigint, doc_id text, score float8, chunk text)
+	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+	vw float8;
+	tw float8;
+BEGIN
+	CASE mode
+		WHEN 'hybrid' THEN vw := 1; tw := 1;
+		WHEN 'vector' THEN vw := 1; tw := 0;
+		WHEN 'text' THEN vw := 0; tw := 1;
+		ELSE
+			RAISE EXCEPTION 'unknown retrieval mode "%"', mode
+				USING ERRCODE = 'invalid_parameter_value',
+				      DETAIL = 'The mode is one of "hybrid", "vector" and "text".';
+	END CASE;
+	RETURN QUERY EXECUTE format(
+		'SELECT (row_number() OVER (ORDER BY h.score DESC, h.id))::int, h.id, t.%I::text,'
+		'       CASE $4 WHEN ''vector'' THEN 1 - h.vector_distance'
+		'               WHEN ''text'' THEN h.text_score::float8 ELSE h.score END,'
+		'       t.%I::text'
+		' FROM @extschema@.hybrid_search($1, $2, k => $3, pool => greatest($3, $5),'
+		'      vector_weight => $6, text_weight => $7, id_col => $8, text_col => $9,'
+		'      emb_col => $10, tsv_col => $11, ts_config => $12, model => $13) AS h'
+		' JOIN %s AS t ON t.%I = h.id ORDER BY 1',
+		doc_col, text_col, tbl, id_col)
+	USING tbl, question, k, mode, pool, vw, tw, id_col, text_col, emb_col,
+	      tsv_col, ts_config, model;
+END $$;
+COMMENT ON FUNCTION retrieve(regclass, text, int, text, int, name, name, name, name, name, regconfig, text) IS
+	'top-k chunks for a question (hybrid, vector or text retrieval) with document id, score and text';
+
+-- retrieve_prompt(): the retrieved chunks as a numbered context block plus
+-- the question, ready to send to an LLM
+CREATE FUNCTION retrieve_prompt(tbl regclass, question text, k int DEFAULT 5,
+                                mode text DEFAULT 'hybrid', id_col name DEFAULT 'id',
+                                doc_col name DEFAULT 'doc_id', text_col name DEFAULT 'chunk',
+                                emb_col name DEFAULT 'emb', model text DEFAULT NULL)
+	RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT 'Answer the question using only the context below. Cite the sources you use as [n].'
+	       || E'\n\n' || coalesce(string_agg(format('[%s] (document %s, score %s)', r.rank, r.doc_id,
+	                                                round(r.score::numeric, 4))
+	                                         || E'\n' || r.chunk, E'\n\n' ORDER BY r.rank), '(no context found)')
+	       || E'\n\nQuestion: ' || question
+	FROM @extschema@.retrieve(tbl, question, k, mode, 100, id_col, doc_col, text_col,
+	                          emb_col, NULL, 'english', model) AS r
+$$;
+COMMENT ON FUNCTION retrieve_prompt(regclass, text, int, text, name, name, name, name, text) IS
+	'retrieved chunks formatted as a numbered context block followed by the question, for an LLM prompt';
