@@ -14,8 +14,8 @@
  *    trimmed of white space and never split a UTF-8 character.
  * 2. Packing.  A chunk takes units while the estimated total (sum of unit
  *    counts plus the model's special tokens) fits max_tokens; when the
- *    estimate says no, the exact count of the candidate chunk decides
- *    (counts are not quite additive: "▁" prefixes, [CLS]/[SEP]).  The
+ *    estimate is over by at most CHUNK_PROBE_SLACK, the exact count of
+ *    the candidate decides (counts are not quite additive).  The
  *    final chunk is always counted exactly and shrunk until it fits, so
  *    n_tokens <= max_tokens holds for every chunk.
  * 3. Overlap.  The next chunk starts with the longest run of whole
@@ -35,6 +35,13 @@
 #include "chunk.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+
+/*
+ * Unit counts are almost additive (a joined "▁" or [CLS]/[SEP] makes the
+ * difference), so an estimate this far over max_tokens is not worth an
+ * exact count: tokenizing is most of chunk()'s cost.
+ */
+#define CHUNK_PROBE_SLACK 2
 
 /* A piece of the input that is never split once packed */
 typedef struct ChunkUnit
@@ -441,6 +448,8 @@ PackUnits(ChunkState *st)
 			int			est = total + st->units[j].tokens;
 
 			CHECK_FOR_INTERRUPTS();
+			if (est > st->max_tokens + CHUNK_PROBE_SLACK)
+				break;
 			if (est > st->max_tokens)
 			{
 				est = ctr->count_full(ctr->arg, st->text + start,
