@@ -80,12 +80,13 @@ CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector,
                               vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0,
                               id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
                               emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
-                              ts_config regconfig DEFAULT 'english')
+                              ts_config regconfig DEFAULT 'english', match text DEFAULT 'any')
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
 	              vector_distance float8, text_score float4)
 	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
 	tsv text;
+	tsq tsquery;
 	old_ef text := current_setting('hnsw.ef_search', true);
 	vids bigint[];
 	vdist float8[];
@@ -114,13 +115,24 @@ BEGIN
 		PERFORM set_config('hnsw.ef_search', old_ef, true);
 	END IF;
 
-	IF query IS NOT NULL AND text_weight <> 0 THEN
+	-- 'all': web search syntax, every term required; 'any': any of the
+	-- question's lexemes, ranked by cover density (suits natural questions)
+	IF match = 'all' THEN
+		tsq := websearch_to_tsquery(ts_config, query);
+	ELSIF match = 'any' THEN
+		SELECT string_agg(quote_literal(l), ' | ')::tsquery INTO tsq
+		FROM unnest(tsvector_to_array(to_tsvector(ts_config, query))) AS l;
+	ELSE
+		RAISE EXCEPTION 'unknown match mode "%"', match
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'The match mode is "any" or "all".';
+	END IF;
+	IF tsq IS NOT NULL AND text_weight <> 0 THEN
 		EXECUTE format('SELECT array_agg(i ORDER BY s DESC, i), array_agg(s ORDER BY s DESC, i) FROM ('
-		               'SELECT %I::bigint AS i, ts_rank_cd(%s, q) AS s'
-		               ' FROM %s, websearch_to_tsquery($1, $2) AS q'
-		               ' WHERE %s @@ q ORDER BY s DESC, 1 LIMIT $3) s',
+		               'SELECT %I::bigint AS i, ts_rank_cd(%s, $1) AS s'
+		               ' FROM %s WHERE %s @@ $1 ORDER BY s DESC, 1 LIMIT $2) s',
 		               id_col, tsv, tbl, tsv)
-			INTO tids, tscore USING ts_config, query, pool;
+			INTO tids, tscore USING tsq, pool;
 	END IF;
 
 	RETURN QUERY
@@ -130,7 +142,7 @@ BEGIN
 	                          vector_weight, text_weight) AS f
 	LIMIT k;
 END $$;
-COMMENT ON FUNCTION hybrid_search(regclass, text, vector, int, int, int, float8, float8, name, name, name, name, regconfig) IS
+COMMENT ON FUNCTION hybrid_search(regclass, text, vector, int, int, int, float8, float8, name, name, name, name, regconfig, text) IS
 	'hybrid retrieval: nearest rows by embedding and best full-text matches, fused with Reciprocal Rank Fusion';
 
 -- hybrid_search() that embeds the query text itself (embed() evaluated once)
@@ -139,7 +151,8 @@ CREATE FUNCTION hybrid_search(tbl regclass, query text,
                               vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0,
                               id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
                               emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
-                              ts_config regconfig DEFAULT 'english', model text DEFAULT NULL)
+                              ts_config regconfig DEFAULT 'english', model text DEFAULT NULL,
+                              match text DEFAULT 'any')
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
 	              vector_distance float8, text_score float4)
 	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
@@ -155,9 +168,9 @@ BEGIN
 		qv := @extschema@.embed(query, model);
 	END IF;
 	RETURN QUERY SELECT * FROM @extschema@.hybrid_search(tbl, query, qv, k, pool, rrf_k,
-		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config);
+		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config, match);
 END $$;
-COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8, name, name, name, name, regconfig, text) IS
+COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8, name, name, name, name, regconfig, text, text) IS
 	'hybrid retrieval for a question: embeds it, then fuses vector and full-text results with Reciprocal Rank Fusion';
 
 -- -------------------------------------------------------------------

@@ -25,13 +25,21 @@ INSERT INTO hs VALUES
 	(5, 'Nothing relevant here', NULL);
 
 -- cosine distances to [0,1,0]: 3 -> 0, 4 -> 1 - 0.8/sqrt(0.68), 2 -> 1 - 0.1/sqrt(0.82), 1 -> 1;
--- the pool of 3 keeps 3, 4, 2.  Full text ('index' & 'lock') matches only 4.
--- 4: 1/62 + 1/61, 3: 1/61, 2: 1/63
+-- the pool of 3 keeps 3, 4, 2.  Full text with match 'all' ('index' & 'lock')
+-- matches only 4.  4: 1/62 + 1/61, 3: 1/61, 2: 1/63
 SELECT id, vector_rank, text_rank,
        abs(score - CASE id WHEN 4 THEN 1.0/62 + 1.0/61 WHEN 3 THEN 1.0/61 ELSE 1.0/63 END) < 1e-12 AS score_ok,
        abs(vector_distance - CASE id WHEN 3 THEN 0 WHEN 4 THEN 1 - 0.8/sqrt(0.68) ELSE 1 - 0.1/sqrt(0.82) END) < 1e-6 AS dist_ok,
        text_score IS NOT NULL AS has_text_score
+FROM hybrid_search('hs', 'index locking', '[0,1,0]'::vector, k => 5, pool => 3, match => 'all');
+-- match 'any' (the default): 4 has both lexemes (text rank 1), 3 only 'index'
+-- (text rank 2).  3: 1/61 + 1/62, 4: 1/62 + 1/61, 2: 1/63
+SELECT id, vector_rank, text_rank,
+       abs(score - CASE id WHEN 2 THEN 1.0/63 ELSE 1.0/61 + 1.0/62 END) < 1e-12 AS score_ok
 FROM hybrid_search('hs', 'index locking', '[0,1,0]'::vector, k => 5, pool => 3);
+-- text only: 'any' matches either lexeme, 'all' takes web search syntax
+SELECT id, vector_rank, text_rank FROM hybrid_search('hs', 'index or locking', NULL::vector, k => 5, match => 'any');
+SELECT id, vector_rank, text_rank FROM hybrid_search('hs', 'index -locking', NULL::vector, k => 5, match => 'all');
 -- text weight 2: 1 = 1/61 + 2/61, 2 = 1/62 + 2/62 ('cats' stems to 'cat')
 SELECT id, vector_rank, text_rank,
        abs(score - CASE id WHEN 1 THEN 3.0/61 ELSE 3.0/62 END) < 1e-12 AS score_ok
@@ -51,3 +59,4 @@ SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, k => 0);
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, pool => 0);
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0]'::vector);
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, emb_col => 'nope');
+SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, match => 'some');
