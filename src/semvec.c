@@ -11,6 +11,7 @@
 
 #include "distance.h"
 #include "encoder.h"
+#include "vector.h"
 
 PG_MODULE_MAGIC;
 
@@ -22,4 +23,5 @@ _PG_init(void)
 {
 	DistanceInit();
 	EncoderInit();
+	VectorInit();
 }

@@ -95,6 +95,7 @@ InitVector(int dim)
  * ----------------------------------------------------------------
  */
 
+/* Parse the text form [x1,x2,...] (pgvector's grammar and errors) */
 PG_FUNCTION_INFO_V1(vector_in);
 Datum
 vector_in(PG_FUNCTION_ARGS)
@@ -195,6 +196,7 @@ vector_in(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
+/* Print [x1,x2,...] with the shortest round-tripping decimal per element */
 PG_FUNCTION_INFO_V1(vector_out);
 Datum
 vector_out(PG_FUNCTION_ARGS)
@@ -225,6 +227,7 @@ vector_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(buf);
 }
 
+/* Parse the n of vector(n): the typmod is the dimension itself */
 PG_FUNCTION_INFO_V1(vector_typmod_in);
 Datum
 vector_typmod_in(PG_FUNCTION_ARGS)
@@ -251,6 +254,7 @@ vector_typmod_in(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(*tl);
 }
 
+/* Read the binary form: uint16 dim, uint16 unused = 0, dim float4s */
 PG_FUNCTION_INFO_V1(vector_recv);
 Datum
 vector_recv(PG_FUNCTION_ARGS)
@@ -280,6 +284,7 @@ vector_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(result);
 }
 
+/* Write the binary form read by vector_recv */
 PG_FUNCTION_INFO_V1(vector_send);
 Datum
 vector_send(PG_FUNCTION_ARGS)
@@ -312,6 +317,7 @@ vector(PG_FUNCTION_ARGS)
  * ----------------------------------------------------------------
  */
 
+/* Euclidean distance: the <-> operator */
 PG_FUNCTION_INFO_V1(l2_distance);
 Datum
 l2_distance(PG_FUNCTION_ARGS)
@@ -335,6 +341,7 @@ vector_l2_squared_distance(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8((double) DistanceL2Squared(a->dim, a->x, b->x));
 }
 
+/* Inner product (positive; <#> negates it) */
 PG_FUNCTION_INFO_V1(inner_product);
 Datum
 inner_product(PG_FUNCTION_ARGS)
@@ -380,6 +387,7 @@ cosine_distance(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(1.0 - similarity);
 }
 
+/* Manhattan distance: the <+> operator */
 PG_FUNCTION_INFO_V1(l1_distance);
 Datum
 l1_distance(PG_FUNCTION_ARGS)
@@ -391,6 +399,7 @@ l1_distance(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8((double) DistanceL1(a->dim, a->x, b->x));
 }
 
+/* Number of dimensions */
 PG_FUNCTION_INFO_V1(vector_dims);
 Datum
 vector_dims(PG_FUNCTION_ARGS)
@@ -400,6 +409,7 @@ vector_dims(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(a->dim);
 }
 
+/* Euclidean norm, accumulated in double precision as pgvector does */
 PG_FUNCTION_INFO_V1(vector_norm);
 Datum
 vector_norm(PG_FUNCTION_ARGS)

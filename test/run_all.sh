@@ -1,0 +1,42 @@
+#!/bin/bash
+# Install what the tests need, build and install semvec (with its default
+# model), and run every test: C unit tests, pg_regress suites, TAP suites.
+# Exits non-zero when any test fails.  Run as root on a fresh Debian 12 machine
+# (or as a user with sudo).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+step() { printf '\n==== %s ====\n' "$*"; }
+fail=0
+run() {
+	local name=$1
+	shift
+	step "$name"
+	if "$@"; then
+		echo "---- $name: ok"
+	else
+		echo "---- $name: FAILED"
+		fail=1
+	fi
+}
+
+step "dependencies"
+bash tools/install_deps.sh --full || exit 1
+
+step "build and install"
+make -s -j2 || exit 1
+make -s model || exit 1
+$SUDO make -s install || exit 1
+
+[ -x tools/unit.sh ] && run "C unit tests" bash tools/unit.sh
+run "pg_regress" bash tools/regress.sh
+run "TAP" bash tools/tap.sh
+
+if [ $fail -ne 0 ]; then
+	step "SOME TESTS FAILED"
+	exit 1
+fi
+step "all tests passed"

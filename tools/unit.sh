@@ -1,0 +1,14 @@
+#!/bin/bash
+# Build and run the C unit tests of the pure-C modules with plain gcc
+# (no PostgreSQL needed).  Flags mirror what PGXS uses for the extension.
+# Usage: tools/unit.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CC=${CC:-gcc}
+out=$(mktemp -d /tmp/semvec-unit.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+CFLAGS="-O2 -Wall -Wextra -Werror -fwrapv -ftree-vectorize -fno-math-errno"
+
+$CC $CFLAGS -Isrc -o "$out/distance_test" test/unit/distance_test.c \
+	src/distance.c src/distance_x86.c -lm
+"$out/distance_test"
