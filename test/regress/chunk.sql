@@ -62,3 +62,39 @@ SELECT count(*) FROM chunk(NULL);
 SELECT * FROM chunk('x', 0);
 SELECT * FROM chunk('x', 10, 10);
 SELECT * FROM chunk('x', model => 'no_such_model');
+
+-- Properties on pseudo-random documents, for several budgets: offsets are
+-- exact, n_tokens fits and equals the model's own count, chunks move
+-- forward, and every non-space character is in some chunk.
+SELECT setseed(0.42);
+CREATE TEMP TABLE rdocs AS
+SELECT i, (SELECT string_agg((ARRAY['alpha', 'beta', 'Gamma.', 'delta!', 'ε', '日本語。',
+                                    E'\n\n', 'x?', 'supercalifragilisticexpialidocious', '👍🏽'])
+                             [1 + floor(random() * 10)::int], ' ')
+           FROM generate_series(1, 10 + i * 7 + 0 * i)) AS d
+FROM generate_series(1, 30) i;
+CREATE TEMP TABLE cfg (m int, o int, words boolean);
+INSERT INTO cfg VALUES (4, 0, false), (8, 2, false), (20, 5, false), (64, 16, false),
+                       (3, 1, true), (10, 4, true);
+CREATE TEMP TABLE rchunks AS
+SELECT cfg.*, r.i, r.d, c.*
+FROM cfg, rdocs r,
+     LATERAL (SELECT * FROM chunk(r.d, cfg.m, cfg.o) WHERE NOT cfg.words
+              UNION ALL
+              SELECT * FROM chunk_words(r.d, cfg.m, cfg.o) WHERE cfg.words) c;
+SELECT m, o, words, count(*) > 30 AS many,
+       bool_and(offsets_ok(d, chunk, char_start, char_end)) AS offsets,
+       bool_and(n_tokens <= m) AS fits,
+       bool_and(words OR n_tokens = (SELECT count(*) FROM embed_tokens(chunk))) AS model_count
+FROM rchunks GROUP BY m, o, words ORDER BY words, m;
+-- chunks move forward: each starts after the previous one started, ord is 1..n
+SELECT count(*) AS not_forward FROM (
+	SELECT m, o, words, i, ord, char_start,
+	       lag(char_start) OVER w AS prev_start, lag(ord) OVER w AS prev_ord
+	FROM rchunks WINDOW w AS (PARTITION BY m, o, words, i ORDER BY ord)) z
+WHERE prev_start IS NOT NULL AND (char_start <= prev_start OR ord <> prev_ord + 1);
+-- coverage: no non-space character is left out
+SELECT count(*) AS uncovered FROM cfg, rdocs r, generate_series(1, length(r.d)) p
+WHERE substr(r.d, p, 1) !~ '\s'
+  AND NOT EXISTS (SELECT 1 FROM rchunks c WHERE c.m = cfg.m AND c.o = cfg.o AND c.words = cfg.words
+                  AND c.i = r.i AND p BETWEEN c.char_start AND c.char_end);
