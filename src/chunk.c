@@ -17,7 +17,9 @@
  *    estimate is over by at most CHUNK_PROBE_SLACK, the exact count of
  *    the candidate decides (counts are not quite additive).  The
  *    final chunk is always counted exactly and shrunk until it fits, so
- *    n_tokens <= max_tokens holds for every chunk.
+ *    n_tokens <= max_tokens holds for every chunk (the one exception: a
+ *    single character that alone exceeds it, with a byte-level tokenizer
+ *    and a tiny max_tokens, becomes a chunk of its own).
  * 3. Overlap.  The next chunk starts with the longest run of whole
  *    trailing units of the previous chunk that fits overlap_tokens; if
  *    not even the last unit fits, with the longest run of trailing words
@@ -481,7 +483,14 @@ PackUnits(ChunkState *st)
 			{
 				/* one unit that the estimate let through: cut it */
 				ChunkUnit	u = st->units[i];
-				int			cut = CutBetweenTokens(st, u.start, u.end);
+				int			clen;
+				int			cut;
+
+				/* a single character over the limit cannot be cut further */
+				ChunkIsSpace(st->text + u.start, u.end - u.start, &clen);
+				if (u.start + clen >= u.end)
+					break;
+				cut = CutBetweenTokens(st, u.start, u.end);
 
 				st->nunits--;
 				memmove(&st->units[i], &st->units[i + 1],

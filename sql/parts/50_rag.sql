@@ -180,7 +180,10 @@ COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8,
 -- embed_table(): embeds the rows whose embedding is NULL, batch rows per
 -- embed(text[]) call and per transaction.  A cancel loses at most the batch
 -- in flight; calling it again resumes with the rows still NULL.  Rows are
--- locked with SKIP LOCKED, so several sessions can share the work.
+-- locked with SKIP LOCKED, so several sessions can share the work.  Each
+-- batch continues after the last row of the previous one (ctid order, a TID
+-- range scan), so a big table is read once, not once per batch; a final
+-- pass from the start picks up rows that were skipped while locked.
 CREATE PROCEDURE embed_table(tbl regclass, text_col name DEFAULT 'chunk',
                              emb_col name DEFAULT 'emb', batch int DEFAULT 64,
                              model text DEFAULT NULL, quiet boolean DEFAULT false)
@@ -188,7 +191,10 @@ CREATE PROCEDURE embed_table(tbl regclass, text_col name DEFAULT 'chunk',
 DECLARE
 	todo bigint;
 	done bigint := 0;
-	n int;
+	n bigint;
+	last_tid tid := '(0,0)';
+	batch_tid tid;
+	rescanned boolean := false;
 	t0 timestamptz := clock_timestamp();
 	last_report timestamptz := clock_timestamp();
 	elapsed float8;
@@ -198,35 +204,48 @@ BEGIN
 		RAISE EXCEPTION 'batch must be between 1 and 10000'
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got %s.', batch);
 	END IF;
+	-- fail early on a bad model, even when there is nothing to do
+	IF model IS NOT NULL THEN
+		PERFORM @extschema@.embed('x'::text, model);
+	END IF;
 	EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL',
 	               tbl, emb_col, text_col) INTO todo;
 	IF NOT quiet THEN
 		RAISE NOTICE 'embed_table: % rows of % to embed, % per batch', todo, tbl, batch;
 	END IF;
 
-	-- one statement per batch: lock a batch, embed it in one call, update it
+	-- one statement per batch: lock a batch, embed it in one call, update it;
+	-- returns the rows updated and the last ctid looked at
 	stmt := format('WITH b AS MATERIALIZED ('
 	               '  SELECT ctid AS tid, %2$I AS txt FROM %1$s'
-	               '  WHERE %3$I IS NULL AND %2$I IS NOT NULL LIMIT $1 FOR UPDATE SKIP LOCKED),'
+	               '  WHERE ctid > $2 AND %3$I IS NULL AND %2$I IS NOT NULL'
+	               '  LIMIT $1 FOR UPDATE SKIP LOCKED),'
 	               ' e AS MATERIALIZED ('
 	               '  SELECT array_agg(tid ORDER BY tid) AS tids,'
-	               '         %4$s(array_agg(txt ORDER BY tid)%5$s) AS embs FROM b)'
-	               ' UPDATE %1$s AS t SET %3$I = u.emb'
-	               ' FROM e, unnest(e.tids, e.embs) AS u(tid, emb)'
-	               ' WHERE t.ctid = u.tid AND u.emb IS NOT NULL',
+	               '         %4$s(array_agg(txt ORDER BY tid)%5$s) AS embs FROM b),'
+	               ' u AS (UPDATE %1$s AS t SET %3$I = u.emb'
+	               '  FROM e, unnest(e.tids, e.embs) AS u(tid, emb)'
+	               '  WHERE t.ctid = u.tid AND u.emb IS NOT NULL RETURNING 1)'
+	               ' SELECT (SELECT count(*) FROM u), (SELECT max(tid) FROM b)',
 	               tbl, text_col, emb_col, '@extschema@.embed',
 	               CASE WHEN model IS NULL THEN '' ELSE format(', %L', model) END);
 	LOOP
-		EXECUTE stmt USING batch;
-		GET DIAGNOSTICS n = ROW_COUNT;
-		EXIT WHEN n = 0;
+		EXECUTE stmt INTO n, batch_tid USING batch, last_tid;
+		IF batch_tid IS NULL THEN
+			-- reached the end: one more pass from the start, then stop
+			EXIT WHEN rescanned OR last_tid = '(0,0)';
+			rescanned := true;
+			last_tid := '(0,0)';
+			CONTINUE;
+		END IF;
+		last_tid := batch_tid;
 		COMMIT;
 		done := done + n;
 		IF NOT quiet AND (clock_timestamp() - last_report > interval '2 seconds' OR done >= todo) THEN
 			elapsed := extract(epoch FROM clock_timestamp() - t0);
-			RAISE NOTICE 'embed_table: % / % rows (%%%), % rows/s', done, todo,
+			RAISE NOTICE '%', format('embed_table: %s / %s rows (%s%%), %s rows/s', done, todo,
 				CASE WHEN todo > 0 THEN round(100.0 * done / todo, 1) ELSE 100 END,
-				round(done / greatest(elapsed, 0.001));
+				round(done / greatest(elapsed, 0.001)));
 			last_report := clock_timestamp();
 		END IF;
 	END LOOP;

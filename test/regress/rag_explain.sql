@@ -12,28 +12,28 @@ BEGIN
 	END LOOP;
 END $$;
 
-CREATE TABLE chunks (id bigserial PRIMARY KEY, chunk text NOT NULL, emb vector(512));
-INSERT INTO chunks (chunk)
+CREATE TABLE ex_chunks (id bigserial PRIMARY KEY, chunk text NOT NULL, emb vector(512));
+INSERT INTO ex_chunks (chunk)
 SELECT c.chunk FROM (VALUES
 	('CREATE INDEX CONCURRENTLY builds an index without locking out writes. It scans the table twice and waits for transactions.'),
 	('VACUUM reclaims storage occupied by dead tuples. VACUUM FULL rewrites the whole table and takes an exclusive lock.'),
 	('EXPLAIN shows the execution plan of a statement. EXPLAIN ANALYZE also runs it and reports the actual times.'),
 	('The LOCK command takes a table-level lock. ACCESS EXCLUSIVE conflicts with every other lock mode.')) AS d(body),
 	LATERAL chunk(d.body, 12, 2) AS c;
-CALL embed_table('chunks', quiet => true);
-CREATE INDEX chunks_emb ON chunks USING hnsw (emb vector_cosine_ops);
-ANALYZE chunks;
+CALL embed_table('ex_chunks', quiet => true);
+CREATE INDEX ex_chunks_emb ON ex_chunks USING hnsw (emb vector_cosine_ops);
+ANALYZE ex_chunks;
 SET enable_seqscan = off;
 
-SELECT * FROM explain_short($$SELECT id FROM chunks ORDER BY emb <=> embed('how do I build an index without blocking writes?') LIMIT 3$$);
+SELECT * FROM explain_short($$SELECT id FROM ex_chunks ORDER BY emb <=> embed('how do I build an index without blocking writes?') LIMIT 3$$);
 -- no embed() call is left in the plan
 SELECT count(*) AS embed_calls_in_plan
-FROM explain_short($$SELECT id FROM chunks ORDER BY emb <=> embed('how do I build an index without blocking writes?') LIMIT 3$$) AS l
+FROM explain_short($$SELECT id FROM ex_chunks ORDER BY emb <=> embed('how do I build an index without blocking writes?') LIMIT 3$$) AS l
 WHERE l LIKE '%embed(%';
 -- the index answers like an exact scan
-SELECT left(chunk, 40) FROM chunks ORDER BY emb <=> embed('how do I build an index without blocking writes?') LIMIT 1;
+SELECT left(chunk, 40) FROM ex_chunks ORDER BY emb <=> embed('how do I build an index without blocking writes?') LIMIT 1;
 RESET enable_seqscan;
-SELECT left(chunk, 40) FROM chunks ORDER BY emb <=> embed('how do I build an index without blocking writes?') LIMIT 1;
+SELECT left(chunk, 40) FROM ex_chunks ORDER BY emb <=> embed('how do I build an index without blocking writes?') LIMIT 1;
 -- a named model folds the same way
 SET enable_seqscan = off;
-SELECT * FROM explain_short($$SELECT id FROM chunks ORDER BY emb <=> embed('vacuum', 'default') LIMIT 1$$);
+SELECT * FROM explain_short($$SELECT id FROM ex_chunks ORDER BY emb <=> embed('vacuum', 'default') LIMIT 1$$);
