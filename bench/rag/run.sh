@@ -1,8 +1,10 @@
 #!/bin/bash
 # bench/rag: the whole RAG pipeline on BEIR SciFact, all through SQL, in one run.
 #
-#   bench/rag/run.sh [--workers N] [--limit-docs N]
+#   bench/rag/run.sh [--workers N] [--limit-docs N] [--keep]
 #
+# --keep leaves the cluster running afterwards (for experiments); it prints
+# how to connect.
 # Needs semvec installed for $PGBIN (default: pg_config --bindir; a private
 # copy from tools/devinstall.sh works) and the data in ../shared/data/scifact
 # relative to the repository root (skips with a message when absent).
@@ -17,11 +19,13 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 data=${SCIFACT_DIR:-$here/../shared/data/scifact}
 workers=$(nproc 2>/dev/null || echo 2)
 limit=0
+keep=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--workers) workers=$2; shift ;;
 		--limit-docs) limit=$2; shift ;;
-		*) echo "usage: $0 [--workers N] [--limit-docs N]" >&2; exit 2 ;;
+		--keep) keep=1 ;;
+		*) echo "usage: $0 [--workers N] [--limit-docs N] [--keep]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -35,7 +39,11 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 work=$(mktemp -d /tmp/semvec-bench-rag.XXXXXX)
 chmod 777 "$work"
 port=$((20000 + RANDOM % 20000))
-trap 'as_pg "$PGBIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+if [ "$keep" = 1 ]; then
+	trap 'echo "cluster kept: $PGBIN/psql -h $work -p $port postgres"' EXIT
+else
+	trap 'as_pg "$PGBIN/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+fi
 as_pg "$PGBIN/initdb" -D "$work/data" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null 2>&1
 as_pg "$PGBIN/pg_ctl" -D "$work/data" -w -l "$work/log" \
 	-o "-p $port -k $work -c listen_addresses='' -c shared_buffers=256MB -c maintenance_work_mem=512MB" start >/dev/null
@@ -45,7 +53,7 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 psql -c "CREATE EXTENSION semvec"
-echo "bench/rag: BEIR SciFact, $workers embedding sessions, $(nproc) CPUs, model $(psql -At -c "SELECT current_setting('semvec.default_model')")"
+echo "bench/rag: BEIR SciFact, $workers embedding sessions, $(nproc) CPUs, model $(psql -At -c "SELECT vector_dims(embed('x')) IS NOT NULL AND true, current_setting('semvec.default_model')" | cut -d'|' -f2)"
 
 # ---- stage 0: load
 t0=$(now)
@@ -145,7 +153,7 @@ CREATE TEMP TABLE secs AS SELECT * FROM (VALUES
 	('text', extract(epoch FROM :'h_t'::timestamptz - :'t_t'::timestamptz)),
 	('hybrid', extract(epoch FROM :'e_t'::timestamptz - :'h_t'::timestamptz))) v(mode, s);
 \echo
-\echo 'retrieval over 300 SciFact test queries (document = best chunk; BEIR BM25 reference: nDCG@10 0.665)'
+\echo 'retrieval over 300 SciFact test queries (document = best chunk; text = idf-weighted ts_rank; BEIR BM25 reference: nDCG@10 0.665)'
 WITH m AS (SELECT DISTINCT mode FROM runs),
 q AS (SELECT DISTINCT qid FROM qrels),
 per_q AS (

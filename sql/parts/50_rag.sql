@@ -80,13 +80,21 @@ CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector,
                               vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0,
                               id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
                               emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
-                              ts_config regconfig DEFAULT 'english', match text DEFAULT 'any')
+                              ts_config regconfig DEFAULT 'english', match text DEFAULT 'any',
+                              ranking text DEFAULT NULL)
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
 	              vector_distance float8, text_score float4)
 	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
 	tsv text;
 	tsq tsquery;
+	rk text;
+	rank_expr text;
+	ntup float8;
+	df bigint;
+	lexq tsquery;
+	lexqs tsquery[] := '{}';
+	idfs float8[] := '{}';
 	old_ef text := current_setting('hnsw.ef_search', true);
 	vids bigint[];
 	vdist float8[];
@@ -116,7 +124,7 @@ BEGIN
 	END IF;
 
 	-- 'all': web search syntax, every term required; 'any': any of the
-	-- question's lexemes, ranked by cover density (suits natural questions)
+	-- question's lexemes (suits natural-language questions)
 	IF match = 'all' THEN
 		tsq := websearch_to_tsquery(ts_config, query);
 	ELSIF match = 'any' THEN
@@ -127,12 +135,37 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      DETAIL = 'The match mode is "any" or "all".';
 	END IF;
+	rk := coalesce(ranking, CASE match WHEN 'any' THEN 'idf' ELSE 'ts_rank_cd' END);
+	IF rk NOT IN ('idf', 'ts_rank', 'ts_rank_cd') THEN
+		RAISE EXCEPTION 'unknown ranking "%"', ranking
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'The ranking is "idf", "ts_rank" or "ts_rank_cd".';
+	END IF;
+
 	IF tsq IS NOT NULL AND text_weight <> 0 THEN
+		IF rk = 'idf' THEN
+			-- BM25-like: sum over the question's lexemes of idf * ts_rank, with
+			-- idf = ln(1 + (N - df + 0.5) / (df + 0.5)); df from the index
+			SELECT greatest(reltuples, 0) INTO ntup FROM pg_class WHERE oid = tbl;
+			IF ntup < 1 THEN
+				EXECUTE format('SELECT count(*) FROM %s', tbl) INTO ntup;
+			END IF;
+			FOR lexq IN SELECT quote_literal(l)::tsquery
+			            FROM unnest(tsvector_to_array(to_tsvector(ts_config, query))) AS l LOOP
+				EXECUTE format('SELECT count(*) FROM %s WHERE %s @@ $1', tbl, tsv)
+					INTO df USING lexq;
+				lexqs := lexqs || lexq;
+				idfs := idfs || ln(1 + (greatest(ntup, df) - df + 0.5) / (df + 0.5));
+			END LOOP;
+			rank_expr := format('(SELECT sum(w * ts_rank(%s, lq)) FROM unnest($3, $4) AS u(lq, w))', tsv);
+		ELSE
+			rank_expr := format('%s(%s, $1)', rk, tsv);
+		END IF;
 		EXECUTE format('SELECT array_agg(i ORDER BY s DESC, i), array_agg(s ORDER BY s DESC, i) FROM ('
-		               'SELECT %I::bigint AS i, ts_rank_cd(%s, $1) AS s'
+		               'SELECT %I::bigint AS i, (%s)::float4 AS s'
 		               ' FROM %s WHERE %s @@ $1 ORDER BY s DESC, 1 LIMIT $2) s',
-		               id_col, tsv, tbl, tsv)
-			INTO tids, tscore USING tsq, pool;
+		               id_col, rank_expr, tbl, tsv)
+			INTO tids, tscore USING tsq, pool, lexqs, idfs;
 	END IF;
 
 	RETURN QUERY
@@ -142,7 +175,7 @@ BEGIN
 	                          vector_weight, text_weight) AS f
 	LIMIT k;
 END $$;
-COMMENT ON FUNCTION hybrid_search(regclass, text, vector, int, int, int, float8, float8, name, name, name, name, regconfig, text) IS
+COMMENT ON FUNCTION hybrid_search(regclass, text, vector, int, int, int, float8, float8, name, name, name, name, regconfig, text, text) IS
 	'hybrid retrieval: nearest rows by embedding and best full-text matches, fused with Reciprocal Rank Fusion';
 
 -- hybrid_search() that embeds the query text itself (embed() evaluated once)
@@ -152,7 +185,7 @@ CREATE FUNCTION hybrid_search(tbl regclass, query text,
                               id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
                               emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
                               ts_config regconfig DEFAULT 'english', model text DEFAULT NULL,
-                              match text DEFAULT 'any')
+                              match text DEFAULT 'any', ranking text DEFAULT NULL)
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
 	              vector_distance float8, text_score float4)
 	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
@@ -168,9 +201,9 @@ BEGIN
 		qv := @extschema@.embed(query, model);
 	END IF;
 	RETURN QUERY SELECT * FROM @extschema@.hybrid_search(tbl, query, qv, k, pool, rrf_k,
-		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config, match);
+		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config, match, ranking);
 END $$;
-COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8, name, name, name, name, regconfig, text, text) IS
+COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text) IS
 	'hybrid retrieval for a question: embeds it, then fuses vector and full-text results with Reciprocal Rank Fusion';
 
 -- -------------------------------------------------------------------

@@ -37,6 +37,19 @@ FROM hybrid_search('hs', 'index locking', '[0,1,0]'::vector, k => 5, pool => 3, 
 SELECT id, vector_rank, text_rank,
        abs(score - CASE id WHEN 2 THEN 1.0/63 ELSE 1.0/61 + 1.0/62 END) < 1e-12 AS score_ok
 FROM hybrid_search('hs', 'index locking', '[0,1,0]'::vector, k => 5, pool => 3);
+-- text scores.  Default for 'any' is the idf ranking: sum over the lexemes of
+-- ln(1 + (N - df + 0.5) / (df + 0.5)) * ts_rank, N = 5 rows, df(index) = 2,
+-- df(lock) = 1; 'ts_rank' and 'ts_rank_cd' are the plain functions.
+SELECT h.id, h.text_rank,
+       abs(h.text_score - (ln(1 + 3.5 / 2.5) * ts_rank(to_tsvector('english', hs.chunk), 'index')
+                         + ln(1 + 4.5 / 1.5) * ts_rank(to_tsvector('english', hs.chunk), 'lock'))) < 1e-5 AS idf_ok
+FROM hybrid_search('hs', 'index locking', NULL::vector, k => 5) h JOIN hs USING (id) ORDER BY h.text_rank;
+SELECT h.id, h.text_rank,
+       abs(h.text_score - ts_rank(to_tsvector('english', hs.chunk), 'index | lock')) < 1e-6 AS rank_ok
+FROM hybrid_search('hs', 'index locking', NULL::vector, k => 5, ranking => 'ts_rank') h JOIN hs USING (id) ORDER BY h.text_rank;
+SELECT h.id, h.text_rank,
+       abs(h.text_score - ts_rank_cd(to_tsvector('english', hs.chunk), 'index & lock')) < 1e-6 AS rank_cd_ok
+FROM hybrid_search('hs', 'index locking', NULL::vector, k => 5, match => 'all') h JOIN hs USING (id) ORDER BY h.text_rank;
 -- text only: 'any' matches either lexeme, 'all' takes web search syntax
 SELECT id, vector_rank, text_rank FROM hybrid_search('hs', 'index or locking', NULL::vector, k => 5, match => 'any');
 SELECT id, vector_rank, text_rank FROM hybrid_search('hs', 'index -locking', NULL::vector, k => 5, match => 'all');
@@ -60,3 +73,4 @@ SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, pool => 0);
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0]'::vector);
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, emb_col => 'nope');
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, match => 'some');
+SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, ranking => 'bm25');
