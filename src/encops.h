@@ -35,11 +35,24 @@ extern void EncSelfAttention(float *qkv, int T, int ld_qkv, int d, int nheads,
 							 float qscale, float *ctx, int ld_ctx,
 							 float *scratch);
 
+/*
+ * encgemm.c: products with weights stored in panels of ENC_PANEL columns,
+ * packed[out / ENC_PANEL][in][ENC_PANEL], which avoid sgemm's per-call
+ * repacking (see the file header).  Without AVX2/FMA (EncPackedAvailable
+ * false) unpack to [in][out] and pass w instead.
+ */
+#define ENC_PANEL 16
+extern void EncUnpackWeights(const float *packed, int in, int out, float *w);
+extern bool EncPackedAvailable(void);
+extern void EncLinearPacked(const float *x, int n, int in, const float *w,
+							const float *packed, const float *b, int out,
+							float *y, bool accumulate);
+
 /* In place: x[n][d] = (x - mean) / sqrt(var + eps) * g + b, per row */
 extern void EncLayerNorm(float *x, int n, int d, const float *g,
 						 const float *b, float eps);
 
-/* In place exact GELU: 0.5 x (1 + erf(x / sqrt 2)) */
+/* In place erf GELU: 0.5 x (1 + erf(x / sqrt 2)), erf to |error| < 5e-7 */
 extern void EncGelu(float *x, long n);
 
 /* In place ReLU */

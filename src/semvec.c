@@ -23,7 +23,7 @@ void
 _PG_init(void)
 {
 	DistanceInit();
-	EncoderInit();
 	VectorInit();
+	EncoderInit();
 	HnswInit();
 }

@@ -56,9 +56,9 @@
 typedef struct UnigramSlot
 {
 	uint32		hash;
-	int32		id;				/* -1: empty slot */
-	int32		off;			/* bytes in the pool */
+	int32		id;				/* -1: empty slot, -2: only a prefix of pieces */
 	int32		nbytes;
+	const char *piece;			/* = id_piece[id] of the first insert */
 	double		score;
 } UnigramSlot;
 
@@ -67,7 +67,8 @@ typedef struct UnigramState
 	int			nvocab;
 	int32		unk_id;
 	int16	   *id_ncp;			/* code points of each id's piece */
-	char	   *pool;			/* UTF-8 bytes of all matchable pieces */
+	char	  **id_piece;		/* each id's piece, NUL-terminated, in pool */
+	char	   *pool;
 	UnigramSlot *slots;
 	uint32		mask;			/* slots - 1, a power of two minus one */
 	int			max_ncp;		/* longest matchable piece, code points */
@@ -87,20 +88,24 @@ typedef struct UnigramText
 static EncTokens *UnigramEncode(EncTokenizer *tok, const char *text, int len,
 								int max_tokens, bool with_specials);
 
+static const char *UnigramPiece(EncTokenizer *tok, int32 id);
+
 static const EncTokenizerOps UnigramOps = {
 	.name = "unigram",
 	.encode = UnigramEncode,
 	.pad_id = 0,
+	.piece = UnigramPiece,
 };
 
-/* FNV-1a over bytes */
-static inline uint32
-HashBytes(const char *p, int n)
-{
-	uint32		h = 2166136261u;
+#define FNV_OFFSET	2166136261u
+#define FNV_PRIME	16777619u
 
+/* FNV-1a over bytes, continuing from h (FNV_OFFSET to start) */
+static inline uint32
+HashBytes(uint32 h, const char *p, int n)
+{
 	for (int i = 0; i < n; i++)
-		h = (h ^ (unsigned char) p[i]) * 16777619u;
+		h = (h ^ (unsigned char) p[i]) * FNV_PRIME;
 	return h;
 }
 
@@ -190,51 +195,55 @@ CountCodePoints(const char *s, int len)
 	return n;
 }
 
-/* Find a piece by its UTF-8 bytes; NULL if absent */
+/*
+ * Find the entry for UTF-8 bytes p[0..n) whose hash is h: a piece (id >= 0)
+ * or a prefix of pieces (id -2); NULL if neither.
+ */
 static inline const UnigramSlot *
-LookupPiece(const UnigramState *st, const char *p, int n)
+LookupPiece(const UnigramState *st, const char *p, int n, uint32 h)
 {
-	uint32		h = HashBytes(p, n);
-
 	for (uint32 i = h & st->mask;; i = (i + 1) & st->mask)
 	{
 		const UnigramSlot *slot = &st->slots[i];
 
-		if (slot->id < 0)
+		if (slot->id == -1)
 			return NULL;
 		if (slot->hash == h && slot->nbytes == n &&
-			memcmp(st->pool + slot->off, p, n) == 0)
+			memcmp(slot->piece, p, n) == 0)
 			return slot;
 	}
 }
 
-/* Insert or overwrite a piece (a later duplicate wins, as in the JS trie) */
+/*
+ * Insert a piece (id >= 0; a later duplicate wins, as in the JS trie) or a
+ * prefix (id -2; never overwrites an entry).
+ */
 static void
-InsertPiece(UnigramState *st, const char *p, int n, int32 id, double score,
-			int *pool_used)
+InsertPiece(UnigramState *st, const char *p, int n, int32 id, double score)
 {
-	uint32		h = HashBytes(p, n);
+	uint32		h = HashBytes(FNV_OFFSET, p, n);
 
 	for (uint32 i = h & st->mask;; i = (i + 1) & st->mask)
 	{
 		UnigramSlot *slot = &st->slots[i];
 
-		if (slot->id < 0)
+		if (slot->id == -1)
 		{
-			memcpy(st->pool + *pool_used, p, n);
 			slot->hash = h;
-			slot->off = *pool_used;
+			slot->piece = p;
 			slot->nbytes = n;
 			slot->id = id;
 			slot->score = score;
-			*pool_used += n;
 			return;
 		}
 		if (slot->hash == h && slot->nbytes == n &&
-			memcmp(st->pool + slot->off, p, n) == 0)
+			memcmp(slot->piece, p, n) == 0)
 		{
-			slot->id = id;
-			slot->score = score;
+			if (id >= 0)
+			{
+				slot->id = id;
+				slot->score = score;
+			}
 			return;
 		}
 	}
@@ -320,8 +329,9 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	UnigramState *st;
 	EncTokenizer *tok;
 	bool	   *reserved;
-	int			pool_bytes = 0;
-	int			pool_used = 0;
+	double	   *scores;
+	uint64		nentries = 0;
+	Size		pool_used = 0;
 	uint32		nslots = 16;
 	UErrorCode	status = U_ZERO_ERROR;
 	double		unk;
@@ -337,7 +347,7 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 
 	st = palloc0(sizeof(UnigramState));
 	st->nvocab = JsonContainerSize(vocab);
-	if (st->nvocab < 1 || st->nvocab > 10000000)
+	if (st->nvocab < 1 || st->nvocab > 2000000)
 		BadTokenizer(model, "\"model.vocab\" has an unsupported size.");
 	unkv = GetMember(mc, "unk_id");
 	if (unkv == NULL || unkv->type == jbvNull)
@@ -346,53 +356,71 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 		BadTokenizer(model, "\"model.unk_id\" is not a valid id.");
 	st->unk_id = (int32) unk;
 	st->id_ncp = palloc0(sizeof(int16) * st->nvocab);
+	st->id_piece = palloc0(sizeof(char *) * st->nvocab);
+	/* every piece is a string inside the Jsonb, so this bounds them all */
+	st->pool = MemoryContextAllocHuge(CurrentMemoryContext,
+									  VARSIZE(tokenizer_json) + st->nvocab);
 	reserved = palloc0(sizeof(bool) * st->nvocab);
+	scores = palloc(sizeof(double) * st->nvocab);
 	reserved[st->unk_id] = true;
 	MarkSpecials(model, root, reserved, st->nvocab);
 
-	/* First pass: validate entries and size the pool */
+	/* First pass: validate, copy the pieces and their scores */
 	for (int i = 0; i < st->nvocab; i++)
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(vocab, i);
 		JsonbValue *piece;
 		JsonbValue *score;
-		double		d;
+		int			len;
 
 		if (e->type != jbvBinary || !JsonContainerIsArray(e->val.binary.data) ||
 			JsonContainerSize(e->val.binary.data) != 2)
 			BadTokenizer(model, "A \"model.vocab\" entry is not a [piece, score] pair.");
 		piece = getIthJsonbValueFromContainer(e->val.binary.data, 0);
 		score = getIthJsonbValueFromContainer(e->val.binary.data, 1);
-		if (piece->type != jbvString || !JsonbNumberOrNull(score, &d))
+		if (piece->type != jbvString || !JsonbNumberOrNull(score, &scores[i]))
 			BadTokenizer(model, "A \"model.vocab\" entry is not a [piece, score] pair.");
-		st->id_ncp[i] = Min(CountCodePoints(piece->val.string.val,
-											piece->val.string.len), PG_INT16_MAX);
-		pool_bytes += piece->val.string.len;
+		len = piece->val.string.len;
+		st->id_piece[i] = st->pool + pool_used;
+		memcpy(st->id_piece[i], piece->val.string.val, len);
+		st->id_piece[i][len] = '\0';
+		pool_used += len + 1;
+		st->id_ncp[i] = Min(CountCodePoints(st->id_piece[i], len), PG_INT16_MAX);
+		/* the unknown arc is one code point long, whatever the piece is */
+		if (i == st->unk_id)
+			st->id_ncp[i] = 1;
+		if (reserved[i] || len == 0 || st->id_ncp[i] > UNIGRAM_MAX_PIECE)
+			reserved[i] = true;		/* never matched */
+		else
+			nentries += st->id_ncp[i];
 	}
-	/* The unknown arc is one code point long, whatever the unk piece is */
-	st->id_ncp[st->unk_id] = 1;
 
-	/* Second pass: fill the hash with the matchable pieces */
-	while (nslots < (uint32) st->nvocab * 2)
+	/*
+	 * Second pass: hash every matchable piece and every proper prefix of
+	 * one, so that matching stops as soon as no piece continues.  At most
+	 * nentries entries; keep the table at most half full.
+	 */
+	while (nslots < nentries * 2)
 		nslots <<= 1;
 	st->mask = nslots - 1;
-	st->slots = palloc(sizeof(UnigramSlot) * nslots);
+	st->slots = palloc_extended(sizeof(UnigramSlot) * nslots, MCXT_ALLOC_HUGE);
 	for (uint32 i = 0; i < nslots; i++)
 		st->slots[i].id = -1;
-	st->pool = palloc(Max(pool_bytes, 1));
 	for (int i = 0; i < st->nvocab; i++)
 	{
-		JsonbValue *e = getIthJsonbValueFromContainer(vocab, i);
-		JsonbValue *piece = getIthJsonbValueFromContainer(e->val.binary.data, 0);
-		JsonbValue *score = getIthJsonbValueFromContainer(e->val.binary.data, 1);
-		double		d = 0.0;
+		int			len = strlen(st->id_piece[i]);
 
-		if (reserved[i] || piece->val.string.len == 0 ||
-			st->id_ncp[i] > UNIGRAM_MAX_PIECE)
+		if (reserved[i])
 			continue;
-		(void) JsonbNumberOrNull(score, &d);
-		InsertPiece(st, piece->val.string.val, piece->val.string.len, i, d,
-					&pool_used);
+		for (int b = 0, ncp = 0; ncp < st->id_ncp[i] - 1; ncp++)
+		{
+			int			nb;
+
+			(void) DecodeUtf8((const unsigned char *) st->id_piece[i] + b, len - b, &nb);
+			b += nb;
+			InsertPiece(st, st->id_piece[i], b, -2, 0.0);
+		}
+		InsertPiece(st, st->id_piece[i], len, i, scores[i]);
 		st->max_ncp = Max(st->max_ncp, st->id_ncp[i]);
 	}
 
@@ -406,8 +434,20 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	tok->ops = &UnigramOps;
 	tok->state = st;
 	pfree(reserved);
+	pfree(scores);
 	MemoryContextSwitchTo(old);
 	return tok;
+}
+
+/* The piece string of an id (for embed_tokens), NULL when out of range */
+static const char *
+UnigramPiece(EncTokenizer *tok, int32 id)
+{
+	const UnigramState *st = tok->state;
+
+	if (id < 0 || id >= st->nvocab)
+		return NULL;
+	return st->id_piece[id];
 }
 
 /* Append one normalised code point with its original byte range */
@@ -476,8 +516,8 @@ NormalizeSegment(const UnigramState *st, const int32 *src, int n,
 static void
 NormalizeText(const UnigramState *st, const char *text, int len, UnigramText *out)
 {
-	int32	   *cps = palloc(sizeof(int32) * (len + 1));
-	int		   *offs = palloc(sizeof(int) * (len + 1));
+	int32	   *cps = palloc_extended(sizeof(int32) * ((Size) len + 1), MCXT_ALLOC_HUGE);
+	int		   *offs = palloc_extended(sizeof(int) * ((Size) len + 1), MCXT_ALLOC_HUGE);
 	int			n = 0;
 	int			seg = 0;
 	bool		seg_ascii = true;
@@ -536,7 +576,6 @@ UnigramEncode(EncTokenizer *tok, const char *text, int len, int max_tokens,
 	int		   *oen;
 	double	   *best;
 	int32	   *word;
-	bool	   *has_piece;
 	int32	   *rev;
 	int		   *rev_pos;
 	int			n;
@@ -570,54 +609,52 @@ UnigramEncode(EncTokenizer *tok, const char *text, int len, int max_tokens,
 		oen[i + 1] = t.oend[i];
 	}
 
-	/* Step 4: which positions start at least one piece */
-	has_piece = palloc_extended(sizeof(bool) * n, MCXT_ALLOC_HUGE);
-	for (int i = 0; i < n; i++)
-	{
-		has_piece[i] = false;
-		for (int l = 1; l <= st->max_ncp && i + l <= n; l++)
-		{
-			if (LookupPiece(st, s + boff[i], boff[i + l] - boff[i]) != NULL)
-			{
-				has_piece[i] = true;
-				break;
-			}
-		}
-	}
-
-	/* Step 5: Viterbi with the JS runtime's "0.0 means unset" rule */
+	/*
+	 * Steps 4 and 5: Viterbi with the JS runtime's "0.0 means unset" rule.
+	 * Walking starts in ascending order visits the arcs into every end in
+	 * ascending start order, as the JS runtime does; best[start] is final
+	 * by then.  A start where no piece matches gets the unknown arc.
+	 */
 	best = palloc_extended(sizeof(double) * (n + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	word = palloc_extended(sizeof(int32) * (n + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	for (int end = 1; end <= n; end++)
+	for (int start = 0; start < n; start++)
 	{
-		for (int start = Max(0, end - st->max_ncp); start < end; start++)
-		{
-			const UnigramSlot *p = LookupPiece(st, s + boff[start],
-											   boff[end] - boff[start]);
-			double		cand;
+		uint32		h = FNV_OFFSET;
+		bool		matched = false;
 
-			if (p == NULL)
-				continue;
-			cand = p->score + best[start];
-			if (best[end] == 0.0 || cand >= best[end])
-			{
-				best[end] = cand;
-				word[end] = p->id;
-			}
-		}
-		/* The unknown arc has the largest start, so it comes last */
-		if (!has_piece[end - 1])
-		{
-			double		cand = 0.0 + best[end - 1];
-
-			if (best[end] == 0.0 || cand >= best[end])
-			{
-				best[end] = cand;
-				word[end] = st->unk_id;
-			}
-		}
-		if ((end & 4095) == 0)
+		if ((start & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
+		for (int l = 1; l <= st->max_ncp && start + l <= n; l++)
+		{
+			const UnigramSlot *p;
+			int			end = start + l;
+
+			h = HashBytes(h, s + boff[end - 1], boff[end] - boff[end - 1]);
+			p = LookupPiece(st, s + boff[start], boff[end] - boff[start], h);
+			if (p == NULL)
+				break;			/* no piece continues this way */
+			if (p->id >= 0)
+			{
+				double		cand = p->score + best[start];
+
+				matched = true;
+				if (best[end] == 0.0 || cand >= best[end])
+				{
+					best[end] = cand;
+					word[end] = p->id;
+				}
+			}
+		}
+		if (!matched)
+		{
+			double		cand = 0.0 + best[start];
+
+			if (best[start + 1] == 0.0 || cand >= best[start + 1])
+			{
+				best[start + 1] = cand;
+				word[start + 1] = st->unk_id;
+			}
+		}
 	}
 
 	/* Step 6: backtrack (reversed order), remembering where each token ends */
@@ -667,7 +704,6 @@ UnigramEncode(EncTokenizer *tok, const char *text, int len, int max_tokens,
 	pfree(boff);
 	pfree(ost);
 	pfree(oen);
-	pfree(has_piece);
 	pfree(best);
 	pfree(word);
 	pfree(rev);

