@@ -307,7 +307,10 @@ ModelRow(ReturnSetInfo *rsinfo, const char *name, const char *dir)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		/* Cancels and resource exhaustion are not a model's fault */
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+			edata->sqlerrcode == ERRCODE_OUT_OF_MEMORY)
 			ReThrowError(edata);
 		values[7] = CStringGetTextDatum(edata->message);
 		isnull[7] = false;

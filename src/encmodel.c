@@ -316,6 +316,8 @@ LoadTokenizer(EncModel *model)
 		{
 			CheckBuilt((const void *) EncWordPieceLoad, "WordPiece tokenizer");
 			model->tokenizer = EncWordPieceLoad(model, tj, NULL);
+			/* WordPiece copies what it needs; the parsed file can go */
+			pfree(tj);
 		}
 		else
 			ereport(ERROR,

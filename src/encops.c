@@ -18,10 +18,10 @@
  * Few-row products.  For a handful of rows (one short sentence) sgemm spends
  * most of its time packing the weight matrix, which it does on every call;
  * this kernel reads each weight once, straight from the (mmapped) model,
- * four rows sharing each load.  It is compiled twice, for the x86-64
+ * up to eight rows sharing each load.  It is compiled twice, for the x86-64
  * baseline and for AVX2+FMA, picked at run time.
  */
-#define ENC_SMALL_ROWS 12
+#define ENC_SMALL_ROWS 16
 
 typedef float v8sf __attribute__((vector_size(32)));
 
@@ -31,8 +31,8 @@ typedef float v8sf __attribute__((vector_size(32)));
 #define SUM8(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
 /*
- * W as [out][in]: y[t][o] = b[o] + dot(W[o], x[t]); four rows share each
- * load of W.
+ * W as [out][in]: y[t][o] = b[o] + dot(W[o], x[t]); eight or four rows
+ * share each load of W.
  */
 #define DEFINE_SMALL_OI(NAME, ATTR) \
 ATTR static void \
@@ -47,6 +47,34 @@ NAME(const float *x, int n, int in, const float *w, const float *b, \
 		float		bias = b != NULL ? b[o] : 0.0f; \
 		int			t = 0; \
 \
+		for (; t + 8 <= n; t += 8) \
+		{ \
+			const float *x0 = x + (long) t * in; \
+			v8sf		a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}; \
+			v8sf		a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0}; \
+			float		s[8]; \
+\
+			for (int i = 0; i < in8; i += 8) \
+			{ \
+				v8sf		wv = LOAD8(wr + i); \
+\
+				a0 += wv * LOAD8(x0 + i); \
+				a1 += wv * LOAD8(x0 + in + i); \
+				a2 += wv * LOAD8(x0 + 2 * in + i); \
+				a3 += wv * LOAD8(x0 + 3 * in + i); \
+				a4 += wv * LOAD8(x0 + 4 * in + i); \
+				a5 += wv * LOAD8(x0 + 5 * in + i); \
+				a6 += wv * LOAD8(x0 + 6 * in + i); \
+				a7 += wv * LOAD8(x0 + 7 * in + i); \
+			} \
+			s[0] = SUM8(a0); s[1] = SUM8(a1); s[2] = SUM8(a2); s[3] = SUM8(a3); \
+			s[4] = SUM8(a4); s[5] = SUM8(a5); s[6] = SUM8(a6); s[7] = SUM8(a7); \
+			for (int i = in8; i < in; i++) \
+				for (int k = 0; k < 8; k++) \
+					s[k] += wr[i] * x0[(long) k * in + i]; \
+			for (int k = 0; k < 8; k++) \
+				y[(long) (t + k) * out + o] = s[k] + bias; \
+		} \
 		for (; t + 4 <= n; t += 4) \
 		{ \
 			const float *x0 = x + (long) t * in; \
@@ -72,13 +100,21 @@ NAME(const float *x, int n, int in, const float *w, const float *b, \
 		for (; t < n; t++) \
 		{ \
 			const float *xr = x + (long) t * in; \
-			v8sf		a0 = {0}; \
+			v8sf		a0 = {0}, a1 = {0}; \
 			float		s1; \
+			int			i = 0; \
 \
-			for (int i = 0; i < in8; i += 8) \
+			/* two chains, so the adds do not wait on each other */ \
+			for (; i + 16 <= in8; i += 16) \
+			{ \
 				a0 += LOAD8(wr + i) * LOAD8(xr + i); \
+				a1 += LOAD8(wr + i + 8) * LOAD8(xr + i + 8); \
+			} \
+			for (; i < in8; i += 8) \
+				a0 += LOAD8(wr + i) * LOAD8(xr + i); \
+			a0 += a1; \
 			s1 = SUM8(a0); \
-			for (int i = in8; i < in; i++) \
+			for (i = in8; i < in; i++) \
 				s1 += wr[i] * xr[i]; \
 			y[(long) t * out + o] = s1 + bias; \
 		} \
@@ -215,33 +251,79 @@ EncLayerNorm(float *x, int n, int d, const float *g, const float *b, float eps)
  * GELU in place, erf form as torch's default: 0.5 x (1 + erf(x / sqrt 2)).
  * erf is a rational approximation on [-4, 4] (odd polynomial of degree 13
  * over an even one of degree 8; the coefficients XLA and Eigen use), with
- * |error| < 5e-7 against the exact erf; unlike erff() it has no calls or
- * branches, so the loop vectorises.
+ * |error| < 5e-7 against the exact erf.  Written on 8-float vectors with
+ * mask selects (scalar compares would keep the loop from vectorising), and
+ * compiled for the baseline and for AVX2+FMA.
  */
+typedef int v8si __attribute__((vector_size(32)));
+
+#define GELU8(xv) ({ \
+	v8sf		v_ = (xv) * (float) M_SQRT1_2; \
+	v8sf		hi_ = {4, 4, 4, 4, 4, 4, 4, 4}; \
+	v8sf		z_, z2_, p_, q_; \
+	v8si		m_; \
+	m_ = v_ > hi_; \
+	z_ = (v8sf) (((v8si) v_ & ~m_) | ((v8si) hi_ & m_)); \
+	m_ = z_ < -hi_; \
+	z_ = (v8sf) (((v8si) z_ & ~m_) | ((v8si) -hi_ & m_)); \
+	z2_ = z_ * z_; \
+	p_ = z2_ * -2.72614225801306e-10f + 2.77068142495902e-08f; \
+	p_ = p_ * z2_ - 2.10102402082508e-06f; \
+	p_ = p_ * z2_ - 5.69250639462346e-05f; \
+	p_ = p_ * z2_ - 7.34990630326855e-04f; \
+	p_ = p_ * z2_ - 2.95459980854025e-03f; \
+	p_ = p_ * z2_ - 1.60960333262415e-02f; \
+	q_ = z2_ * -1.45660718464996e-05f - 2.13374055278905e-04f; \
+	q_ = q_ * z2_ - 1.68282697438203e-03f; \
+	q_ = q_ * z2_ - 7.37332916720468e-03f; \
+	q_ = q_ * z2_ - 1.42647390514189e-02f; \
+	0.5f * (xv) * (1.0f + z_ * p_ / q_); \
+})
+
+#define DEFINE_GELU(NAME, ATTR) \
+ATTR static void \
+NAME(float *x, long n) \
+{ \
+	long		i = 0; \
+\
+	for (; i + 8 <= n; i += 8) \
+	{ \
+		v8sf		xv = LOAD8(x + i); \
+\
+		xv = GELU8(xv); \
+		memcpy(x + i, &xv, sizeof(xv)); \
+	} \
+	if (i < n) \
+	{ \
+		v8sf		xv = {0}; \
+\
+		memcpy(&xv, x + i, sizeof(float) * (n - i)); \
+		xv = GELU8(xv); \
+		memcpy(x + i, &xv, sizeof(float) * (n - i)); \
+	} \
+}
+
+DEFINE_GELU(GeluDefault, )
+#if defined(__x86_64__) && defined(__GNUC__)
+DEFINE_GELU(GeluAvx2, __attribute__((target("avx2,fma"))))
+#endif
+
+/* GELU in place (see above) */
 void
 EncGelu(float *x, long n)
 {
-	/* Auto-vectorized */
-	for (long i = 0; i < n; i++)
-	{
-		float		v = x[i] * (float) M_SQRT1_2;
-		float		z = v < -4.0f ? -4.0f : (v > 4.0f ? 4.0f : v);
-		float		z2 = z * z;
-		float		p = -2.72614225801306e-10f;
-		float		q = -1.45660718464996e-05f;
+	static void (*k) (float *x, long n) = NULL;
 
-		p = p * z2 + 2.77068142495902e-08f;
-		p = p * z2 - 2.10102402082508e-06f;
-		p = p * z2 - 5.69250639462346e-05f;
-		p = p * z2 - 7.34990630326855e-04f;
-		p = p * z2 - 2.95459980854025e-03f;
-		p = p * z2 - 1.60960333262415e-02f;
-		q = q * z2 - 2.13374055278905e-04f;
-		q = q * z2 - 1.68282697438203e-03f;
-		q = q * z2 - 7.37332916720468e-03f;
-		q = q * z2 - 1.42647390514189e-02f;
-		x[i] = 0.5f * x[i] * (1.0f + z * p / q);
+	if (k == NULL)
+	{
+		k = GeluDefault;
+#if defined(__x86_64__) && defined(__GNUC__)
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+			k = GeluAvx2;
+#endif
 	}
+	k(x, n);
 }
 
 /* ReLU in place */

@@ -416,21 +416,38 @@ Normalize(WordPiece *wp, const char *text, int len, int *nout)
 	return buf;
 }
 
-/* Append a token to the result */
-static inline void
-Emit(EncTokens *t, int32 id, int start, int end)
+/* The result being built */
+typedef struct TokOut
 {
+	EncTokens  *t;
+	int			cap;			/* allocated entries of t's arrays */
+	int			limit;			/* most tokens before the final [SEP], or -1 */
+} TokOut;
+
+/* Append a token to the result, growing its arrays */
+static void
+Emit(TokOut *o, int32 id, int start, int end)
+{
+	EncTokens  *t = o->t;
+
+	if (t->n == o->cap)
+	{
+		o->cap *= 2;
+		t->ids = repalloc_huge(t->ids, sizeof(int32) * o->cap);
+		t->start = repalloc_huge(t->start, sizeof(int) * o->cap);
+		t->end = repalloc_huge(t->end, sizeof(int) * o->cap);
+	}
 	t->ids[t->n] = id;
 	t->start[t->n] = start;
 	t->end[t->n] = end;
 	t->n++;
 }
 
-/* Full? (room for the trailing [SEP] is kept when with_specials) */
+/* No room for another piece? */
 static inline bool
-Full(EncTokens *t, int limit)
+Full(TokOut *o)
 {
-	return limit >= 0 && t->n >= limit;
+	return o->limit >= 0 && o->t->n >= o->limit;
 }
 
 /*
@@ -438,7 +455,7 @@ Full(EncTokens *t, int limit)
  * false when the result is full.
  */
 static bool
-EncodeWord(WordPiece *wp, NormChar *w, int nw, EncTokens *t, int limit,
+EncodeWord(WordPiece *wp, NormChar *w, int nw, TokOut *t,
 		   StringInfo key, int *boff)
 {
 	int			npieces = 0;
@@ -449,7 +466,7 @@ EncodeWord(WordPiece *wp, NormChar *w, int nw, EncTokens *t, int limit,
 
 	if (nw > wp->max_word_chars)
 	{
-		if (Full(t, limit))
+		if (Full(t))
 			return false;
 		Emit(t, wp->unk_id, w[0].start, w[nw - 1].end);
 		return true;
@@ -507,7 +524,7 @@ EncodeWord(WordPiece *wp, NormChar *w, int nw, EncTokens *t, int limit,
 
 	if (npieces < 0)
 	{
-		if (Full(t, limit))
+		if (Full(t))
 			return false;
 		Emit(t, wp->unk_id, w[0].start, w[nw - 1].end);
 		return true;
@@ -515,7 +532,7 @@ EncodeWord(WordPiece *wp, NormChar *w, int nw, EncTokens *t, int limit,
 	start = 0;
 	for (int p = 0; p < npieces; p++)
 	{
-		if (Full(t, limit))
+		if (Full(t))
 			return false;
 		Emit(t, ids[p], w[start].start, w[ends[p] - 1].end);
 		start = ends[p];
@@ -523,61 +540,101 @@ EncodeWord(WordPiece *wp, NormChar *w, int nw, EncTokens *t, int limit,
 	return true;
 }
 
-/* EncTokenizerOps.encode for WordPiece */
+/* Is byte c ASCII white space (a safe place to cut the input)? */
+static inline bool
+IsAsciiSpace(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * EncTokenizerOps.encode for WordPiece.  The input is normalised in
+ * segments of about ENC_WP_SEGMENT bytes cut at ASCII white space, so a
+ * long document costs memory and time only up to the truncation point.
+ */
+#define ENC_WP_SEGMENT 65536
+#define ENC_WP_MAX_WORD_BYTES (1024 * 1024)
+
 static EncTokens *
 WordPieceEncode(EncTokenizer *tok, const char *text, int len, int max_tokens,
 				bool with_specials)
 {
 	WordPiece  *wp = (WordPiece *) tok->state;
-	int			n;
-	NormChar   *chars = Normalize(wp, text, len, &n);
-	EncTokens  *t = palloc0(sizeof(EncTokens));
-	int			cap = n + 2;
-	int			limit;
-	int			i = 0;
+	TokOut		out;
 	StringInfoData key;
-	int		   *boff = palloc(sizeof(int) * (Min(n, wp->max_word_chars) + 2));
+	int		   *boff = palloc(sizeof(int) * (wp->max_word_chars + 2));
+	int			pos = 0;
 
-	t->ids = palloc(sizeof(int32) * cap);
-	t->start = palloc(sizeof(int) * cap);
-	t->end = palloc(sizeof(int) * cap);
+	out.t = palloc0(sizeof(EncTokens));
+	out.cap = 64;
+	out.t->ids = palloc(sizeof(int32) * out.cap);
+	out.t->start = palloc(sizeof(int) * out.cap);
+	out.t->end = palloc(sizeof(int) * out.cap);
+	/* Pieces allowed before the final [SEP] */
+	out.limit = max_tokens < 0 ? -1 :
+		(with_specials ? Max(max_tokens - 1, 1) : max_tokens);
 	initStringInfo(&key);
 
-	/* Pieces allowed before the final [SEP] */
-	limit = max_tokens < 0 ? -1 : (with_specials ? Max(max_tokens - 1, 1) : max_tokens);
 	if (with_specials)
-		Emit(t, wp->cls_id, -1, -1);
+		Emit(&out, wp->cls_id, -1, -1);
 
-	while (i < n)
+	while (pos < len && !out.t->truncated)
 	{
-		int			j;
+		int			end = pos + ENC_WP_SEGMENT;
+		int			n;
+		int			i = 0;
+		NormChar   *chars;
 
-		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (u_isUWhiteSpace(chars[i].c))
-		{
-			i++;
-			continue;
-		}
-		if (IsBertPunct(chars[i].c))
-			j = i + 1;
+		if (end >= len)
+			end = len;
 		else
 		{
-			j = i + 1;
-			while (j < n && !u_isUWhiteSpace(chars[j].c) &&
-				   !IsBertPunct(chars[j].c))
-				j++;
+			/* Extend to white space so no word is cut (up to a limit) */
+			int			lim = (len - end > ENC_WP_MAX_WORD_BYTES) ?
+				end + ENC_WP_MAX_WORD_BYTES : len;
+
+			while (end < lim && !IsAsciiSpace(text[end]))
+				end++;
+			/* Never cut inside a UTF-8 sequence */
+			while (end < len && end > pos &&
+				   ((unsigned char) text[end] & 0xC0) == 0x80)
+				end--;
 		}
-		if (!EncodeWord(wp, chars + i, j - i, t, limit, &key, boff))
+		chars = Normalize(wp, text + pos, end - pos, &n);
+		for (int k = 0; k < n; k++)
 		{
-			t->truncated = true;
-			break;
+			chars[k].start += pos;
+			chars[k].end += pos;
 		}
-		i = j;
+		while (i < n)
+		{
+			int			j;
+
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (u_isUWhiteSpace(chars[i].c))
+			{
+				i++;
+				continue;
+			}
+			j = i + 1;
+			if (!IsBertPunct(chars[i].c))
+				while (j < n && !u_isUWhiteSpace(chars[j].c) &&
+					   !IsBertPunct(chars[j].c))
+					j++;
+			if (!EncodeWord(wp, chars + i, j - i, &out, &key, boff))
+			{
+				out.t->truncated = true;
+				break;
+			}
+			i = j;
+		}
+		pfree(chars);
+		pos = end;
 	}
 	if (with_specials && (max_tokens < 0 || max_tokens >= 2))
-		Emit(t, wp->sep_id, -1, -1);
-	return t;
+		Emit(&out, wp->sep_id, -1, -1);
+	return out.t;
 }
 
 /* EncTokenizerOps.piece for WordPiece */

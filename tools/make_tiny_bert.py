@@ -131,11 +131,25 @@ def make_weights(cfg, rng, prefix):
     return w
 
 
+def to_bf16_bits(a):
+    """float32 array -> uint16 bfloat16 bits (round to nearest even)."""
+    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+    return u.astype(np.uint16)
+
+
+def from_bf16_bits(b):
+    return (b.astype(np.uint32) << 16).view(np.float32)
+
+
 def write_safetensors(path, tensors, dtype):
-    """Write tensors (name -> float32 array) as F32 or F16."""
+    """Write tensors (name -> float32 array) as F32, F16 or BF16."""
     header, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
     for name in sorted(tensors):
-        a = tensors[name].astype(np.float16 if dtype == "F16" else np.float32)
+        if dtype == "BF16":
+            a = to_bf16_bits(tensors[name])
+        else:
+            a = tensors[name].astype(np.float16 if dtype == "F16" else np.float32)
         b = a.tobytes()
         header[name] = {"dtype": dtype, "shape": list(a.shape),
                         "data_offsets": [off, off + len(b)]}
@@ -221,6 +235,8 @@ def make_model(outdir, name, seed, pooling, normalize, prefix, dtype,
     write_safetensors(os.path.join(d, "model.safetensors"), w, dtype)
     if dtype == "F16":  # the reference sees the same rounded weights
         w = {k: v.astype(np.float16).astype(np.float32) for k, v in w.items()}
+    if dtype == "BF16":
+        w = {k: from_bf16_bits(to_bf16_bits(v)) for k, v in w.items()}
     if tokenizer_json:
         tj = {"version": "1.0", "truncation": None, "padding": None,
               "added_tokens": [],
@@ -297,6 +313,7 @@ def main():
     rows += make_model(outdir, "tiny-cls", 2, "cls", False, "bert.", "F16", True, 128)
     rows += make_model(outdir, "tiny-mean-trunc", 3, "mean", False, "", "F32", True, 24)
     rows += make_model(outdir, "tiny-cls-norm", 4, "cls", True, "", "F32", False, 128)
+    rows += make_model(outdir, "tiny-bf16", 5, "mean", True, "bert.", "BF16", False, 128)
     with open(os.path.join(outdir, "reference.tsv"), "w") as f:
         f.write("\n".join(rows) + "\n")
 

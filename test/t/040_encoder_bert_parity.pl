@@ -1,6 +1,6 @@
 # BERT parity: embed() on tiny random-weight BERT folders (real HF config and
 # tensor names) against an independent torch forward pass, max |diff| <= 1e-4.
-# Covers mean and CLS pooling, with and without Normalize, F16 weights, a
+# Covers mean and CLS pooling, with and without Normalize, F16 and BF16 weights, a
 # "bert." tensor prefix, vocab.txt and tokenizer.json, truncation
 # (max_seq_length), and batches that mix lengths in different orders.
 use strict;
@@ -60,7 +60,7 @@ sub check_rows
 		$worst{$model} = $d if !defined $worst{$model} || $d > $worst{$model};
 		$rows++;
 	}
-	ok($rows >= 4 * 20, "$label: $rows rows");
+	ok($rows >= 5 * 20, "$label: $rows rows");
 	for my $m (sort keys %worst)
 	{
 		cmp_ok($worst{$m}, '<=', 1e-4, "$label: $m max |diff| = $worst{$m}");
@@ -70,7 +70,7 @@ sub check_rows
 my $models = $node->safe_psql('postgres',
 	"SELECT string_agg(name || ':' || pooling || ':' || normalize || ':' || max_tokens, ' ' ORDER BY name) FROM semvec_models");
 is($models,
-	'tiny-cls:cls:false:128 tiny-cls-norm:cls:true:128 tiny-mean-norm:mean:true:128 tiny-mean-trunc:mean:false:24',
+	'tiny-bf16:mean:true:128 tiny-cls:cls:false:128 tiny-cls-norm:cls:true:128 tiny-mean-norm:mean:true:128 tiny-mean-trunc:mean:false:24',
 	'semvec_models lists the folders with pooling, normalize and max_tokens');
 
 # Token ids agree with the reference tokenizer (truncation included)

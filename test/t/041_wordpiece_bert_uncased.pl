@@ -97,6 +97,17 @@ is($node->safe_psql('postgres', q{
 	FROM embed_tokens(repeat('word ', 1000), 'uncased') WITH ORDINALITY AS t(id, piece, s, e, ord)}),
 	'512 [SEP]', 'truncated to max_position_embeddings with [SEP] last');
 
+# Long inputs are normalised in segments: a word across a segment boundary
+# (64 KB) stays whole, offsets stay absolute, and a 20 MB text is cheap
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(piece || ':' || start_byte || '-' || end_byte, ' ')
+	FROM embed_tokens(repeat(E'\\x01', 65530) || 'hello world', 'uncased')
+	WHERE id NOT IN (101, 102)}),
+	'hello:65530-65535 world:65536-65541', 'word across the segment boundary');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM embed_tokens(repeat('lorem ipsum ', 2000000), 'uncased')}),
+	'512', '20 MB text truncated');
+
 # A LATIN1 database converts to UTF-8 before tokenizing
 $node->safe_psql('postgres',
 	"CREATE DATABASE latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");

@@ -207,7 +207,7 @@ fails('heads', qr/invalid model config in file "$f\/heads\/config.json".*\n.*not
 # The view still lists good models and shows why the others fail
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FILTER (WHERE error IS NULL) || ' ' || count(*) FILTER (WHERE error IS NOT NULL)
-	FROM semvec_models}), '4 19', 'semvec_models: 4 good, 19 broken folders (noconfig is no model)');
+	FROM semvec_models}), '5 19', 'semvec_models: 5 good, 19 broken folders (noconfig is no model)');
 like($node->safe_psql('postgres', q{SELECT error FROM semvec_models WHERE name = 'oob'}),
 	qr/invalid safetensors file/, 'semvec_models shows the error');
 
