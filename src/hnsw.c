@@ -158,7 +158,8 @@ HnswGetIndexInfo(Relation index, HnswIndexInfo * info)
 		tmp.m = opts ? opts->m : HNSW_DEFAULT_M;
 		tmp.efConstruction = opts ? opts->efConstruction : HNSW_DEFAULT_EF_CONSTRUCTION;
 		tmp.typmodDim = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
-		index->rd_amcache = MemoryContextAlloc(index->rd_indexcxt, sizeof(HnswIndexInfo));
+		index->rd_amcache = MemoryContextAllocZero(index->rd_indexcxt,
+												   offsetof(HnswRelCache, recent));
 		memcpy(index->rd_amcache, &tmp, sizeof(HnswIndexInfo));
 	}
 	memcpy(info, index->rd_amcache, sizeof(HnswIndexInfo));

@@ -229,10 +229,15 @@ extern void HnswHeapPush(HnswHeap * h, float dist, uint64 key);
 extern HnswPair HnswHeapPop(HnswHeap * h);
 
 /* ---- open-addressing hash set of uint64 keys, with a payload slot ---- */
+typedef struct HnswKeyEntry
+{
+	uint64		key;			/* 0 = empty, so keys are stored + 1 */
+	int32		val;
+}			HnswKeyEntry;
+
 typedef struct HnswKeySet
 {
-	uint64	   *keys;			/* 0 = empty, so keys are stored + 1 */
-	int32	   *vals;
+	HnswKeyEntry *ents;			/* key and value side by side: one miss */
 	uint32		mask;
 	uint32		count;
 }			HnswKeySet;
@@ -267,6 +272,14 @@ typedef struct HnswIndexInfo
 	int			typmodDim;		/* column dimension, or -1 */
 }			HnswIndexInfo;
 
+/* What rd_amcache holds: the facts plus a block -> buffer hint table */
+typedef struct HnswRelCache
+{
+	HnswIndexInfo info;
+	BlockNumber nrecent;
+	Buffer		recent[FLEXIBLE_ARRAY_MEMBER];
+}			HnswRelCache;
+
 /* ---- a graph node loaded from disk (insert and vacuum) ---- */
 typedef struct HnswNode
 {
@@ -291,6 +304,7 @@ extern int	HnswMaxLevelFor(int dim, int m);
 
 /* hnswutils.c */
 extern Buffer HnswNewBuffer(Relation index, ForkNumber forkNum);
+extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
 extern void HnswInitPage(Page page);
 extern void HnswInitMetaPage(Page page, int m, int efConstruction, int dim, HnswDistKind kind);
 extern HnswMetaPageData HnswReadMeta(Relation index);
@@ -309,6 +323,8 @@ extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer 
 					   IndexInfo *indexInfo);
 extern void HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 							 ItemPointer heaptid, bool building);
+extern int	HnswSearchNear(Relation index, HnswIndexInfo * info, const float *q, int dim,
+						   int level, HnswPair * out, int max);
 
 
 /* hnswbuild.c */

@@ -262,10 +262,27 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	for (int i = 0; i <= cnt; i++)
 		vecs[i] = GraphVec(g, cand[i].key);
 	HnswSelectNeighbors(g->kind, g->dim, cand, cnt + 1, vecs, cap, selected);
+
+	/*
+	 * Like pgvector, replace just one neighbour (the nearest one the
+	 * heuristic drops) rather than shrinking the list to the selection:
+	 * full lists cost a little more per hop and give better recall per
+	 * ef_search.  The new element only goes in if the heuristic keeps it.
+	 */
 	for (int i = 0; i <= cnt; i++)
-		if (selected[i])
-			list[1 + k++] = (int32) cand[i].key;
-	list[0] = k;
+		if (cand[i].key == (uint64) e && !selected[i])
+			return;
+	for (int i = 0; i <= cnt; i++)
+	{
+		if (!selected[i])
+		{
+			for (int j = 1; j <= cnt; j++)
+				if (list[j] == (int32) cand[i].key)
+					list[j] = (int32) e;
+			break;
+		}
+	}
+	(void) k;
 }
 
 /* Insert element i into the in-memory graph (Algorithm 1) */
@@ -330,7 +347,7 @@ GraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 		for (int j = 0; j < nw; j++)
 			vecs[j] = GraphVec(g, w[j].key);
 		/* The new element gets m links per level, as in hnswlib */
-		HnswSelectNeighbors(g->kind, g->dim, w, nw, vecs, g->m, selected);
+		HnswSelectNeighbors(g->kind, g->dim, w, nw, vecs, HnswLevelSlots(g->m, l), selected);
 		for (int j = 0; j < nw; j++)
 		{
 			if (!selected[j])

@@ -3,7 +3,8 @@
  * hnswcheck.c
  *	  hnsw_check(regclass): verify the structural invariants of an index
  *
- * Checked, with a share lock that keeps inserts and VACUUM out:
+ * Checked, with a share lock that keeps inserts and VACUUM out (on a
+ * standby, where only recovery writes, an access share lock):
  *	 - the metapage is ours; every item on a data page is an element tuple
  *	   of the index's dimension and m;
  *	 - every link of a live element points at an existing, live element
@@ -19,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "fmgr.h"
@@ -225,6 +227,7 @@ hnsw_check(PG_FUNCTION_ARGS)
 	int			nlive = 0;
 	MemoryContext ctx;
 	MemoryContext old;
+	LOCKMODE	lockmode;
 
 	if (!OidIsValid(heapoid))
 		ereport(ERROR,
@@ -233,7 +236,9 @@ hnsw_check(PG_FUNCTION_ARGS)
 	if (!pg_class_ownercheck(heapoid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(heapoid));
 
-	index = relation_open(indexoid, ShareLock);
+	/* A standby allows no lock stronger than RowExclusiveLock; it has no writers */
+	lockmode = RecoveryInProgress() ? AccessShareLock : ShareLock;
+	index = relation_open(indexoid, lockmode);
 	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == NULL ||
 		index->rd_indam->ambuild != hnswbuild)
 		ereport(ERROR,
@@ -314,6 +319,6 @@ hnsw_check(PG_FUNCTION_ARGS)
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
-	relation_close(index, ShareLock);
+	relation_close(index, lockmode);
 	PG_RETURN_BOOL(true);
 }

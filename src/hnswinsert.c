@@ -160,10 +160,13 @@ ComparePairDist(const void *a, const void *b)
  * Link neighbour n back to the new element at a level.  Picks a free slot,
  * a slot of a deleted element, or (when the heuristic keeps the new
  * element) the slot of the first neighbour the heuristic drops; then
- * re-checks that slot under an exclusive lock before writing it.
+ * re-checks that slot under an exclusive lock before writing it.  With
+ * force, a rejected new element still replaces the farthest neighbour, so
+ * that it gets at least one incoming link.  Returns whether it linked.
  */
-static void
-UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool building)
+static bool
+UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool building,
+			   bool force)
 {
 	ItemPointerData ntid = st->nodes[nidx].tid;
 	float	   *nvec = st->nodes[nidx].vec;
@@ -181,7 +184,7 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 
 	nslots = HnswReadElement(st->index, &ntid, st->dim, &tmp, false, level, slots);
 	if (nslots == 0)
-		return;
+		return false;
 	for (int i = 0; i < nslots && idx < 0; i++)
 		if (!ItemPointerIsValid(&slots[i]))
 			idx = i;
@@ -220,8 +223,11 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 			for (int i = 0; i <= nslots; i++)
 				if (selected[i] && cand[i].key == (uint64) nslots)
 					keepsNew = true;
-			if (!keepsNew)
-				return;
+			if (!keepsNew && !force)
+				return false;
+			for (int i = nslots; i >= 0 && !keepsNew && idx < 0; i--)
+				if (cand[i].key != (uint64) nslots)
+					idx = (int) cand[i].key;	/* the farthest old neighbour */
 			for (int i = 0; i <= nslots && idx < 0; i++)
 				if (!selected[i])
 					idx = (int) cand[i].key;
@@ -254,6 +260,7 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 	else
 		HnswWriteAbort(&pw);
 	UnlockReleaseBuffer(buf);
+	return idx >= 0;
 }
 
 /*
@@ -433,10 +440,10 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 				vecs[nlive] = st.nodes[w[i]].vec;
 				nlive++;
 			}
-			HnswSelectNeighbors(info->kind, dim, cand, nlive, vecs, m, selected);
-			chosen[l] = palloc(sizeof(int) * m);
+			HnswSelectNeighbors(info->kind, dim, cand, nlive, vecs, HnswLevelSlots(m, l), selected);
+			chosen[l] = palloc(sizeof(int) * HnswLevelSlots(m, l));
 			for (int i = 0; i < nlive; i++)
-				if (selected[i] && nchosen[l] < m)
+				if (selected[i] && nchosen[l] < HnswLevelSlots(m, l))
 					chosen[l][nchosen[l]++] = (int) cand[i].key;
 			memcpy(eps, w, sizeof(int) * nw);
 			neps = nw;
@@ -469,10 +476,19 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 	setEntry = meta.entryBlkno == InvalidBlockNumber || level > meta.entryLevel;
 	WriteElement(index, tup, size, setEntry, level, dim, building, &newtid);
 
-	/* Now link the chosen neighbours back */
+	/*
+	 * Now link the chosen neighbours back.  If none takes the new element at
+	 * level 0, nothing could reach it, so the nearest one must.
+	 */
 	for (int l = 0; l <= level; l++)
+	{
+		bool		linked = false;
+
 		for (int j = 0; j < nchosen[l]; j++)
-			UpdateNeighbor(&st, chosen[l][j], &newtid, l, building);
+			linked |= UpdateNeighbor(&st, chosen[l][j], &newtid, l, building, false);
+		if (l == 0 && !linked && nchosen[0] > 0)
+			UpdateNeighbor(&st, chosen[0][0], &newtid, 0, building, true);
+	}
 
 	if (!building)
 		UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
@@ -493,13 +509,87 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	if (isnull[0])
 		return false;
 
-	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert temporary",
-								ALLOCSET_DEFAULT_SIZES);
+	/*
+	 * One scratch context per statement (kept in ii_AmCache), reset after
+	 * each row: creating a context per row cost page faults on every insert.
+	 */
+	if (indexInfo->ii_AmCache == NULL)
+		indexInfo->ii_AmCache = AllocSetContextCreate(indexInfo->ii_Context,
+													  "hnsw insert temporary",
+													  ALLOCSET_DEFAULT_SIZES);
+	ctx = (MemoryContext) indexInfo->ii_AmCache;
 	old = MemoryContextSwitchTo(ctx);
 	HnswGetIndexInfo(index, &info);
 	if (HnswPrepareValue(&info, values[0], &vec, &dim))
 		HnswInsertOnDisk(index, &info, vec, dim, heap_tid, false);
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(ctx);
+	MemoryContextReset(ctx);
 	return false;
+}
+
+/*
+ * Find up to max live elements near q at one level, by the same search an
+ * insert does (greedy descent, then ef_construction at that level).  VACUUM
+ * uses it to give elements that lost neighbours fresh candidates.  Returns
+ * the count; out[i].key is a packed TID.
+ */
+int
+HnswSearchNear(Relation index, HnswIndexInfo * info, const float *q, int dim,
+			   int level, HnswPair * out, int max)
+{
+	HnswMetaPageData meta = HnswReadMeta(index);
+	InsertState st;
+	ItemPointerData eptid;
+	int			ep;
+	int		   *w;
+	int			nw;
+	int			n = 0;
+
+	if (meta.entryBlkno == InvalidBlockNumber || meta.entryLevel < level)
+		return 0;
+	memset(&st, 0, sizeof(st));
+	st.index = index;
+	st.info = info;
+	st.dim = dim;
+	st.q = q;
+	st.capnodes = 256;
+	st.nodes = palloc(sizeof(HnswNode) * st.capnodes);
+	HnswKeySetInit(&st.map, 512);
+
+	ItemPointerSet(&eptid, meta.entryBlkno, meta.entryOffno);
+	ep = GetNode(&st, &eptid);
+	for (int l = meta.entryLevel; l > level; l--)
+	{
+		bool		changed = true;
+
+		while (changed)
+		{
+			ItemPointerData nb[2 * HNSW_MAX_M];
+			int			nn = GetNeighbors(&st, ep, l, nb);
+
+			CHECK_FOR_INTERRUPTS();
+			changed = false;
+			for (int i = 0; i < nn; i++)
+			{
+				int			e = GetNode(&st, &nb[i]);
+
+				if (st.nodes[e].dist < st.nodes[ep].dist)
+				{
+					ep = e;
+					changed = true;
+				}
+			}
+		}
+	}
+	w = palloc(sizeof(int) * (info->efConstruction + 1));
+	nw = SearchLevel(&st, &ep, 1, info->efConstruction, level, w);
+	for (int i = 0; i < nw && n < max; i++)
+	{
+		if (st.nodes[w[i]].deleted)
+			continue;
+		out[n].key = HnswTidKey(&st.nodes[w[i]].tid);
+		out[n].dist = st.nodes[w[i]].dist;
+		n++;
+	}
+	return n;
 }

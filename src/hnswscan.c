@@ -26,6 +26,7 @@
 #include "access/relscan.h"
 #include "miscadmin.h"
 #include "utils/float.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -40,6 +41,8 @@ typedef struct ScanNode
 	float		dist;
 	bool		deleted;
 	bool		expanded;
+	int16		nnbrs;			/* cached level-0 neighbours, -1 if none */
+	int32		nbrOff;			/* their offset in the arena */
 }			ScanNode;
 
 typedef struct HnswScanOpaqueData
@@ -62,6 +65,9 @@ typedef struct HnswScanOpaqueData
 	int			batchpos;
 	float		lastDist;
 	Size		memLimit;
+	ItemPointerData *arena;		/* cached neighbour lists */
+	int32		narena;
+	int32		caparena;
 }			HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData * HnswScanOpaque;
@@ -113,18 +119,9 @@ AddNode(HnswScanOpaque so, ItemPointer tid, HnswElementTuple etup, float dist)
 	n->dist = dist;
 	n->deleted = etup->deleted != 0;
 	n->expanded = false;
+	n->nnbrs = -1;
 	HnswKeyMapPut(&so->visited, HnswTidKey(tid), idx);
 	return idx;
-}
-
-/* Order TIDs by block then offset */
-static int
-CompareTids(const void *a, const void *b)
-{
-	uint64		ka = HnswTidKey((ItemPointer) a);
-	uint64		kb = HnswTidKey((ItemPointer) b);
-
-	return (ka > kb) - (ka < kb);
 }
 
 /* Read one element tuple's neighbour slots at a level into out */
@@ -146,7 +143,7 @@ ReadNeighbors(Relation index, HnswScanOpaque so, ItemPointer tid, int level,
 static float
 ElementDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
 {
-	Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	Buffer		buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(tid));
 	HnswElementTuple etup;
 	float		d;
 
@@ -159,12 +156,68 @@ ElementDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
 	return d;
 }
 
+/*
+ * Pin the blocks of n elements and prefetch them in stages so that the
+ * cache misses overlap: buffer headers, then (once pinned) page headers and
+ * line pointers, then the tuples (the trick hnswlib uses).  The unlocked
+ * reads here only compute prefetch addresses; a stale value is harmless.
+ */
+static void
+PinAndPrefetch(Relation index, HnswScanOpaque so, ItemPointer nbrs, int nnew, Buffer *bufs)
+{
+	HnswRelCache *rc = (HnswRelCache *) index->rd_amcache;
+	Size		vecbytes = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
+
+	if (rc != NULL)
+	{
+		for (int j = 0; j < nnew; j++)
+		{
+			BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[j]);
+
+			if (blk < rc->nrecent && BufferIsValid(rc->recent[blk]) && rc->recent[blk] > 0)
+				__builtin_prefetch(GetBufferDescriptor(rc->recent[blk] - 1));
+		}
+	}
+	for (int j = 0; j < nnew; j++)
+	{
+		BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[j]);
+		Page		page;
+
+		if (blk == HNSW_METAPAGE_BLKNO)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("index \"%s\" has a link to its metapage",
+							RelationGetRelationName(index))));
+		bufs[j] = HnswReadBuffer(index, blk);
+		page = BufferGetPage(bufs[j]);
+		__builtin_prefetch(page);
+		__builtin_prefetch(PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrs[j])));
+	}
+	for (int j = 0; j < nnew; j++)
+	{
+		Page		page = BufferGetPage(bufs[j]);
+		OffsetNumber off = ItemPointerGetOffsetNumber(&nbrs[j]);
+		ItemId		iid;
+		char	   *p;
+
+		if (off > MaxOffsetNumber)
+			continue;
+		iid = PageGetItemId(page, off);
+		if (ItemIdGetOffset(iid) >= BLCKSZ)
+			continue;
+		p = (char *) page + ItemIdGetOffset(iid);
+		for (Size b = 0; b < vecbytes && b < 8 * 64; b += 64)
+			__builtin_prefetch(p + b);
+	}
+}
+
 /* Greedy descent from the entry point to the nearest element at level 1 */
 static void
 DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryLevel)
 {
 	float		epd = ElementDistance(index, so, ep);
 	ItemPointerData nbrs[HNSW_MAX_M];
+	Buffer		bufs[HNSW_MAX_M];
 	HnswNode	info;
 
 	for (int l = entryLevel; l > 0; l--)
@@ -174,20 +227,31 @@ DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryL
 		while (changed)
 		{
 			int			nn = ReadNeighbors(index, so, ep, l, nbrs, &info);
+			ItemPointerData best = *ep;
 
 			CHECK_FOR_INTERRUPTS();
 			changed = false;
+			PinAndPrefetch(index, so, nbrs, nn, bufs);
 			for (int i = 0; i < nn; i++)
 			{
-				float		d = ElementDistance(index, so, &nbrs[i]);
+				HnswElementTuple etup;
+				float		d;
 
+				LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+				etup = HnswGetElementTuple(index, BufferGetPage(bufs[i]),
+										   ItemPointerGetOffsetNumber(&nbrs[i]));
+				if (etup->dim != so->dim)
+					elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+				d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
+				UnlockReleaseBuffer(bufs[i]);
 				if (d < epd)
 				{
 					epd = d;
-					*ep = nbrs[i];
+					best = nbrs[i];
 					changed = true;
 				}
 			}
+			*ep = best;
 		}
 	}
 }
@@ -214,60 +278,97 @@ Offer(HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 		HnswHeapPush(&so->discarded, d, idx);
 }
 
-/* Expand one element: visit its unvisited level-0 neighbours */
+/*
+ * Copy an element's valid level-0 neighbours into the arena while its page
+ * is locked anyway, so that expanding it later needs no second visit.
+ */
+static void
+CacheNeighbors(HnswScanOpaque so, int idx, HnswElementTuple etup)
+{
+	ItemPointer nbrs = HnswTupleNeighbors(etup);
+	int			nslots = HnswLevelSlots(etup->m, 0);
+	int			n = 0;
+
+	if (so->narena + nslots > so->caparena)
+	{
+		so->caparena = Max(so->caparena * 2, so->narena + nslots);
+		so->arena = repalloc_huge(so->arena, sizeof(ItemPointerData) * so->caparena);
+	}
+	for (int i = 0; i < nslots; i++)
+		if (ItemPointerIsValid(&nbrs[i]))
+			so->arena[so->narena + n++] = nbrs[i];
+	so->nodes[idx].nbrOff = so->narena;
+	so->nodes[idx].nnbrs = n;
+	so->narena += n;
+}
+
+/*
+ * Expand one element: visit its unvisited level-0 neighbours.  All their
+ * buffers are pinned first and the line pointers, then the tuples, are
+ * prefetched, so the cache misses of up to 2m random elements overlap
+ * instead of being paid one after another (the trick hnswlib uses).
+ */
 static void
 Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 {
 	ItemPointerData nbrs[2 * HNSW_MAX_M];
-	HnswNode	info;
+	Buffer		bufs[2 * HNSW_MAX_M];
+	int			added[2 * HNSW_MAX_M];
+	int			nadded = 0;
 	ItemPointerData tid = so->nodes[idx].tid;
 	int			nn;
 	int			nnew = 0;
 	int			i = 0;
 
 	so->nodes[idx].expanded = true;
-	nn = ReadNeighbors(index, so, &tid, 0, nbrs, &info);
+	if (so->nodes[idx].nnbrs >= 0)
+	{
+		nn = so->nodes[idx].nnbrs;
+		memcpy(nbrs, so->arena + so->nodes[idx].nbrOff, sizeof(ItemPointerData) * nn);
+	}
+	else
+	{
+		HnswNode	info;
+
+		nn = ReadNeighbors(index, so, &tid, 0, nbrs, &info);
+	}
 	for (int j = 0; j < nn; j++)
 		if (HnswKeyMapGet(&so->visited, HnswTidKey(&nbrs[j])) < 0)
 			nbrs[nnew++] = nbrs[j];
 	if (nnew == 0)
 		return;
-	qsort(nbrs, nnew, sizeof(ItemPointerData), CompareTids);
 
-	/* One share lock per block */
-	while (i < nnew)
+	PinAndPrefetch(index, so, nbrs, nnew, bufs);
+
+	/* Distances, each under its page's share lock */
+	for (i = 0; i < nnew; i++)
 	{
-		BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[i]);
-		Buffer		buf;
-		Page		page;
-		int			added[2 * HNSW_MAX_M];
-		int			nadded = 0;
+		HnswElementTuple etup;
+		float		bound;
+		float		d;
+		int			n;
 
-		if (blk == HNSW_METAPAGE_BLKNO)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("index \"%s\" has a link to its metapage",
-							RelationGetRelationName(index))));
-		buf = ReadBuffer(index, blk);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (; i < nnew && ItemPointerGetBlockNumber(&nbrs[i]) == blk; i++)
+		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+		etup = HnswGetElementTuple(index, BufferGetPage(bufs[i]),
+								   ItemPointerGetOffsetNumber(&nbrs[i]));
+		if (etup->dim != so->dim)
+			elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+		d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
+		if (HnswKeyMapGet(&so->visited, HnswTidKey(&nbrs[i])) >= 0)
 		{
-			HnswElementTuple etup;
-			float		d;
-
-			if (i > 0 && HnswTidKey(&nbrs[i]) == HnswTidKey(&nbrs[i - 1]))
-				continue;
-			etup = HnswGetElementTuple(index, page, ItemPointerGetOffsetNumber(&nbrs[i]));
-			if (etup->dim != so->dim)
-				elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
-			d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-			added[nadded++] = AddNode(so, &nbrs[i], etup, d);
+			/* listed twice */
+			UnlockReleaseBuffer(bufs[i]);
+			continue;
 		}
-		UnlockReleaseBuffer(buf);
-		for (int j = 0; j < nadded; j++)
-			Offer(so, added[j], ef, keepDiscarded);
+		n = AddNode(so, &nbrs[i], etup, d);
+		bound = so->res.n < ef ? get_float4_infinity() : -so->res.items[0].dist;
+		if (d < bound)
+			CacheNeighbors(so, n, etup);
+		UnlockReleaseBuffer(bufs[i]);
+		added[nadded++] = n;
 	}
+	for (int j = 0; j < nadded; j++)
+		Offer(so, added[j], ef, keepDiscarded);
 }
 
 /* Run the best-first search until the batch is final, then sort it out */
@@ -348,6 +449,9 @@ StartSearch(IndexScanDesc scan)
 	HnswHeapInit(&so->res, ef + 2);
 	HnswHeapInit(&so->discarded, iterative ? ef * 8 : 16);
 	so->batch = palloc(sizeof(int) * (ef + 1));
+	so->caparena = ef * 8 * 2 * so->info.m;
+	so->arena = palloc(sizeof(ItemPointerData) * so->caparena);
+	so->narena = 0;
 
 	ItemPointerSet(&ep, meta.entryBlkno, meta.entryOffno);
 	DescendUpperLevels(index, so, &ep, meta.entryLevel);
@@ -382,8 +486,9 @@ NextBatch(IndexScanDesc scan)
 
 	if (so->done)
 		return false;
-	mem = (Size) so->capnodes * sizeof(ScanNode) + (Size) (so->visited.mask + 1) * 12 +
-		(Size) (so->cand.cap + so->discarded.cap) * sizeof(HnswPair);
+	mem = (Size) so->capnodes * sizeof(ScanNode) + (Size) (so->visited.mask + 1) * sizeof(HnswKeyEntry) +
+		(Size) (so->cand.cap + so->discarded.cap) * sizeof(HnswPair) +
+		(Size) so->caparena * sizeof(ItemPointerData);
 	if (so->nnodes >= hnsw_max_scan_tuples || mem > so->memLimit ||
 		(so->cand.n == 0 && so->discarded.n == 0))
 	{

@@ -85,8 +85,8 @@ HnswKeySetInit(HnswKeySet * s, uint32 expected)
 
 	while (size < expected * 2)
 		size <<= 1;
-	s->keys = palloc0(sizeof(uint64) * size);
-	s->vals = palloc(sizeof(int32) * size);
+	s->ents = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(HnswKeyEntry) * size);
+	memset(s->ents, 0, sizeof(HnswKeyEntry) * size);
 	s->mask = size - 1;
 	s->count = 0;
 }
@@ -105,28 +105,25 @@ HnswKeyHash(uint64 key)
 static void
 HnswKeySetGrow(HnswKeySet * s)
 {
-	uint64	   *old = s->keys;
-	int32	   *oldvals = s->vals;
+	HnswKeyEntry *old = s->ents;
 	uint32		oldsize = s->mask + 1;
 
-	s->keys = (uint64 *) MemoryContextAllocHuge(GetMemoryChunkContext(old), sizeof(uint64) * oldsize * 2);
-	memset(s->keys, 0, sizeof(uint64) * oldsize * 2);
-	s->vals = (int32 *) MemoryContextAllocHuge(GetMemoryChunkContext(old), sizeof(int32) * oldsize * 2);
+	s->ents = MemoryContextAllocHuge(GetMemoryChunkContext(old),
+									 sizeof(HnswKeyEntry) * oldsize * 2);
+	memset(s->ents, 0, sizeof(HnswKeyEntry) * oldsize * 2);
 	s->mask = oldsize * 2 - 1;
 	for (uint32 i = 0; i < oldsize; i++)
 	{
-		if (old[i] != 0)
+		if (old[i].key != 0)
 		{
-			uint32		j = HnswKeyHash(old[i] - 1) & s->mask;
+			uint32		j = HnswKeyHash(old[i].key - 1) & s->mask;
 
-			while (s->keys[j] != 0)
+			while (s->ents[j].key != 0)
 				j = (j + 1) & s->mask;
-			s->keys[j] = old[i];
-			s->vals[j] = oldvals[i];
+			s->ents[j] = old[i];
 		}
 	}
 	pfree(old);
-	pfree(oldvals);
 }
 
 /* Add a key with a value; returns false (keeping the old value) if present */
@@ -138,14 +135,14 @@ HnswKeyMapPut(HnswKeySet * s, uint64 key, int32 val)
 	if ((s->count + 1) * 2 > s->mask + 1)
 		HnswKeySetGrow(s);
 	j = HnswKeyHash(key) & s->mask;
-	while (s->keys[j] != 0)
+	while (s->ents[j].key != 0)
 	{
-		if (s->keys[j] == key + 1)
+		if (s->ents[j].key == key + 1)
 			return false;
 		j = (j + 1) & s->mask;
 	}
-	s->keys[j] = key + 1;
-	s->vals[j] = val;
+	s->ents[j].key = key + 1;
+	s->ents[j].val = val;
 	s->count++;
 	return true;
 }
@@ -163,10 +160,10 @@ HnswKeyMapGet(HnswKeySet * s, uint64 key)
 {
 	uint32		j = HnswKeyHash(key) & s->mask;
 
-	while (s->keys[j] != 0)
+	while (s->ents[j].key != 0)
 	{
-		if (s->keys[j] == key + 1)
-			return s->vals[j];
+		if (s->ents[j].key == key + 1)
+			return s->ents[j].val;
 		j = (j + 1) & s->mask;
 	}
 	return -1;
@@ -176,15 +173,7 @@ HnswKeyMapGet(HnswKeySet * s, uint64 key)
 bool
 HnswKeySetContains(HnswKeySet * s, uint64 key)
 {
-	uint32		j = HnswKeyHash(key) & s->mask;
-
-	while (s->keys[j] != 0)
-	{
-		if (s->keys[j] == key + 1)
-			return true;
-		j = (j + 1) & s->mask;
-	}
-	return false;
+	return HnswKeyMapGet(s, key) >= 0;
 }
 
 /* Extend the relation by one locked, initialised page */
@@ -197,6 +186,38 @@ HnswNewBuffer(Relation index, ForkNumber forkNum)
 	buf = ReadBufferExtended(index, forkNum, P_NEW, RBM_NORMAL, NULL);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	UnlockRelationForExtension(index, ExclusiveLock);
+	return buf;
+}
+
+/*
+ * Pin a block of the main fork.  The buffer that held it last time is
+ * remembered per backend, and ReadRecentBuffer re-pins it without a
+ * buffer-mapping lookup when it still holds the block: searches touch
+ * thousands of random blocks, and that lookup was a large share of a scan.
+ */
+Buffer
+HnswReadBuffer(Relation index, BlockNumber blkno)
+{
+	HnswRelCache *rc = (HnswRelCache *) index->rd_amcache;
+	Buffer		buf;
+
+	if (rc == NULL)
+		return ReadBuffer(index, blkno);
+	if (blkno < rc->nrecent && BufferIsValid(rc->recent[blkno]) &&
+		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, rc->recent[blkno]))
+		return rc->recent[blkno];
+	buf = ReadBuffer(index, blkno);
+	if (blkno >= rc->nrecent)
+	{
+		/* One chunk, so a relcache flush frees the hints with the facts */
+		BlockNumber n = Max(Max(rc->nrecent * 2, blkno + 1), 1024);
+
+		rc = repalloc(rc, offsetof(HnswRelCache, recent) + sizeof(Buffer) * n);
+		memset(rc->recent + rc->nrecent, 0, sizeof(Buffer) * (n - rc->nrecent));
+		rc->nrecent = n;
+		index->rd_amcache = rc;
+	}
+	rc->recent[blkno] = buf;
 	return buf;
 }
 
@@ -434,7 +455,7 @@ HnswReadElement(Relation index, ItemPointer tid, int dim, HnswNode * node,
 						RelationGetRelationName(index)),
 				 errdetail("The link points at (%u,%u).", ItemPointerGetBlockNumberNoCheck(tid),
 						   ItemPointerGetOffsetNumberNoCheck(tid))));
-	buf = ReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(tid));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	etup = HnswGetElementTuple(index, page, ItemPointerGetOffsetNumber(tid));

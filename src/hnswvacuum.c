@@ -110,7 +110,14 @@ RepairEntryPoint(Relation index, BufferAccessStrategy strategy, HnswKeySet * del
 	UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
 }
 
-/* Choose a new list for one level of element e, or return -1 if unchanged */
+/*
+ * Choose a new list for one level of element e, or return -1 if it names
+ * no deleted element.  Live neighbours keep their slots (dropping one could
+ * leave it with no incoming link at all); the freed slots go to the
+ * nearest live neighbours of the deleted ones, which just lost an incoming
+ * link (two-hop reconnection).  An element left with no candidates at all
+ * searches afresh from the entry point.
+ */
 static int
 RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 			float *evec, int level, ItemPointer slots, int nslots,
@@ -118,12 +125,9 @@ RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 {
 	HnswKeySet	seen;
 	HnswPair   *cand;
-	float	  **vecs;
-	float	  **sorted;
-	bool	   *selected;
 	ItemPointerData *tids;
 	int			ncand = 0;
-	int			cap = nslots * (nslots + 1);
+	int			cap = nslots * nslots + info->efConstruction;
 	int			k = 0;
 	ItemPointerData nb[2 * HNSW_MAX_M];
 	bool		any = false;
@@ -137,26 +141,26 @@ RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 	HnswKeySetInit(&seen, cap);
 	HnswKeySetAdd(&seen, HnswTidKey(etid));
 	cand = palloc(sizeof(HnswPair) * cap);
-	vecs = palloc(sizeof(float *) * cap);
-	sorted = palloc(sizeof(float *) * cap);
-	selected = palloc(sizeof(bool) * cap);
 	tids = palloc(sizeof(ItemPointerData) * cap);
 
-	/* Gather live neighbours and live neighbours of deleted neighbours */
+	/* Live neighbours stay */
 	for (int i = 0; i < nslots; i++)
 	{
-		int			nn = 0;
-		HnswNode	dn;
-
-		if (!ItemPointerIsValid(&slots[i]))
+		if (!ItemPointerIsValid(&slots[i]) || HnswKeySetContains(deleted, HnswTidKey(&slots[i])))
 			continue;
-		if (HnswKeySetContains(deleted, HnswTidKey(&slots[i])))
-			nn = HnswReadElement(index, &slots[i], dim, &dn, false, level, nb);
-		else
-		{
-			nb[0] = slots[i];
-			nn = 1;
-		}
+		if (HnswKeySetAdd(&seen, HnswTidKey(&slots[i])))
+			newlist[k++] = slots[i];
+	}
+
+	/* Candidates: live neighbours of the deleted neighbours */
+	for (int i = 0; i < nslots; i++)
+	{
+		HnswNode	dn;
+		int			nn;
+
+		if (!ItemPointerIsValid(&slots[i]) || !HnswKeySetContains(deleted, HnswTidKey(&slots[i])))
+			continue;
+		nn = HnswReadElement(index, &slots[i], dim, &dn, false, level, nb);
 		for (int j = 0; j < nn && ncand < cap; j++)
 		{
 			HnswNode	node;
@@ -170,19 +174,31 @@ RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 				continue;
 			cand[ncand].key = ncand;
 			cand[ncand].dist = HnswDistance(info->kind, dim, evec, node.vec);
-			vecs[ncand] = node.vec;
 			tids[ncand] = nb[j];
 			ncand++;
 		}
 	}
 
+	if (k == 0 && ncand == 0)
+	{
+		HnswPair   *near = palloc(sizeof(HnswPair) * info->efConstruction);
+		int			nnear = HnswSearchNear(index, info, evec, dim, level, near,
+										   info->efConstruction);
+
+		for (int j = 0; j < nnear && ncand < cap; j++)
+		{
+			if (HnswKeySetContains(deleted, near[j].key) || !HnswKeySetAdd(&seen, near[j].key))
+				continue;
+			cand[ncand].key = ncand;
+			cand[ncand].dist = near[j].dist;
+			HnswKeyTid(near[j].key, &tids[ncand]);
+			ncand++;
+		}
+	}
+
 	qsort(cand, ncand, sizeof(HnswPair), ComparePairDist);
-	for (int i = 0; i < ncand; i++)
-		sorted[i] = vecs[cand[i].key];
-	HnswSelectNeighbors(info->kind, dim, cand, ncand, sorted, nslots, selected);
 	for (int i = 0; i < ncand && k < nslots; i++)
-		if (selected[i])
-			newlist[k++] = tids[cand[i].key];
+		newlist[k++] = tids[cand[i].key];
 	for (int i = k; i < nslots; i++)
 		ItemPointerSetInvalid(&newlist[i]);
 	return k;
