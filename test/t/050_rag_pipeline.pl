@@ -49,14 +49,15 @@ is( $node->safe_psql('postgres', q{
 	'0', 'every chunk is its slice of the document and fits max_tokens');
 
 # embed_table, cancelled by statement_timeout after some committed batches
+# (400 ms is a small part of the whole job even on a fast machine)
 my ($ret, $out, $err) = $node->psql('postgres',
-	"SET statement_timeout = '1500ms'; CALL embed_table('chunks', batch => 4)");
+	"SET statement_timeout = '400ms'; CALL embed_table('chunks', batch => 2)");
 isnt($ret, 0, 'embed_table was cancelled by statement_timeout');
 like($err, qr/canceling statement due to statement timeout/, 'cancel reported');
 my $done = $node->safe_psql('postgres', 'SELECT count(emb) FROM chunks');
 note "embedded before the cancel: $done of $nchunks";
 cmp_ok($done, '<', $nchunks, 'cancel stopped the work part-way');
-cmp_ok($done % 4, '==', 0, 'only whole committed batches were kept');
+cmp_ok($done % 2, '==', 0, 'only whole committed batches were kept');
 
 # resume: finishes, nothing lost or duplicated, progress reported
 ($ret, $out, $err) = $node->psql('postgres', "CALL embed_table('chunks', batch => 16)");
