@@ -84,7 +84,7 @@ CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector,
                               ranking text DEFAULT NULL)
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
 	              vector_distance float8, text_score float4)
-	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 DECLARE
 	tsv text;
 	tsq tsquery;
@@ -109,6 +109,8 @@ BEGIN
 	END IF;
 
 	-- an hnsw scan returns at most ef_search rows: make room for the pool
+	-- (set_config() is why these functions are PARALLEL RESTRICTED: settings
+	-- cannot change inside a parallel worker)
 	IF old_ef IS NOT NULL AND old_ef ~ '^\d+$' AND old_ef::int < pool THEN
 		PERFORM set_config('hnsw.ef_search', least(pool, 1000)::text, true);
 	END IF;
@@ -188,7 +190,7 @@ CREATE FUNCTION hybrid_search(tbl regclass, query text,
                               match text DEFAULT 'any', ranking text DEFAULT NULL)
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
 	              vector_distance float8, text_score float4)
-	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 DECLARE
 	qv @extschema@.vector;
 BEGIN
@@ -304,7 +306,7 @@ CREATE FUNCTION retrieve(tbl regclass, question text, k int DEFAULT 5,
                          tsv_col name DEFAULT NULL, ts_config regconfig DEFAULT 'english',
                          model text DEFAULT NULL)
 	RETURNS TABLE(rank int, id bigint, doc_id text, score float8, chunk text)
-	LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 DECLARE
 	vw float8;
 	tw float8;
@@ -340,7 +342,7 @@ CREATE FUNCTION retrieve_prompt(tbl regclass, question text, k int DEFAULT 5,
                                 mode text DEFAULT 'hybrid', id_col name DEFAULT 'id',
                                 doc_col name DEFAULT 'doc_id', text_col name DEFAULT 'chunk',
                                 emb_col name DEFAULT 'emb', model text DEFAULT NULL)
-	RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	RETURNS text LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
 	SELECT 'Answer the question using only the context below. Cite the sources you use as [n].'
 	       || E'\n\n' || coalesce(string_agg(format('[%s] (document %s, score %s)', r.rank, r.doc_id,
 	                                                round(r.score::numeric, 4))

@@ -61,7 +61,10 @@ SELECT count(*) FROM chunk('');
 SELECT count(*) FROM chunk(NULL);
 SELECT * FROM chunk('x', 0);
 SELECT * FROM chunk('x', 10, 10);
+-- terse: the hint names the installation's model directory
+\set VERBOSITY terse
 SELECT * FROM chunk('x', model => 'no_such_model');
+\set VERBOSITY default
 
 -- Properties on pseudo-random documents, for several budgets: offsets are
 -- exact, n_tokens fits and equals the model's own count, chunks move
