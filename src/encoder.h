@@ -71,6 +71,12 @@ typedef struct EncTokenizerOps
 	EncTokens  *(*encode) (EncTokenizer *tok, const char *text, int len,
 						   int max_tokens, bool with_specials);
 	int32		pad_id;			/* id used for padding in batches */
+
+	/*
+	 * Optional (may be NULL): the piece string of an id, for
+	 * embed_tokens(); returns NULL for an id out of range.
+	 */
+	const char *(*piece) (EncTokenizer *tok, int32 id);
 } EncTokenizerOps;
 
 struct EncTokenizer
@@ -135,6 +141,21 @@ extern bool EncModelHasTensor(EncModel *model, const char *name);
 extern int	EncConfigInt(EncModel *model, const char *key, int dflt);
 extern double EncConfigFloat(EncModel *model, const char *key, double dflt);
 extern char *EncConfigString(EncModel *model, const char *key, const char *dflt);
+
+/*
+ * encjson.c: JSON files of a model folder, parsed by PostgreSQL's parser;
+ * syntax errors are ERRCODE_DATA_CORRUPTED naming the file.
+ */
+extern Jsonb *EncJsonParse(const char *data, int len, const char *path,
+						   bool reject_dup_keys);
+extern Jsonb *EncJsonReadFile(const char *path, bool missing_ok);
+extern bool EncJsonGet(JsonbContainer *obj, const char *key, JsonbValue *out);
+extern JsonbContainer *EncJsonGetContainer(JsonbContainer *obj, const char *key);
+extern char *EncJsonGetString(JsonbContainer *obj, const char *key);
+extern bool EncJsonNumber(const JsonbValue *v, double *out);
+
+/* Path of a file inside the model folder (palloc'd) */
+extern char *EncModelFile(EncModel *model, const char *relpath);
 
 /* Embed n texts; out is [n][model->dim]; batching and truncation inside */
 extern void EncEmbedTexts(EncModel *model, int n, const char **texts,

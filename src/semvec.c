@@ -10,6 +10,7 @@
 #include "fmgr.h"
 
 #include "distance.h"
+#include "encoder.h"
 #include "hnsw.h"
 #include "vector.h"
 
@@ -23,5 +24,6 @@ _PG_init(void)
 {
 	DistanceInit();
 	VectorInit();
+	EncoderInit();
 	HnswInit();
 }

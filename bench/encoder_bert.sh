@@ -1,0 +1,31 @@
+#!/bin/bash
+# BERT encoder benchmark (not a test): a random-weight BERT of
+# all-MiniLM-L6-v2's shape (6 layers, 384 hidden, 12 heads, 1536 FFN, the
+# real 30,522-piece uncased vocabulary) on STS-B sentences, through SQL and
+# through the C core, against PyTorch (1 thread) in the same run, plus
+# OpenBLAS's single-thread sgemm peak.  Prints ratio tables.
+#
+# Usage: bench/encoder_bert.sh [N_SENTENCES]   (PGBIN=... to pick a build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/pgenv.sh
+n=${1:-512}
+work=$(scratch_dir bench-bert)
+trap 'as_pg "$PGBIN/pg_ctl" -D "$work/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+tools/fetch_bert_vocab.sh "$work/vocab" >/dev/null
+/usr/bin/python3 bench/encoder_bert.py make "$work/models/minilm-shape" "$work/vocab/vocab.txt"
+chmod -R a+rX "$work"
+
+as_pg "$PGBIN/initdb" -D "$work/data" -A trust >/dev/null
+cat >> "$work/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$work'
+port = 5439
+semvec.model_path = '$work/models'
+max_parallel_workers_per_gather = 0
+CONF
+as_pg "$PGBIN/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
+as_pg "$PGBIN/psql" -h "$work" -p 5439 -d postgres -qc 'CREATE EXTENSION semvec'
+as_pg env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/encoder_bert.py run \
+	"$work/models/minilm-shape" "host=$work port=5439 dbname=postgres" "$n"
