@@ -460,10 +460,10 @@ StartSearch(IndexScanDesc scan)
 					 errmsg("expected %d dimensions, not %d", so->dim, dim)));
 	}
 
-	so->capnodes = Max(ef * 16, 256);
+	so->capnodes = Max(ef * 16, 1024);
 	so->nodes = palloc(sizeof(ScanNode) * so->capnodes);
 	so->nnodes = 0;
-	HnswKeySetInit(&so->visited, ef * 16);
+	HnswKeySetInit(&so->visited, Max(ef * 16, 1024));
 	HnswHeapInit(&so->cand, ef * 4);
 	HnswHeapInit(&so->res, ef + 2);
 	HnswHeapInit(&so->discarded, iterative ? ef * 8 : 16);
