@@ -440,6 +440,55 @@ FormMemTuple(HnswMemGraph * g, int64 i, ItemPointerData *tids, char *buf)
 }
 
 /*
+ * Order elements for writing: breadth-first over level 0 from the entry
+ * point, so that an element's neighbours tend to share its page or the
+ * next ones.  A search then touches fewer pages (fewer pins, fewer cache
+ * misses on buffer headers).  Elements not reached come last.
+ */
+static int64 *
+GraphOrder(HnswMemGraph * g)
+{
+	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(g->n, 1));
+	bool	   *placed = MemoryContextAllocHuge(CurrentMemoryContext, Max(g->n, 1));
+	int64		head = 0;
+	int64		tail = 0;
+
+	memset(placed, 0, Max(g->n, 1));
+	if (g->entry >= 0)
+	{
+		order[tail++] = g->entry;
+		placed[g->entry] = true;
+	}
+	for (int64 next = 0; tail < g->n;)
+	{
+		if (head == tail)
+		{
+			/* Not reachable: start again from the next unplaced element */
+			while (placed[next])
+				next++;
+			order[tail++] = next;
+			placed[next] = true;
+		}
+		while (head < tail)
+		{
+			int32	   *list = GraphList(g, order[head++], 0);
+
+			CHECK_FOR_INTERRUPTS();
+			for (int j = 1; j <= list[0]; j++)
+			{
+				if (!placed[list[j]])
+				{
+					placed[list[j]] = true;
+					order[tail++] = list[j];
+				}
+			}
+		}
+	}
+	pfree(placed);
+	return order;
+}
+
+/*
  * Write the in-memory graph to pages.  TIDs are assigned first by
  * replaying the page-fill arithmetic of PageAddItem, so that neighbour
  * lists can be written complete in one pass.
@@ -459,10 +508,13 @@ FlushGraph(HnswBuildState * bs)
 	BlockNumber curblk = InvalidBlockNumber;
 	Buffer		metabuf;
 	HnswMetaPage meta;
+	int64	   *order;
 
 	tids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(g->n, 1));
-	for (int64 i = 0; i < g->n; i++)
+	order = GraphOrder(g);
+	for (int64 k = 0; k < g->n; k++)
 	{
+		int64		i = order[k];
 		Size		sz = HNSW_ELEMENT_TUPLE_SIZE(g->dim, g->levels[i], g->m);
 
 		if (lower + sizeof(ItemIdData) + sz > upper)
@@ -478,8 +530,9 @@ FlushGraph(HnswBuildState * bs)
 		off++;
 	}
 
-	for (int64 i = 0; i < g->n; i++)
+	for (int64 k = 0; k < g->n; k++)
 	{
+		int64		i = order[k];
 		Size		sz;
 
 		CHECK_FOR_INTERRUPTS();
@@ -524,6 +577,7 @@ FlushGraph(HnswBuildState * bs)
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
 	pfree(tids);
+	pfree(order);
 	pfree(tupbuf);
 }
 
