@@ -49,6 +49,7 @@ typedef struct HnswMemGraph
 	ItemPointerData *heaptids;
 	uint8	   *levels;
 	int32	   *l0;				/* level 0: [count, 2m slots] per element, flat */
+	float	   *l0d;			/* level 0: distance of each slot's element */
 	int32	  **links;			/* levels 1..: per level [count, m slots] */
 	int64		entry;			/* -1 when empty */
 	int			entryLevel;
@@ -96,6 +97,19 @@ GraphList(HnswMemGraph * g, int64 i, int level)
 	return g->links[i] + (level - 1) * (1 + g->m);
 }
 
+/*
+ * Distances from element i to the elements in its list at a level, slot by
+ * slot: kept so that pruning a full list need not recompute them.  Upper
+ * levels keep them after the element's [count, slots] runs.
+ */
+static inline float *
+GraphDists(HnswMemGraph * g, int64 i, int level)
+{
+	if (level == 0)
+		return g->l0d + i * 2 * g->m;
+	return (float *) (g->links[i] + g->levels[i] * (1 + g->m)) + (level - 1) * g->m;
+}
+
 /* Vector of element i */
 static inline float *
 GraphVec(HnswMemGraph * g, int64 i)
@@ -111,7 +125,7 @@ GraphVec(HnswMemGraph * g, int64 i)
 static void
 GraphInitLinks(HnswMemGraph * g, int64 i, int level)
 {
-	Size		size = MAXALIGN(sizeof(int32) * level * (1 + g->m));
+	Size		size = MAXALIGN(sizeof(int32) * level * (1 + g->m) + sizeof(float) * level * g->m);
 	int32	   *p = NULL;
 
 	g->l0[i * (1 + 2 * g->m)] = 0;
@@ -146,6 +160,8 @@ GraphGrow(HnswMemGraph * g)
 		g->links = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32 *) * newcap);
 		g->l0 = MemoryContextAllocHuge(CurrentMemoryContext,
 									   sizeof(int32) * (1 + 2 * g->m) * newcap);
+		g->l0d = MemoryContextAllocHuge(CurrentMemoryContext,
+										sizeof(float) * 2 * g->m * newcap);
 		g->visited = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * newcap);
 	}
 	else
@@ -155,11 +171,13 @@ GraphGrow(HnswMemGraph * g)
 		g->levels = repalloc_huge(g->levels, newcap);
 		g->links = repalloc_huge(g->links, sizeof(int32 *) * newcap);
 		g->l0 = repalloc_huge(g->l0, sizeof(int32) * (1 + 2 * g->m) * newcap);
+		g->l0d = repalloc_huge(g->l0d, sizeof(float) * 2 * g->m * newcap);
 		g->visited = repalloc_huge(g->visited, sizeof(uint32) * newcap);
 	}
 	memset(g->visited + g->cap, 0, sizeof(uint32) * (newcap - g->cap));
 	g->memUsed += (sizeof(float) * g->dim + sizeof(ItemPointerData) + 1 +
 				   sizeof(int32 *) + sizeof(int32) * (1 + 2 * g->m) +
+				   sizeof(float) * 2 * g->m +
 				   sizeof(uint32)) * (newcap - g->cap);
 	g->cap = newcap;
 }
@@ -270,30 +288,30 @@ static void
 GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 {
 	int32	   *list = GraphList(g, n, level);
+	float	   *dists = GraphDists(g, n, level);
 	int			cap = HnswLevelSlots(g->m, level);
 	int			cnt = list[0];
 	HnswPair	cand[2 * HNSW_MAX_M + 1];
 	float	   *vecs[2 * HNSW_MAX_M + 1];
 	bool		selected[2 * HNSW_MAX_M + 1];
-	float	   *nvec = GraphVec(g, n);
-	int			k = 0;
 
 	if (cnt < cap)
 	{
 		list[1 + cnt] = (int32) e;
+		dists[cnt] = dist;
 		list[0] = cnt + 1;
 		return;
 	}
 	for (int i = 1; i <= cnt; i++)
 	{
-		cand[i - 1].key = list[i];
-		cand[i - 1].dist = HnswDistance(g->kind, g->dim, nvec, GraphVec(g, list[i]));
+		cand[i - 1].key = i - 1;	/* slot number */
+		cand[i - 1].dist = dists[i - 1];
 	}
-	cand[cnt].key = e;
+	cand[cnt].key = cnt;		/* the new element */
 	cand[cnt].dist = dist;
 	qsort(cand, cnt + 1, sizeof(HnswPair), ComparePairs);
 	for (int i = 0; i <= cnt; i++)
-		vecs[i] = GraphVec(g, cand[i].key);
+		vecs[i] = GraphVec(g, cand[i].key == (uint64) cnt ? e : list[1 + cand[i].key]);
 	HnswSelectNeighbors(g->kind, g->dim, cand, cnt + 1, vecs, cap, selected);
 
 	/*
@@ -303,19 +321,17 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	 * ef_search.  The new element only goes in if the heuristic keeps it.
 	 */
 	for (int i = 0; i <= cnt; i++)
-		if (cand[i].key == (uint64) e && !selected[i])
+		if (cand[i].key == (uint64) cnt && !selected[i])
 			return;
 	for (int i = 0; i <= cnt; i++)
 	{
 		if (!selected[i])
 		{
-			for (int j = 1; j <= cnt; j++)
-				if (list[j] == (int32) cand[i].key)
-					list[j] = (int32) e;
+			list[1 + cand[i].key] = (int32) e;
+			dists[cand[i].key] = dist;
 			break;
 		}
 	}
-	(void) k;
 }
 
 /* Insert element i into the in-memory graph (Algorithm 1) */
@@ -385,6 +401,7 @@ GraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 		{
 			if (!selected[j])
 				continue;
+			GraphDists(g, i, l)[k] = w[j].dist;
 			list[1 + k++] = (int32) w[j].key;
 			GraphAddLink(g, w[j].key, i, l, w[j].dist);
 		}
