@@ -10,6 +10,8 @@ use IPC::Run;
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
 $node->append_conf('postgresql.conf', "max_connections = 30\n");
+# Crash recovery compares every replayed generic-WAL page with its logged image
+$node->append_conf('postgresql.conf', "wal_consistency_checking = 'generic'\n");
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION semvec;

@@ -8,6 +8,8 @@ use Test::More;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
+# The standby compares every replayed generic-WAL page with the primary's image
+$primary->append_conf('postgresql.conf', "wal_consistency_checking = 'generic'\n");
 $primary->start;
 $primary->backup('base');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
