@@ -248,6 +248,7 @@ extern bool HnswKeySetContains(HnswKeySet * s, uint64 key);
 extern bool HnswKeyMapPut(HnswKeySet * s, uint64 key, int32 val);
 extern int32 HnswKeyMapGet(HnswKeySet * s, uint64 key);
 extern int32 *HnswKeyMapRef(HnswKeySet * s, uint64 key);
+extern void HnswKeySetReserve(HnswKeySet * s, uint32 extra);
 
 /* ---- a set of page changes, WAL-logged unless building ---- */
 typedef struct HnswPageWrite

@@ -100,9 +100,9 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->q = NULL;
 }
 
-/* Add a visited element to the node array; returns its index */
+/* Append a visited element to the node array; returns its index */
 static int
-AddNode(HnswScanOpaque so, ItemPointer tid, HnswElementTuple etup, float dist)
+NewNode(HnswScanOpaque so, ItemPointer tid, HnswElementTuple etup, float dist)
 {
 	ScanNode   *n;
 	int			idx;
@@ -120,6 +120,15 @@ AddNode(HnswScanOpaque so, ItemPointer tid, HnswElementTuple etup, float dist)
 	n->deleted = etup->deleted != 0;
 	n->expanded = false;
 	n->nnbrs = -1;
+	return idx;
+}
+
+/* Add a visited element and mark it visited; returns its index */
+static int
+AddNode(HnswScanOpaque so, ItemPointer tid, HnswElementTuple etup, float dist)
+{
+	int			idx = NewNode(so, tid, etup, dist);
+
 	HnswKeyMapPut(&so->visited, HnswTidKey(tid), idx);
 	return idx;
 }
@@ -156,65 +165,84 @@ ElementDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
 	return d;
 }
 
+/* Pin an element's block, refusing links to the metapage */
+static Buffer
+PinElement(Relation index, ItemPointer tid)
+{
+	BlockNumber blk = ItemPointerGetBlockNumber(tid);
+
+	if (blk == HNSW_METAPAGE_BLKNO)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a link to its metapage",
+						RelationGetRelationName(index))));
+	return HnswReadBuffer(index, blk);
+}
+
 /*
- * Pin the blocks of n elements and prefetch them in stages so that the
- * cache misses overlap: buffer headers, then (once pinned) page headers and
- * line pointers, then the tuples (the trick hnswlib uses).  The unlocked
- * reads here only compute prefetch addresses; a stale value is harmless.
+ * Start fetching the buffer headers and line pointers of n elements, found
+ * through the per-backend buffer hints, before any pin.  The unpinned reads
+ * here only compute prefetch addresses; a stale value is harmless (shared
+ * buffers stay mapped).
  */
 static void
-PinAndPrefetch(Relation index, HnswScanOpaque so, ItemPointer nbrs, int nnew, Buffer *bufs)
+PrefetchHints(Relation index, ItemPointer tids, int n)
 {
 	HnswRelCache *rc = (HnswRelCache *) index->rd_amcache;
-	Size		vecbytes = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
 
-	if (rc != NULL)
+	if (rc == NULL)
+		return;
+	for (int j = 0; j < n; j++)
 	{
-		for (int j = 0; j < nnew; j++)
+		BlockNumber blk = ItemPointerGetBlockNumber(&tids[j]);
+		OffsetNumber off = ItemPointerGetOffsetNumber(&tids[j]);
+
+		if (blk < rc->nrecent && rc->recent[blk] > 0 &&
+			off <= (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
 		{
-			BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[j]);
+			Buffer		hint = rc->recent[blk];
 
-			if (blk < rc->nrecent && BufferIsValid(rc->recent[blk]) && rc->recent[blk] > 0)
-			{
-				Buffer		hint = rc->recent[blk];
-
-				/* The hinted page's line pointer can be fetched before the pin */
-				__builtin_prefetch(GetBufferDescriptor(hint - 1));
-				__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hint),
-												 ItemPointerGetOffsetNumber(&nbrs[j])));
-			}
+			__builtin_prefetch(GetBufferDescriptor(hint - 1));
+			__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hint), off));
 		}
 	}
-	for (int j = 0; j < nnew; j++)
+}
+
+/*
+ * Pin the blocks of n (at most HNSW_PIN_BATCH) elements and prefetch their
+ * line pointers, then the tuples (HnswGetElementTuple needs no page header), so that the cache misses
+ * overlap (the trick hnswlib uses).  Callers work in batches because more
+ * than 8 pins at once spill PostgreSQL's private refcount array into a hash
+ * table, which showed up in profiles.
+ */
+#ifndef HNSW_PIN_BATCH
+#define HNSW_PIN_BATCH 7
+#endif
+
+static void
+PinAndPrefetch(Relation index, HnswScanOpaque so, ItemPointer tids, int n, Buffer *bufs)
+{
+	Size		vecbytes = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
+
+	for (int j = 0; j < n; j++)
 	{
-		BlockNumber blk = ItemPointerGetBlockNumber(&nbrs[j]);
 		Page		page;
 
-		if (blk == HNSW_METAPAGE_BLKNO)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("index \"%s\" has a link to its metapage",
-							RelationGetRelationName(index))));
-		bufs[j] = HnswReadBuffer(index, blk);
+		bufs[j] = PinElement(index, &tids[j]);
 		page = BufferGetPage(bufs[j]);
-		__builtin_prefetch(page);
-		__builtin_prefetch(PageGetItemId(page, ItemPointerGetOffsetNumber(&nbrs[j])));
+		__builtin_prefetch(PageGetItemId(page, ItemPointerGetOffsetNumber(&tids[j])));
 	}
-	for (int j = 0; j < nnew; j++)
+	for (int j = 0; j < n; j++)
 	{
 		Page		page = BufferGetPage(bufs[j]);
-		OffsetNumber off = ItemPointerGetOffsetNumber(&nbrs[j]);
-		ItemId		iid;
-		char	   *p;
+		OffsetNumber off = ItemPointerGetOffsetNumber(&tids[j]);
+		Size		start;
 
-		if (off > MaxOffsetNumber)
+		if (off > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
 			continue;
-		iid = PageGetItemId(page, off);
-		if (ItemIdGetOffset(iid) >= BLCKSZ)
-			continue;
-		p = (char *) page + ItemIdGetOffset(iid);
-		for (Size b = 0; b < vecbytes && b < 8 * 64; b += 64)
-			__builtin_prefetch(p + b);
+		start = ItemIdGetOffset(PageGetItemId(page, off));
+		for (Size b = 0; b < vecbytes && start + b < BLCKSZ; b += 64)
+			__builtin_prefetch((char *) page + start + b);
 	}
 }
 
@@ -224,7 +252,7 @@ DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryL
 {
 	float		epd = ElementDistance(index, so, ep);
 	ItemPointerData nbrs[HNSW_MAX_M];
-	Buffer		bufs[HNSW_MAX_M];
+	Buffer		bufs[HNSW_PIN_BATCH];
 	HnswNode	info;
 
 	for (int l = entryLevel; l > 0; l--)
@@ -238,19 +266,24 @@ DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryL
 
 			CHECK_FOR_INTERRUPTS();
 			changed = false;
-			PinAndPrefetch(index, so, nbrs, nn, bufs);
+			PrefetchHints(index, nbrs, nn);
 			for (int i = 0; i < nn; i++)
 			{
+				Buffer		buf;
 				HnswElementTuple etup;
 				float		d;
 
+				if (i % HNSW_PIN_BATCH == 0)
+					PinAndPrefetch(index, so, nbrs + i, Min(HNSW_PIN_BATCH, nn - i), bufs);
+				buf = bufs[i % HNSW_PIN_BATCH];
+
 				/* No content lock needed for the vector: see Expand */
-				etup = HnswGetElementTuple(index, BufferGetPage(bufs[i]),
+				etup = HnswGetElementTuple(index, BufferGetPage(buf),
 										   ItemPointerGetOffsetNumber(&nbrs[i]));
 				if (etup->dim != so->dim)
 					elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
 				d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-				ReleaseBuffer(bufs[i]);
+				ReleaseBuffer(buf);
 				if (d < epd)
 				{
 					epd = d;
@@ -310,22 +343,20 @@ CacheNeighbors(HnswScanOpaque so, int idx, HnswElementTuple etup)
 }
 
 /*
- * Expand one element: visit its unvisited level-0 neighbours.  All their
- * buffers are pinned first and the line pointers, then the tuples, are
- * prefetched, so the cache misses of up to 2m random elements overlap
- * instead of being paid one after another (the trick hnswlib uses).
+ * Expand one element: visit its unvisited level-0 neighbours.  They are
+ * marked visited in one probe each, their buffer headers are prefetched,
+ * and then they are pinned, prefetched and measured in small batches.
  */
 static void
 Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 {
 	ItemPointerData nbrs[2 * HNSW_MAX_M];
-	Buffer		bufs[2 * HNSW_MAX_M];
+	int32	   *slots[2 * HNSW_MAX_M];
+	Buffer		bufs[HNSW_PIN_BATCH];
 	int			added[2 * HNSW_MAX_M];
-	int			nadded = 0;
 	ItemPointerData tid = so->nodes[idx].tid;
 	int			nn;
 	int			nnew = 0;
-	int			i = 0;
 
 	so->nodes[idx].expanded = true;
 	if (so->nodes[idx].nnbrs >= 0)
@@ -339,13 +370,25 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 
 		nn = ReadNeighbors(index, so, &tid, 0, nbrs, &info);
 	}
+
+	/* Room first, so the slot pointers stay valid until filled in below */
+	HnswKeySetReserve(&so->visited, nn);
 	for (int j = 0; j < nn; j++)
-		if (HnswKeyMapGet(&so->visited, HnswTidKey(&nbrs[j])) < 0)
+	{
+		uint32		before = so->visited.count;
+		int32	   *slot = HnswKeyMapRef(&so->visited, HnswTidKey(&nbrs[j]));
+
+		/* New to the set: unvisited, and not listed twice */
+		if (so->visited.count != before)
+		{
+			slots[nnew] = slot;
 			nbrs[nnew++] = nbrs[j];
+		}
+	}
 	if (nnew == 0)
 		return;
 
-	PinAndPrefetch(index, so, nbrs, nnew, bufs);
+	PrefetchHints(index, nbrs, nnew);
 
 	/*
 	 * Distances are computed from the pinned page without its content lock:
@@ -356,37 +399,37 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 	 * the element itself, under locks that order the two.  Neighbour slots
 	 * do change, so they are copied under the share lock.
 	 */
-	for (i = 0; i < nnew; i++)
+	for (int i = 0; i < nnew; i++)
 	{
+		Buffer		buf;
 		HnswElementTuple etup;
 		float		bound;
 		float		d;
 		int			n;
 
-		etup = HnswGetElementTuple(index, BufferGetPage(bufs[i]),
+		if (i % HNSW_PIN_BATCH == 0)
+			PinAndPrefetch(index, so, nbrs + i, Min(HNSW_PIN_BATCH, nnew - i), bufs);
+		buf = bufs[i % HNSW_PIN_BATCH];
+
+		etup = HnswGetElementTuple(index, BufferGetPage(buf),
 								   ItemPointerGetOffsetNumber(&nbrs[i]));
 		if (etup->dim != so->dim)
 			elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
-		if (HnswKeyMapGet(&so->visited, HnswTidKey(&nbrs[i])) >= 0)
-		{
-			/* listed twice */
-			ReleaseBuffer(bufs[i]);
-			continue;
-		}
 		d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-		n = AddNode(so, &nbrs[i], etup, d);
+		n = NewNode(so, &nbrs[i], etup, d);
+		*slots[i] = n;
 		bound = so->res.n < ef ? get_float4_infinity() : -so->res.items[0].dist;
 		if (d < bound)
 		{
-			LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
 			CacheNeighbors(so, n, etup);
 			so->nodes[n].deleted = etup->deleted != 0;
-			LockBuffer(bufs[i], BUFFER_LOCK_UNLOCK);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		}
-		ReleaseBuffer(bufs[i]);
-		added[nadded++] = n;
+		ReleaseBuffer(buf);
+		added[i] = n;
 	}
-	for (int j = 0; j < nadded; j++)
+	for (int j = 0; j < nnew; j++)
 		Offer(so, added[j], ef, keepDiscarded);
 }
 
