@@ -215,9 +215,7 @@ PrefetchHints(Relation index, ItemPointer tids, int n)
  * than 8 pins at once spill PostgreSQL's private refcount array into a hash
  * table, which showed up in profiles.
  */
-#ifndef HNSW_PIN_BATCH
 #define HNSW_PIN_BATCH 7
-#endif
 
 static void
 PinAndPrefetch(Relation index, HnswScanOpaque so, ItemPointer tids, int n, Buffer *bufs)
@@ -460,6 +458,125 @@ RunBatch(Relation index, HnswScanOpaque so, int ef, bool keepDiscarded)
 	so->batchpos = 0;
 }
 
+/*
+ * The three large arrays of a scan (nodes, visited set, neighbour arena,
+ * a few hundred kB at ef_search 100-200) are kept per backend between
+ * scans: fresh ones were big enough for malloc to map and unmap them on
+ * every query, and the page faults showed up in profiles.  One scan at a
+ * time borrows them; the callback on its memory context hands them back
+ * when the scan is reset, ends or is aborted.
+ */
+typedef struct HnswScanSpare
+{
+	bool		inuse;
+	ScanNode   *nodes;
+	int			capnodes;
+	HnswKeyEntry *ents;
+	uint32		nents;
+	ItemPointerData *arena;
+	int32		caparena;
+}			HnswScanSpare;
+
+static HnswScanSpare spare;
+
+/* Largest arrays kept between scans; an iterative scan may grow far past */
+#define HNSW_SPARE_MAX_BYTES	(8 * 1024 * 1024)
+
+/* Take back the arrays a scan borrowed, unless they grew too large */
+static void
+ReturnArrays(void *arg)
+{
+	HnswScanOpaque so = (HnswScanOpaque) arg;
+	Size		bytes = (Size) so->capnodes * sizeof(ScanNode) +
+		(Size) (so->visited.mask + 1) * sizeof(HnswKeyEntry) +
+		(Size) so->caparena * sizeof(ItemPointerData);
+
+	if (bytes > HNSW_SPARE_MAX_BYTES)
+	{
+		pfree(so->nodes);
+		pfree(so->visited.ents);
+		pfree(so->arena);
+		spare.nodes = NULL;
+		spare.ents = NULL;
+		spare.arena = NULL;
+		spare.capnodes = spare.nents = spare.caparena = 0;
+	}
+	else
+	{
+		spare.nodes = so->nodes;
+		spare.capnodes = so->capnodes;
+		if (spare.ents != so->visited.ents)
+		{
+			spare.ents = so->visited.ents;
+			spare.nents = so->visited.mask + 1;
+		}
+		spare.arena = so->arena;
+		spare.caparena = so->caparena;
+	}
+	spare.inuse = false;
+}
+
+/* Give the scan its nodes, visited set and arena, borrowed when possible */
+static void
+SetUpArrays(HnswScanOpaque so, int ef)
+{
+	int			capnodes = Max(ef * 16, 1024);
+	uint32		nents = 64;
+	int32		caparena = ef * 8 * 2 * so->info.m;
+	MemoryContextCallback *cb;
+
+	while (nents < (uint32) capnodes * 2)
+		nents <<= 1;
+	if (spare.inuse)
+	{
+		/* Another scan of this backend holds them (a nested query) */
+		so->capnodes = capnodes;
+		so->nodes = palloc(sizeof(ScanNode) * capnodes);
+		HnswKeySetInit(&so->visited, capnodes);
+		so->caparena = caparena;
+		so->arena = palloc(sizeof(ItemPointerData) * caparena);
+		return;
+	}
+
+	if (spare.capnodes < capnodes)
+	{
+		if (spare.nodes)
+			pfree(spare.nodes);
+		spare.nodes = MemoryContextAllocHuge(TopMemoryContext, sizeof(ScanNode) * capnodes);
+		spare.capnodes = capnodes;
+	}
+	if (spare.nents < nents)
+	{
+		if (spare.ents)
+			pfree(spare.ents);
+		spare.ents = MemoryContextAllocHuge(TopMemoryContext, sizeof(HnswKeyEntry) * nents);
+		spare.nents = nents;
+	}
+	if (spare.caparena < caparena)
+	{
+		if (spare.arena)
+			pfree(spare.arena);
+		spare.arena = MemoryContextAllocHuge(TopMemoryContext, sizeof(ItemPointerData) * caparena);
+		spare.caparena = caparena;
+	}
+
+	so->nodes = spare.nodes;
+	so->capnodes = spare.capnodes;
+	so->arena = spare.arena;
+	so->caparena = spare.caparena;
+	/* A prefix of a larger table will do: growing replaces the whole chunk */
+	so->visited.ents = spare.ents;
+	so->visited.mask = nents - 1;
+	so->visited.count = 0;
+	memset(so->visited.ents, 0, sizeof(HnswKeyEntry) * nents);
+
+	spare.inuse = true;
+	cb = MemoryContextAlloc(so->ctx, sizeof(MemoryContextCallback));
+	cb->func = ReturnArrays;
+	cb->arg = so;
+	MemoryContextRegisterResetCallback(so->ctx, cb);
+}
+
 /* Set up the search: query vector, entry point, first batch */
 static void
 StartSearch(IndexScanDesc scan)
@@ -503,17 +620,13 @@ StartSearch(IndexScanDesc scan)
 					 errmsg("expected %d dimensions, not %d", so->dim, dim)));
 	}
 
-	so->capnodes = Max(ef * 16, 1024);
-	so->nodes = palloc(sizeof(ScanNode) * so->capnodes);
 	so->nnodes = 0;
-	HnswKeySetInit(&so->visited, Max(ef * 16, 1024));
+	so->narena = 0;
+	SetUpArrays(so, ef);
 	HnswHeapInit(&so->cand, ef * 4);
 	HnswHeapInit(&so->res, ef + 2);
 	HnswHeapInit(&so->discarded, iterative ? ef * 8 : 16);
 	so->batch = palloc(sizeof(int) * (ef + 1));
-	so->caparena = ef * 8 * 2 * so->info.m;
-	so->arena = palloc(sizeof(ItemPointerData) * so->caparena);
-	so->narena = 0;
 
 	ItemPointerSet(&ep, meta.entryBlkno, meta.entryOffno);
 	DescendUpperLevels(index, so, &ep, meta.entryLevel);
