@@ -180,10 +180,11 @@ PinElement(Relation index, ItemPointer tid)
 }
 
 /*
- * Start fetching the buffer headers and line pointers of n elements, found
- * through the per-backend buffer hints, before any pin.  The unpinned reads
- * here only compute prefetch addresses; a stale value is harmless (shared
- * buffers stay mapped).
+ * Start fetching the buffer headers (for writing: pinning updates them with
+ * atomic operations, which cannot overlap their own misses) and line
+ * pointers of n elements, found through the per-backend buffer hints,
+ * before any pin.  The unpinned reads here only compute prefetch addresses;
+ * a stale value is harmless (shared buffers stay mapped).
  */
 static void
 PrefetchHints(Relation index, ItemPointer tids, int n)
@@ -202,7 +203,7 @@ PrefetchHints(Relation index, ItemPointer tids, int n)
 		{
 			Buffer		hint = rc->recent[blk];
 
-			__builtin_prefetch(GetBufferDescriptor(hint - 1));
+			__builtin_prefetch(GetBufferDescriptor(hint - 1), 1);
 			__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hint), off));
 		}
 	}
