@@ -504,15 +504,22 @@ ReturnArrays(void *arg)
 	}
 	else
 	{
-		spare.nodes = so->nodes;
-		spare.capnodes = so->capnodes;
+		/* Sizes as allocated: a scan sees only what it asked for */
+		if (spare.nodes != so->nodes)
+		{
+			spare.nodes = so->nodes;
+			spare.capnodes = so->capnodes;
+		}
 		if (spare.ents != so->visited.ents)
 		{
 			spare.ents = so->visited.ents;
 			spare.nents = so->visited.mask + 1;
 		}
-		spare.arena = so->arena;
-		spare.caparena = so->caparena;
+		if (spare.arena != so->arena)
+		{
+			spare.arena = so->arena;
+			spare.caparena = so->caparena;
+		}
 	}
 	spare.inuse = false;
 }
@@ -561,11 +568,15 @@ SetUpArrays(HnswScanOpaque so, int ef)
 		spare.caparena = caparena;
 	}
 
+	/*
+	 * The scan sees the sizes it asked for, not what an earlier scan grew
+	 * the arrays to: NextBatch's memory limit counts them.  Growing
+	 * reallocates, which works on a larger chunk too.
+	 */
 	so->nodes = spare.nodes;
-	so->capnodes = spare.capnodes;
+	so->capnodes = capnodes;
 	so->arena = spare.arena;
-	so->caparena = spare.caparena;
-	/* A prefix of a larger table will do: growing replaces the whole chunk */
+	so->caparena = caparena;
 	so->visited.ents = spare.ents;
 	so->visited.mask = nents - 1;
 	so->visited.count = 0;
