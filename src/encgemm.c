@@ -18,6 +18,16 @@
  * from memory once per call.  Measured on Zen 3 with the USE-lite shapes:
  * 1.3-1.8x faster than cblas_sgemm for 1-13 rows, 1.0-1.1x from 64 to 1024.
  *
+ * A short query is bound by memory: 13 tokens do 121 MFLOP on 19.4 MB of
+ * weights, and streaming those once takes as long as the FMAs (about 1.5-2
+ * ms each on the development VM, bench/encgemm_floor.sh).  So each panel
+ * is walked in blocks of ENC_KBLOCK rows that stay in L1: the first group
+ * of input rows pulls a block from memory, prefetching ENC_PREFETCH_AHEAD
+ * rows ahead (into the next panel at its end), and the other groups reuse
+ * it.  Walking the whole panel per group instead (up to 96 kB, beyond L1)
+ * left the memory idle while the later groups ran.  Partial sums go
+ * through y between blocks, which keeps the k order and so the results.
+ *
  * The converter of the default model writes its matrices in this layout
  * (tools/convert_use_lite.py), so they are mmapped and shared like any
  * other tensor.  On CPUs without AVX2/FMA, callers unpack a private
@@ -57,7 +67,13 @@ EncPackedSetThreads(int n)
 {
 	EncThreads = n < 1 ? 1 : (n > ENC_MAX_THREADS ? ENC_MAX_THREADS : n);
 }
-#define ENC_PREFETCH_AHEAD	32	/* panel rows (64 B each) to prefetch ahead */
+#ifndef ENC_PREFETCH_AHEAD
+#define ENC_PREFETCH_AHEAD	128 /* panel rows (64 B each) to prefetch ahead */
+#endif
+#ifndef ENC_KBLOCK
+#define ENC_KBLOCK			128 /* panel rows per block (8 kB, stays in L1) */
+#endif
+#define Min(a, b) ((a) < (b) ? (a) : (b))
 
 /* Reorder packed panels back into w[in][out] (for the sgemm fallback) */
 void
@@ -78,12 +94,12 @@ EncUnpackWeights(const float *packed, int in, int out, float *w)
  */
 #define ENC_ROW_INIT(r) \
 	if (R > r) { \
-		if (acc) { c##r##a = _mm256_loadu_ps(y + r * ldy); \
+		if (acc || !first) { c##r##a = _mm256_loadu_ps(y + r * ldy); \
 				   c##r##b = _mm256_loadu_ps(y + r * ldy + 8); } \
 		else if (b) { c##r##a = _mm256_loadu_ps(b); \
 					  c##r##b = _mm256_loadu_ps(b + 8); } \
 		else { c##r##a = _mm256_setzero_ps(); c##r##b = c##r##a; } \
-		if (acc && b) { c##r##a = _mm256_add_ps(c##r##a, _mm256_loadu_ps(b)); \
+		if (acc && b && first) { c##r##a = _mm256_add_ps(c##r##a, _mm256_loadu_ps(b)); \
 						c##r##b = _mm256_add_ps(c##r##b, _mm256_loadu_ps(b + 8)); } \
 	}
 #define ENC_ROW_FMA(r) \
@@ -98,10 +114,15 @@ EncUnpackWeights(const float *packed, int in, int out, float *w)
 		_mm256_storeu_ps(y + r * ldy + 8, c##r##b); \
 	}
 
-/* One register block: R rows times one 16-column panel */
+/*
+ * One register block: R rows times rows [0, K) of a 16-column panel.  The
+ * first block of a panel starts from the bias (and y when accumulating),
+ * later ones from the partial sums left in y.  With prefetch, it fetches
+ * the weights ENC_PREFETCH_AHEAD panel rows ahead.
+ */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
 Block(const int R, const float *x, int ldx, const float *panel, int K,
-	  const float *b, bool acc, float *y, int ldy)
+	  const float *b, bool acc, bool first, bool prefetch, float *y, int ldy)
 {
 	__m256		c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a,
 				c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a,
@@ -115,8 +136,9 @@ Block(const int R, const float *x, int ldx, const float *panel, int K,
 		__m256		w1 = _mm256_loadu_ps(panel + (long) k * ENC_PANEL + 8);
 
 		/* the streamer stops at 4 kB pages; short rows need the help */
-		_mm_prefetch((const char *) (panel + (long) (k + ENC_PREFETCH_AHEAD) * ENC_PANEL),
-					 _MM_HINT_T0);
+		if (prefetch)
+			_mm_prefetch((const char *) (panel + (long) (k + ENC_PREFETCH_AHEAD) * ENC_PANEL),
+						 _MM_HINT_T0);
 
 		ENC_ROW_FMA(0) ENC_ROW_FMA(1) ENC_ROW_FMA(2)
 		ENC_ROW_FMA(3) ENC_ROW_FMA(4) ENC_ROW_FMA(5)
@@ -158,39 +180,52 @@ PackedPanels(const PanelJob *j)
 	{
 		const float *panel = packed + (long) p * in * ENC_PANEL;
 		const float *bp = b ? b + p * ENC_PANEL : NULL;
-		int			row = 0;
 
-		/* 13 rows run as 5+4+4, not 6+6+1: small groups waste FMA slots */
-		for (int g = 0; g < ngroups; g++)
+		/*
+		 * Panel rows in blocks of ENC_KBLOCK: the first group of rows reads
+		 * a block from memory (and prefetches ahead), the other groups find
+		 * it in L1.  13 rows run as 5+4+4, not 6+6+1: small groups waste
+		 * FMA slots.
+		 */
+		for (int k0 = 0; k0 < in; k0 += ENC_KBLOCK)
 		{
-			int			rows = (n - row) / (ngroups - g);
-			const float *xg = x + (long) row * in;
-			float	   *yg = y + (long) row * out + p * ENC_PANEL;
+			int			kn = Min(ENC_KBLOCK, in - k0);
+			const float *pk = panel + (long) k0 * ENC_PANEL;
+			bool		first = k0 == 0;
+			int			row = 0;
 
-			if (rows * (ngroups - g) < n - row)
-				rows++;
-			switch (rows)
+			for (int g = 0; g < ngroups; g++)
 			{
-				case 1:
-					Block(1, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				case 2:
-					Block(2, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				case 3:
-					Block(3, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				case 4:
-					Block(4, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				case 5:
-					Block(5, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				default:
-					Block(6, xg, in, panel, in, bp, acc, yg, out);
-					break;
+				int			rows = (n - row) / (ngroups - g);
+				const float *xg = x + (long) row * in + k0;
+				float	   *yg = y + (long) row * out + p * ENC_PANEL;
+				bool		pf = g == 0;
+
+				if (rows * (ngroups - g) < n - row)
+					rows++;
+				switch (rows)
+				{
+					case 1:
+						Block(1, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						break;
+					case 2:
+						Block(2, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						break;
+					case 3:
+						Block(3, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						break;
+					case 4:
+						Block(4, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						break;
+					case 5:
+						Block(5, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						break;
+					default:
+						Block(6, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						break;
+				}
+				row += rows;
 			}
-			row += rows;
 		}
 	}
 }
