@@ -22,9 +22,10 @@
  * weights, and streaming those once takes as long as the FMAs (about 1.5-2
  * ms each on the development VM, bench/encgemm_floor.sh).  So each panel
  * is walked in blocks of ENC_KBLOCK rows that stay in L1: the first group
- * of input rows pulls a block from memory, prefetching ENC_PREFETCH_AHEAD
- * rows ahead (into the next panel at its end), and the other groups reuse
- * it.  Walking the whole panel per group instead (up to 96 kB, beyond L1)
+ * of input rows pulls a block in, and the other groups reuse it.  All the
+ * groups share the prefetching of the block ENC_PREFETCH_AHEAD rows ahead
+ * (into the next panel at the end of one), so that memory requests are
+ * spread evenly over the time of a block.  Walking the whole panel per group instead (up to 96 kB, beyond L1)
  * left the memory idle while the later groups ran.  Partial sums go
  * through y between blocks, which keeps the k order and so the results.
  *
@@ -68,12 +69,13 @@ EncPackedSetThreads(int n)
 	EncThreads = n < 1 ? 1 : (n > ENC_MAX_THREADS ? ENC_MAX_THREADS : n);
 }
 #ifndef ENC_PREFETCH_AHEAD
-#define ENC_PREFETCH_AHEAD	128 /* panel rows (64 B each) to prefetch ahead */
+#define ENC_PREFETCH_AHEAD	256 /* panel rows (64 B each) to prefetch ahead */
 #endif
 #ifndef ENC_KBLOCK
 #define ENC_KBLOCK			128 /* panel rows per block (8 kB, stays in L1) */
 #endif
 #define Min(a, b) ((a) < (b) ? (a) : (b))
+#define Max(a, b) ((a) > (b) ? (a) : (b))
 
 /* Reorder packed panels back into w[in][out] (for the sgemm fallback) */
 void
@@ -117,12 +119,14 @@ EncUnpackWeights(const float *packed, int in, int out, float *w)
 /*
  * One register block: R rows times rows [0, K) of a 16-column panel.  The
  * first block of a panel starts from the bias (and y when accumulating),
- * later ones from the partial sums left in y.  With prefetch, it fetches
- * the weights ENC_PREFETCH_AHEAD panel rows ahead.
+ * later ones from the partial sums left in y.  Iteration k prefetches the
+ * weight row pf + (k * pf_step >> 16), so that the row groups of a block
+ * share the prefetches of a later block evenly.
  */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
 Block(const int R, const float *x, int ldx, const float *panel, int K,
-	  const float *b, bool acc, bool first, bool prefetch, float *y, int ldy)
+	  const float *b, bool acc, bool first, const float *pf, int pf_step,
+	  float *y, int ldy)
 {
 	__m256		c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a,
 				c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a,
@@ -136,9 +140,8 @@ Block(const int R, const float *x, int ldx, const float *panel, int K,
 		__m256		w1 = _mm256_loadu_ps(panel + (long) k * ENC_PANEL + 8);
 
 		/* the streamer stops at 4 kB pages; short rows need the help */
-		if (prefetch)
-			_mm_prefetch((const char *) (panel + (long) (k + ENC_PREFETCH_AHEAD) * ENC_PANEL),
-						 _MM_HINT_T0);
+		_mm_prefetch((const char *) (pf + (long) ((k * pf_step) >> 16) * ENC_PANEL),
+					 _MM_HINT_T0);
 
 		ENC_ROW_FMA(0) ENC_ROW_FMA(1) ENC_ROW_FMA(2)
 		ENC_ROW_FMA(3) ENC_ROW_FMA(4) ENC_ROW_FMA(5)
@@ -175,6 +178,7 @@ PackedPanels(const PanelJob *j)
 	int			out = j->out;
 	bool		acc = j->acc;
 	int			ngroups = (n + ENC_GROUP_ROWS - 1) / ENC_GROUP_ROWS;
+	int			pf_step = 65536 / Max(ngroups, 1);	/* n may be 0 */
 
 	for (int p = j->p0; p < j->p1; p++)
 	{
@@ -183,8 +187,8 @@ PackedPanels(const PanelJob *j)
 
 		/*
 		 * Panel rows in blocks of ENC_KBLOCK: the first group of rows reads
-		 * a block from memory (and prefetches ahead), the other groups find
-		 * it in L1.  13 rows run as 5+4+4, not 6+6+1: small groups waste
+		 * a block from L2 or memory, the other groups find it in L1; all of
+		 * them prefetch a later block.  13 rows run as 5+4+4, not 6+6+1: small groups waste
 		 * FMA slots.
 		 */
 		for (int k0 = 0; k0 < in; k0 += ENC_KBLOCK)
@@ -199,29 +203,30 @@ PackedPanels(const PanelJob *j)
 				int			rows = (n - row) / (ngroups - g);
 				const float *xg = x + (long) row * in + k0;
 				float	   *yg = y + (long) row * out + p * ENC_PANEL;
-				bool		pf = g == 0;
+				/* this group's share of the block ENC_PREFETCH_AHEAD on */
+				const float *pf = pk + (long) (ENC_PREFETCH_AHEAD + g * kn / ngroups) * ENC_PANEL;
 
 				if (rows * (ngroups - g) < n - row)
 					rows++;
 				switch (rows)
 				{
 					case 1:
-						Block(1, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						Block(1, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
 						break;
 					case 2:
-						Block(2, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						Block(2, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
 						break;
 					case 3:
-						Block(3, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						Block(3, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
 						break;
 					case 4:
-						Block(4, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						Block(4, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
 						break;
 					case 5:
-						Block(5, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						Block(5, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
 						break;
 					default:
-						Block(6, xg, in, pk, kn, bp, acc, first, pf, yg, out);
+						Block(6, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
 						break;
 				}
 				row += rows;
