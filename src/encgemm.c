@@ -18,16 +18,18 @@
  * from memory once per call.  Measured on Zen 3 with the USE-lite shapes:
  * 1.3-1.8x faster than cblas_sgemm for 1-13 rows, 1.0-1.1x from 64 to 1024.
  *
- * A short query is bound by memory: 13 tokens do 121 MFLOP on 19.4 MB of
- * weights, and streaming those once takes as long as the FMAs (about 1.5-2
- * ms each on the development VM, bench/encgemm_floor.sh).  So each panel
- * is walked in blocks of ENC_KBLOCK rows that stay in L1: the first group
- * of input rows pulls a block in, and the other groups reuse it.  All the
- * groups share the prefetching of the block ENC_PREFETCH_AHEAD rows ahead
- * (into the next panel at the end of one), so that memory requests are
- * spread evenly over the time of a block.  Walking the whole panel per group instead (up to 96 kB, beyond L1)
- * left the memory idle while the later groups ran.  Partial sums go
- * through y between blocks, which keeps the k order and so the results.
+ * A short query is bound by memory: 13 tokens do about 100 MFLOP on 19.7
+ * MB of weights, and streaming those once takes about as long as the FMAs
+ * (1.3-2 ms each on the development VM, bench/encgemm_floor.sh).  So for up
+ * to 48 rows each panel is walked in blocks of ENC_KBLOCK rows that stay in
+ * L1: the first group of input rows pulls a block in, the other groups
+ * reuse it, and all of them share the prefetching of the block
+ * ENC_PREFETCH_AHEAD rows ahead (into the next panel at the end of one), so
+ * that memory requests are spread evenly over the time of a block.  Walking
+ * the whole panel per group instead (up to 96 kB, beyond L1) left the memory
+ * idle while the later groups ran.  Partial sums go through y between
+ * blocks, which keeps the k order and so the results.  More rows are bound
+ * by the FMAs and walk whole panels.
  *
  * The converter of the default model writes its matrices in this layout
  * (tools/convert_use_lite.py), so they are mmapped and shared like any
@@ -74,6 +76,10 @@ EncPackedSetThreads(int n)
 #ifndef ENC_KBLOCK
 #define ENC_KBLOCK			128 /* panel rows per block (8 kB, stays in L1) */
 #endif
+#ifndef ENC_KBLOCK_MAX_GROUPS
+#define ENC_KBLOCK_MAX_GROUPS 8 /* more row groups (> 48 rows): whole panels */
+#endif
+#define ENC_PREFETCH_NEAR	32	/* whole panels: rows ahead of each group */
 #define Min(a, b) ((a) < (b) ? (a) : (b))
 #define Max(a, b) ((a) > (b) ? (a) : (b))
 
@@ -178,7 +184,17 @@ PackedPanels(const PanelJob *j)
 	int			out = j->out;
 	bool		acc = j->acc;
 	int			ngroups = (n + ENC_GROUP_ROWS - 1) / ENC_GROUP_ROWS;
-	int			pf_step = 65536 / Max(ngroups, 1);	/* n may be 0 */
+
+	/*
+	 * Few rows: blocks of ENC_KBLOCK rows, prefetches shared by the groups.
+	 * Many rows are bound by the FMAs, not memory, and partial sums going
+	 * through y would cost more than they save: whole panels (from L2), each
+	 * group prefetching ENC_PREFETCH_NEAR rows ahead of itself.
+	 */
+	bool		blocked = ngroups <= ENC_KBLOCK_MAX_GROUPS;
+	int			kblock = blocked ? ENC_KBLOCK : in;
+	int			pf_step = blocked ? 65536 / Max(ngroups, 1) : 65536;	/* n may be 0 */
+	int			ahead = blocked ? ENC_PREFETCH_AHEAD : ENC_PREFETCH_NEAR;
 
 	for (int p = j->p0; p < j->p1; p++)
 	{
@@ -191,9 +207,9 @@ PackedPanels(const PanelJob *j)
 		 * them prefetch a later block.  13 rows run as 5+4+4, not 6+6+1: small groups waste
 		 * FMA slots.
 		 */
-		for (int k0 = 0; k0 < in; k0 += ENC_KBLOCK)
+		for (int k0 = 0; k0 < in; k0 += kblock)
 		{
-			int			kn = Min(ENC_KBLOCK, in - k0);
+			int			kn = Min(kblock, in - k0);
 			const float *pk = panel + (long) k0 * ENC_PANEL;
 			bool		first = k0 == 0;
 			int			row = 0;
@@ -203,8 +219,8 @@ PackedPanels(const PanelJob *j)
 				int			rows = (n - row) / (ngroups - g);
 				const float *xg = x + (long) row * in + k0;
 				float	   *yg = y + (long) row * out + p * ENC_PANEL;
-				/* this group's share of the block ENC_PREFETCH_AHEAD on */
-				const float *pf = pk + (long) (ENC_PREFETCH_AHEAD + g * kn / ngroups) * ENC_PANEL;
+				/* this group's share of the block ahead rows on */
+				const float *pf = pk + (long) (ahead + (blocked ? g * kn / ngroups : 0)) * ENC_PANEL;
 
 				if (rows * (ngroups - g) < n - row)
 					rows++;
