@@ -11,6 +11,7 @@
 
 #include "distance.h"
 #include "encoder.h"
+#include "hnsw.h"
 #include "vector.h"
 
 PG_MODULE_MAGIC;
@@ -24,4 +25,5 @@ _PG_init(void)
 	DistanceInit();
 	VectorInit();
 	EncoderInit();
+	HnswInit();
 }

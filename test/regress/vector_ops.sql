@@ -88,13 +88,15 @@ SELECT amvalidate(opc.oid) FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opc
 	WHERE opc.opcname = 'vector_ops' AND am.amname = 'btree';
 SELECT opcdefault FROM pg_opclass WHERE opcname = 'vector_ops';
 
--- Every function is STRICT; all but the kernel report are IMMUTABLE and
--- PARALLEL SAFE, none is SECURITY DEFINER
+-- Every vector function is STRICT, IMMUTABLE and PARALLEL SAFE, none is
+-- SECURITY DEFINER (the whole-extension audit is in the catalog suite)
 SELECT p.proname, p.proisstrict, p.provolatile, p.proparallel, p.prosecdef
 	FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 	JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'semvec'
-	WHERE p.prokind = 'f' AND (NOT p.proisstrict OR p.provolatile <> 'i'
-		OR p.proparallel <> 's' OR p.prosecdef)
+	WHERE p.prokind = 'f'
+		AND ('vector'::regtype = ANY (p.proargtypes) OR p.prorettype = 'vector'::regtype)
+		AND p.proname NOT IN ('hybrid_search')
+		AND (NOT p.proisstrict OR p.provolatile <> 'i' OR p.proparallel <> 's' OR p.prosecdef)
 	ORDER BY 1;
 
 -- Kernel paths: auto-selection, forcing a path, and every supported path

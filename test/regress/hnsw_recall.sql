@@ -1,0 +1,114 @@
+-- hnsw: recall against exact search on 10k clustered deterministic vectors,
+-- inserts after build, deletes + VACUUM, REINDEX (CONCURRENTLY)
+SELECT setseed(0.25);
+CREATE TABLE centers AS
+SELECT c, array_agg(random() * 10 ORDER BY d)::real[] AS a
+FROM generate_series(1, 40) c, generate_series(1, 16) d GROUP BY c;
+-- Each point: a centre plus uniform noise of width 2 per dimension
+CREATE FUNCTION noisy(cid int) RETURNS vector LANGUAGE sql VOLATILE AS $$
+	SELECT array_agg(a[d] + (random() * 2 - 1) ORDER BY d)::real[]::vector
+	FROM centers, generate_series(1, 16) d WHERE c = cid $$;
+CREATE TABLE items (id int PRIMARY KEY, v vector(16));
+INSERT INTO items SELECT i, noisy(1 + i % 40) FROM generate_series(1, 10000) i;
+CREATE TABLE queries (qid int, v vector(16));
+INSERT INTO queries SELECT q, noisy(1 + (q * 7) % 40) FROM generate_series(1, 50) q;
+
+-- recall@10 of the index against a sequential scan, for one operator
+CREATE FUNCTION recall(op text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+	hits bigint;
+	total bigint;
+BEGIN
+	SET LOCAL enable_seqscan = off;
+	SET LOCAL enable_indexscan = on;
+	EXECUTE format('CREATE TEMP TABLE approx AS SELECT q.qid, x.id FROM queries q,
+		LATERAL (SELECT id FROM items ORDER BY v %s q.v LIMIT 10) x', op);
+	SET LOCAL enable_seqscan = on;
+	SET LOCAL enable_indexscan = off;
+	SET LOCAL enable_bitmapscan = off;
+	EXECUTE format('CREATE TEMP TABLE exact AS SELECT q.qid, x.id FROM queries q,
+		LATERAL (SELECT id FROM items ORDER BY v %s q.v LIMIT 10) x', op);
+	SELECT count(a.id), count(*) INTO hits, total
+	FROM exact e LEFT JOIN approx a USING (qid, id);
+	DROP TABLE approx, exact;
+	RETURN hits::float8 / total;
+END $$;
+
+-- The index scan is what recall() measures
+SET enable_seqscan = off;
+CREATE INDEX items_l2 ON items USING hnsw (v vector_l2_ops);
+EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> (SELECT v FROM queries LIMIT 1) LIMIT 10;
+RESET enable_seqscan;
+SET hnsw.ef_search = 200;
+SELECT recall('<->') >= 0.99 AS l2_recall_ok;
+SELECT hnsw_check('items_l2');
+DROP INDEX items_l2;
+
+CREATE INDEX items_cos ON items USING hnsw (v vector_cosine_ops);
+SELECT recall('<=>') >= 0.99 AS cosine_recall_ok;
+DROP INDEX items_cos;
+-- Inner product is no metric (a point need not be its own nearest), so
+-- graph search is known to do a little worse with it on unnormalised data
+CREATE INDEX items_ip ON items USING hnsw (v vector_ip_ops);
+SELECT recall('<#>') >= 0.95 AS ip_recall_ok;
+DROP INDEX items_ip;
+CREATE INDEX items_l1 ON items USING hnsw (v vector_l1_ops);
+SELECT recall('<+>') >= 0.99 AS l1_recall_ok;
+DROP INDEX items_l1;
+
+-- Inserts after build: index half the rows, insert the rest through aminsert
+CREATE TABLE later AS SELECT * FROM items WHERE id > 5000;
+DELETE FROM items WHERE id > 5000;
+CREATE INDEX items_l2 ON items USING hnsw (v vector_l2_ops);
+INSERT INTO items SELECT * FROM later;
+SELECT count(*) FROM items;
+SELECT hnsw_check('items_l2');
+SELECT recall('<->') >= 0.99 AS insert_recall_ok;
+
+-- A graph built on-disk (tiny maintenance_work_mem) is as good
+SET maintenance_work_mem = '1MB';
+SET client_min_messages = warning;
+CREATE INDEX items_l2_disk ON items USING hnsw (v vector_l2_ops);
+RESET client_min_messages;
+RESET maintenance_work_mem;
+DROP INDEX items_l2;
+SELECT recall('<->') >= 0.99 AS disk_build_recall_ok;
+SELECT hnsw_check('items_l2_disk');
+DROP INDEX items_l2_disk;
+
+-- Heavy deletes: VACUUM repairs the graph so recall does not decay
+CREATE INDEX items_l2 ON items USING hnsw (v vector_l2_ops);
+DELETE FROM items WHERE id % 3 <> 0;
+VACUUM items;
+SELECT hnsw_check('items_l2');
+SELECT recall('<->') >= 0.99 AS vacuum_recall_ok;
+DELETE FROM items WHERE id % 2 = 0;
+-- 83% of the original rows are gone now; the two-hop repair keeps most of
+-- the recall (REINDEX below restores all of it)
+VACUUM items;
+SELECT hnsw_check('items_l2');
+SELECT recall('<->') >= 0.97 AS vacuum2_recall_ok;
+
+-- Delete everything: the entry point goes away, the index stays usable
+CREATE TABLE keep AS SELECT * FROM items;
+DELETE FROM items;
+VACUUM items;
+SELECT hnsw_check('items_l2');
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> '[5,5,5,5,5,5,5,5,5,5,5,5,5,5,5,5]' LIMIT 10) s;
+RESET enable_seqscan;
+INSERT INTO items SELECT * FROM keep;
+SELECT hnsw_check('items_l2');
+SELECT recall('<->') >= 0.99 AS refill_recall_ok;
+
+-- REINDEX and REINDEX CONCURRENTLY rebuild a compact, valid index
+REINDEX INDEX items_l2;
+SELECT hnsw_check('items_l2');
+SELECT recall('<->') >= 0.99 AS reindex_recall_ok;
+REINDEX INDEX CONCURRENTLY items_l2;
+SELECT hnsw_check('items_l2');
+SELECT recall('<->') >= 0.99 AS reindex_concurrently_recall_ok;
+SELECT count(*) FROM items;
+
+DROP TABLE items, queries, centers, later, keep;
+DROP FUNCTION recall(text), noisy(int);

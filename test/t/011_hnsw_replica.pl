@@ -1,0 +1,69 @@
+# hnsw: a streaming standby replays the index (built, inserted into,
+# vacuumed) and answers the same queries with the same results.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+# The standby compares every replayed generic-WAL page with the primary's image
+$primary->append_conf('postgresql.conf', "wal_consistency_checking = 'generic'\n");
+$primary->start;
+$primary->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'base', has_streaming => 1);
+$standby->start;
+
+# Same queries on both sides, through the index
+my $queries = q{
+	SET enable_seqscan = off; SET hnsw.ef_search = 100;
+	SELECT string_agg(ids, ';' ORDER BY q) FROM (
+		SELECT q.q, (SELECT string_agg(id::text, ',' ORDER BY n) FROM
+			(SELECT id, row_number() OVER () AS n FROM
+				(SELECT id FROM items ORDER BY v <=> q.v LIMIT 10) a) b) AS ids
+		FROM queries q) s;
+};
+
+sub compare
+{
+	my ($what) = @_;
+	$primary->wait_for_catchup($standby);
+	my $p = $primary->safe_psql('postgres', $queries);
+	my $s = $standby->safe_psql('postgres', $queries);
+	ok(length($p) > 100, "$what: primary returns results");
+	is($s, $p, "$what: standby returns the same results");
+	is($standby->safe_psql('postgres', "SELECT hnsw_check('items_v')"), 't',
+		"$what: hnsw_check passes on the standby");
+}
+
+# Built with data: log_newpage_range carries the whole index
+$primary->safe_psql('postgres', q{
+	CREATE EXTENSION semvec;
+	CREATE TABLE items (id serial PRIMARY KEY, v vector(12));
+	INSERT INTO items (v) SELECT (SELECT array_agg(random() ORDER BY d)::real[]::vector
+		FROM generate_series(1, 12) d WHERE g > 0) FROM generate_series(1, 3000) g;
+	CREATE TABLE queries AS SELECT q, (SELECT array_agg(random() ORDER BY d)::real[]::vector
+		FROM generate_series(1, 12) d WHERE q > 0) AS v FROM generate_series(1, 20) q;
+	CREATE INDEX items_v ON items USING hnsw (v vector_cosine_ops);
+});
+compare('after build');
+
+# Inserts: generic WAL records for new elements and neighbour updates
+$primary->safe_psql('postgres', q{
+	INSERT INTO items (v) SELECT (SELECT array_agg(random() ORDER BY d)::real[]::vector
+		FROM generate_series(1, 12) d WHERE g > 0) FROM generate_series(1, 2000) g;
+});
+compare('after inserts');
+
+# VACUUM: deleted marks, repaired lists, possibly a new entry point
+$primary->safe_psql('postgres', q{
+	DELETE FROM items WHERE id % 3 = 0;
+	VACUUM items;
+});
+compare('after deletes and VACUUM');
+
+$standby->stop;
+$primary->stop;
+done_testing();
