@@ -80,8 +80,8 @@ EncPackedSetThreads(int n)
 #define ENC_KBLOCK_MAX_GROUPS 8 /* more row groups (> 48 rows): whole panels */
 #endif
 #define ENC_PREFETCH_NEAR	32	/* whole panels: rows ahead of each group */
-#define Min(a, b) ((a) < (b) ? (a) : (b))
-#define Max(a, b) ((a) > (b) ? (a) : (b))
+#define ENC_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ENC_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Reorder packed panels back into w[in][out] (for the sgemm fallback) */
 void
@@ -193,7 +193,7 @@ PackedPanels(const PanelJob *j)
 	 */
 	bool		blocked = ngroups <= ENC_KBLOCK_MAX_GROUPS;
 	int			kblock = blocked ? ENC_KBLOCK : in;
-	int			pf_step = blocked ? 65536 / Max(ngroups, 1) : 65536;	/* n may be 0 */
+	int			pf_step = blocked ? 65536 / ENC_MAX(ngroups, 1) : 65536;	/* n may be 0 */
 	int			ahead = blocked ? ENC_PREFETCH_AHEAD : ENC_PREFETCH_NEAR;
 
 	for (int p = j->p0; p < j->p1; p++)
@@ -202,14 +202,14 @@ PackedPanels(const PanelJob *j)
 		const float *bp = b ? b + p * ENC_PANEL : NULL;
 
 		/*
-		 * Panel rows in blocks of ENC_KBLOCK: the first group of rows reads
-		 * a block from L2 or memory, the other groups find it in L1; all of
-		 * them prefetch a later block.  13 rows run as 5+4+4, not 6+6+1: small groups waste
-		 * FMA slots.
+		 * Panel rows in blocks of kblock: the first group of rows reads a
+		 * block from L2 or memory, the other groups find it in L1; all of
+		 * them prefetch a later block.  13 rows run as 5+4+4, not 6+6+1:
+		 * small groups waste FMA slots.
 		 */
 		for (int k0 = 0; k0 < in; k0 += kblock)
 		{
-			int			kn = Min(kblock, in - k0);
+			int			kn = ENC_MIN(kblock, in - k0);
 			const float *pk = panel + (long) k0 * ENC_PANEL;
 			bool		first = k0 == 0;
 			int			row = 0;
