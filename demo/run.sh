@@ -59,12 +59,9 @@ if [ "$deps" = 1 ]; then
 	say "Installing dependencies with apt-get"
 	t=$(date +%s.%N)
 	[ "$(id -u)" = 0 ] || { echo "run as root (or pass --no-deps --no-build)" >&2; exit 1; }
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends \
-		build-essential pkg-config ca-certificates \
-		postgresql-15 postgresql-server-dev-15 postgresql-doc-15 \
-		libopenblas-dev libicu-dev nodejs npm python3 >/dev/null
+	# one list of packages for the demo and the tests (keeps a machine's own
+	# node/npm, e.g. NodeSource's, which Debian's npm package conflicts with)
+	bash "$here/tools/install_deps.sh" >/dev/null
 	done_in "$t"
 fi
 

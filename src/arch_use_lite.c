@@ -15,7 +15,8 @@
  *	   x  = res(x) + MHA(LN1(x))        res = dense on the raw input in
  *										layer 0 (256 -> 512), else identity
  *	   x  = x + FFN(LN2(x))
- *	 u    = mean of x over the real tokens   (u = 0 for an empty input)
+ *	 u    = mean of x over the real tokens   (u = 0 for an empty input;
+ *										the last FFN is pooled before W2)
  *	 out  = l2norm(tanh(u·Wt + bt))
  *
  * Batches: the real tokens of all rows are packed one after another (the
@@ -292,6 +293,47 @@ NormCopy(const float *src, long ntok, int d, const float *g, const float *b,
 	EncLayerNorm(dst, ntok, d, g, b, USE_LITE_LN_EPS);
 }
 
+/* m[b] = mean of the rows of x that belong to row b (0 for an empty row) */
+static void
+MeanRows(int nrows, const int *lens, const float *x, int width, float *m)
+{
+	long		t = 0;
+
+	memset(m, 0, sizeof(float) * nrows * width);
+	for (int b = 0; b < nrows; b++)
+	{
+		float	   *mb = m + (long) b * width;
+
+		for (int p = 0; p < lens[b]; p++, t++)
+			for (int c = 0; c < width; c++)
+				mb[c] += x[t * width + c];
+		for (int c = 0; c < width; c++)
+			mb[c] /= (float) Max(lens[b], 1);
+	}
+}
+
+/*
+ * The last layer's FFN output, already pooled: the mean over a row's tokens
+ * of x + f·W2 + b2 is mean(x) + mean(f)·W2 + b2, because W2 is linear.  So
+ * W2 multiplies one row per sentence instead of one per token (a sixth of
+ * a short query's FLOPs).  Only float rounding differs (about 1e-7).  An
+ * empty row keeps 0, as the per-token mean gives.
+ */
+static void
+PoolLastFfn(const UseLiteState *st, const UseLiteLayer *L, int nrows,
+			const int *lens, const float *x, const float *f, float *pooled)
+{
+	float	   *fm = palloc(sizeof(float) * nrows * st->ffn);
+
+	MeanRows(nrows, lens, x, st->d, pooled);
+	MeanRows(nrows, lens, f, st->ffn, fm);
+	Linear(&L->w2, fm, nrows, L->b2, pooled, true);
+	for (int b = 0; b < nrows; b++)
+		if (lens[b] == 0)
+			memset(pooled + (long) b * st->d, 0, sizeof(float) * st->d);
+	pfree(fm);
+}
+
 /*
  * One transformer layer over ntok packed tokens.  x holds the input
  * (width din); the output (width d) is left in *xp, which may be swapped
@@ -300,7 +342,7 @@ NormCopy(const float *src, long ntok, int d, const float *g, const float *b,
 static void
 RunLayer(const UseLiteState *st, const UseLiteLayer *L, int nrows,
 		 const int *lens, long ntok, float **xp, float **sparep, float *qkv,
-		 float *ctx, float *f, float *scores)
+		 float *ctx, float *f, float *scores, float *pooled)
 {
 	float	   *x = *xp;
 	float	   *h = *sparep;
@@ -334,34 +376,21 @@ RunLayer(const UseLiteState *st, const UseLiteLayer *L, int nrows,
 	NormCopy(x, ntok, st->d, L->ln2_g, L->ln2_b, ctx);
 	Linear(&L->w1, ctx, ntok, L->b1, f, false);
 	EncRelu(f, ntok * st->ffn);
-	Linear(&L->w2, f, ntok, L->b2, x, true);
+	if (pooled == NULL)
+		Linear(&L->w2, f, ntok, L->b2, x, true);
+	else
+		PoolLastFfn(st, L, nrows, lens, x, f, pooled);
 }
 
-/* Masked mean, tanh dense head, L2 normalisation for each row */
+/* Tanh dense head on the pooled rows u, then L2 normalisation */
 static void
-PoolAndHead(const UseLiteState *st, int nrows, const int *lens,
-			const float *x, float *out)
+Head(const UseLiteState *st, int nrows, const float *u, float *out)
 {
-	float	   *u = palloc0(sizeof(float) * nrows * st->d);
-	long		t = 0;
-
-	for (int b = 0; b < nrows; b++)
-	{
-		float	   *ub = u + (long) b * st->d;
-
-		for (int p = 0; p < lens[b]; p++, t++)
-			for (int c = 0; c < st->d; c++)
-				ub[c] += x[t * st->d + c];
-		/* an empty row keeps u = 0, giving l2norm(tanh(bt)) */
-		for (int c = 0; c < st->d; c++)
-			ub[c] /= (float) Max(lens[b], 1);
-	}
 	Linear(&st->wt, u, nrows, st->bt, out, false);
 	for (long i = 0; i < (long) nrows * st->d; i++)
 		out[i] = tanhf(out[i]);
 	for (int b = 0; b < nrows; b++)
 		EncL2Normalize(out + (long) b * st->d, st->d, USE_LITE_L2_EPS);
-	pfree(u);
 }
 
 /* Forward one group of rows whose tokens fit the scratch buffers */
@@ -376,6 +405,7 @@ ForwardGroup(const UseLiteState *st, int seq, const int32 *ids, int row0,
 	float	   *qkv = palloc(sizeof(float) * n * 3 * st->d);
 	float	   *ctx = palloc(sizeof(float) * n * st->d);
 	float	   *f = palloc(sizeof(float) * n * st->ffn);
+	float	   *u = palloc(sizeof(float) * nrows * st->d);	/* pooled rows */
 	float	   *scores;
 
 	for (int b = row0; b < row0 + nrows; b++)
@@ -385,17 +415,20 @@ ForwardGroup(const UseLiteState *st, int seq, const int32 *ids, int row0,
 	EmbedTokens(st, ids, seq, row0, nrows, lens, x);
 	for (int i = 0; i < st->nlayers; i++)
 	{
+		bool		last = i == st->nlayers - 1;
+
 		RunLayer(st, &st->layers[i], nrows, lens + row0, ntok, &x, &spare,
-				 qkv, ctx, f, scores);
+				 qkv, ctx, f, scores, last ? u : NULL);
 		CHECK_FOR_INTERRUPTS();
 	}
-	PoolAndHead(st, nrows, lens + row0, x, out + (long) row0 * st->d);
+	Head(st, nrows, u, out + (long) row0 * st->d);
 
 	pfree(x);
 	pfree(spare);
 	pfree(qkv);
 	pfree(ctx);
 	pfree(f);
+	pfree(u);
 	pfree(scores);
 }
 

@@ -18,6 +18,19 @@
  * from memory once per call.  Measured on Zen 3 with the USE-lite shapes:
  * 1.3-1.8x faster than cblas_sgemm for 1-13 rows, 1.0-1.1x from 64 to 1024.
  *
+ * A short query is bound by memory: 13 tokens do about 100 MFLOP on 19.7
+ * MB of weights, and streaming those once takes about as long as the FMAs
+ * (1.3-2 ms each on the development VM, bench/encgemm_floor.sh).  So for up
+ * to 48 rows each panel is walked in blocks of ENC_KBLOCK rows that stay in
+ * L1: the first group of input rows pulls a block in, the other groups
+ * reuse it, and all of them share the prefetching of the block
+ * ENC_PREFETCH_AHEAD rows ahead (into the next panel at the end of one), so
+ * that memory requests are spread evenly over the time of a block.  Walking
+ * the whole panel per group instead (up to 96 kB, beyond L1) left the memory
+ * idle while the later groups ran.  Partial sums go through y between
+ * blocks, which keeps the k order and so the results.  More rows are bound
+ * by the FMAs and walk whole panels.
+ *
  * The converter of the default model writes its matrices in this layout
  * (tools/convert_use_lite.py), so they are mmapped and shared like any
  * other tensor.  On CPUs without AVX2/FMA, callers unpack a private
@@ -57,7 +70,18 @@ EncPackedSetThreads(int n)
 {
 	EncThreads = n < 1 ? 1 : (n > ENC_MAX_THREADS ? ENC_MAX_THREADS : n);
 }
-#define ENC_PREFETCH_AHEAD	32	/* panel rows (64 B each) to prefetch ahead */
+#ifndef ENC_PREFETCH_AHEAD
+#define ENC_PREFETCH_AHEAD	256 /* panel rows (64 B each) to prefetch ahead */
+#endif
+#ifndef ENC_KBLOCK
+#define ENC_KBLOCK			128 /* panel rows per block (8 kB, stays in L1) */
+#endif
+#ifndef ENC_KBLOCK_MAX_GROUPS
+#define ENC_KBLOCK_MAX_GROUPS 8 /* more row groups (> 48 rows): whole panels */
+#endif
+#define ENC_PREFETCH_NEAR	32	/* whole panels: rows ahead of each group */
+#define ENC_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ENC_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Reorder packed panels back into w[in][out] (for the sgemm fallback) */
 void
@@ -78,12 +102,12 @@ EncUnpackWeights(const float *packed, int in, int out, float *w)
  */
 #define ENC_ROW_INIT(r) \
 	if (R > r) { \
-		if (acc) { c##r##a = _mm256_loadu_ps(y + r * ldy); \
+		if (acc || !first) { c##r##a = _mm256_loadu_ps(y + r * ldy); \
 				   c##r##b = _mm256_loadu_ps(y + r * ldy + 8); } \
 		else if (b) { c##r##a = _mm256_loadu_ps(b); \
 					  c##r##b = _mm256_loadu_ps(b + 8); } \
 		else { c##r##a = _mm256_setzero_ps(); c##r##b = c##r##a; } \
-		if (acc && b) { c##r##a = _mm256_add_ps(c##r##a, _mm256_loadu_ps(b)); \
+		if (acc && b && first) { c##r##a = _mm256_add_ps(c##r##a, _mm256_loadu_ps(b)); \
 						c##r##b = _mm256_add_ps(c##r##b, _mm256_loadu_ps(b + 8)); } \
 	}
 #define ENC_ROW_FMA(r) \
@@ -98,10 +122,17 @@ EncUnpackWeights(const float *packed, int in, int out, float *w)
 		_mm256_storeu_ps(y + r * ldy + 8, c##r##b); \
 	}
 
-/* One register block: R rows times one 16-column panel */
+/*
+ * One register block: R rows times rows [0, K) of a 16-column panel.  The
+ * first block of a panel starts from the bias (and y when accumulating),
+ * later ones from the partial sums left in y.  Iteration k prefetches the
+ * weight row pf + (k * pf_step >> 16), so that the row groups of a block
+ * share the prefetches of a later block evenly.
+ */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
 Block(const int R, const float *x, int ldx, const float *panel, int K,
-	  const float *b, bool acc, float *y, int ldy)
+	  const float *b, bool acc, bool first, const float *pf, int pf_step,
+	  float *y, int ldy)
 {
 	__m256		c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a,
 				c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a,
@@ -115,7 +146,7 @@ Block(const int R, const float *x, int ldx, const float *panel, int K,
 		__m256		w1 = _mm256_loadu_ps(panel + (long) k * ENC_PANEL + 8);
 
 		/* the streamer stops at 4 kB pages; short rows need the help */
-		_mm_prefetch((const char *) (panel + (long) (k + ENC_PREFETCH_AHEAD) * ENC_PANEL),
+		_mm_prefetch((const char *) (pf + (long) ((k * pf_step) >> 16) * ENC_PANEL),
 					 _MM_HINT_T0);
 
 		ENC_ROW_FMA(0) ENC_ROW_FMA(1) ENC_ROW_FMA(2)
@@ -154,43 +185,68 @@ PackedPanels(const PanelJob *j)
 	bool		acc = j->acc;
 	int			ngroups = (n + ENC_GROUP_ROWS - 1) / ENC_GROUP_ROWS;
 
+	/*
+	 * Few rows: blocks of ENC_KBLOCK rows, prefetches shared by the groups.
+	 * Many rows are bound by the FMAs, not memory, and partial sums going
+	 * through y would cost more than they save: whole panels (from L2), each
+	 * group prefetching ENC_PREFETCH_NEAR rows ahead of itself.
+	 */
+	bool		blocked = ngroups <= ENC_KBLOCK_MAX_GROUPS;
+	int			kblock = blocked ? ENC_KBLOCK : in;
+	int			pf_step = blocked ? 65536 / ENC_MAX(ngroups, 1) : 65536;	/* n may be 0 */
+	int			ahead = blocked ? ENC_PREFETCH_AHEAD : ENC_PREFETCH_NEAR;
+
 	for (int p = j->p0; p < j->p1; p++)
 	{
 		const float *panel = packed + (long) p * in * ENC_PANEL;
 		const float *bp = b ? b + p * ENC_PANEL : NULL;
-		int			row = 0;
 
-		/* 13 rows run as 5+4+4, not 6+6+1: small groups waste FMA slots */
-		for (int g = 0; g < ngroups; g++)
+		/*
+		 * Panel rows in blocks of kblock: the first group of rows reads a
+		 * block from L2 or memory, the other groups find it in L1; all of
+		 * them prefetch a later block.  13 rows run as 5+4+4, not 6+6+1:
+		 * small groups waste FMA slots.
+		 */
+		for (int k0 = 0; k0 < in; k0 += kblock)
 		{
-			int			rows = (n - row) / (ngroups - g);
-			const float *xg = x + (long) row * in;
-			float	   *yg = y + (long) row * out + p * ENC_PANEL;
+			int			kn = ENC_MIN(kblock, in - k0);
+			const float *pk = panel + (long) k0 * ENC_PANEL;
+			bool		first = k0 == 0;
+			int			row = 0;
 
-			if (rows * (ngroups - g) < n - row)
-				rows++;
-			switch (rows)
+			for (int g = 0; g < ngroups; g++)
 			{
-				case 1:
-					Block(1, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				case 2:
-					Block(2, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				case 3:
-					Block(3, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				case 4:
-					Block(4, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				case 5:
-					Block(5, xg, in, panel, in, bp, acc, yg, out);
-					break;
-				default:
-					Block(6, xg, in, panel, in, bp, acc, yg, out);
-					break;
+				int			rows = (n - row) / (ngroups - g);
+				const float *xg = x + (long) row * in + k0;
+				float	   *yg = y + (long) row * out + p * ENC_PANEL;
+				/* this group's share of the block ahead rows on */
+				const float *pf = pk + (long) (ahead + (blocked ? g * kn / ngroups : 0)) * ENC_PANEL;
+
+				if (rows * (ngroups - g) < n - row)
+					rows++;
+				switch (rows)
+				{
+					case 1:
+						Block(1, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
+						break;
+					case 2:
+						Block(2, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
+						break;
+					case 3:
+						Block(3, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
+						break;
+					case 4:
+						Block(4, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
+						break;
+					case 5:
+						Block(5, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
+						break;
+					default:
+						Block(6, xg, in, pk, kn, bp, acc, first, pf, pf_step, yg, out);
+						break;
+				}
+				row += rows;
 			}
-			row += rows;
 		}
 	}
 }
