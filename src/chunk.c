@@ -256,11 +256,19 @@ CutBetweenTokens(ChunkState *st, int s, int e)
 			continue;
 		if (st->ctr->count_full(st->ctr->arg, st->text + s, pos - s) <=
 			st->max_tokens)
+		{
+			pfree(ends);
 			return pos;
+		}
 	}
+	if (ends)
+		pfree(ends);
 	ChunkIsSpace(st->text + s, e - s, &clen);
 	return Min(s + clen, e);
 }
+
+/* Bytes of a long word tokenized per cut: ample for budget tokens */
+#define CUT_WINDOW(st) ((st)->budget * 64 + 64)
 
 /* Append units for bytes [s, e), splitting until each fits the budget */
 static void
@@ -294,19 +302,33 @@ AddUnits(ChunkState *st, int s, int e, bool sentence)
 		pfree(w);
 	}
 
-	/* a single word over the budget: cut it between tokens */
+	/*
+	 * A single word over the budget: cut it between tokens.  Only a window
+	 * of the rest is tokenized per cut, so that an enormous word costs
+	 * linear rather than quadratic time; the cut is still checked exactly.
+	 */
 	while (s < e)
 	{
 		int			cut;
+		int			we = e;
 
 		CHECK_FOR_INTERRUPTS();
-		count = st->ctr->count(st->ctr->arg, st->text + s, e - s, NULL);
-		if (count <= st->budget)
+		if (e - s > CUT_WINDOW(st))
 		{
-			InsertUnit(st, st->nunits, s, e);
-			break;
+			we = s + CUT_WINDOW(st);
+			while (we > s + 1 && ((unsigned char) st->text[we] & 0xC0) == 0x80)
+				we--;
 		}
-		cut = CutBetweenTokens(st, s, e);
+		else
+		{
+			count = st->ctr->count(st->ctr->arg, st->text + s, e - s, NULL);
+			if (count <= st->budget)
+			{
+				InsertUnit(st, st->nunits, s, e);
+				break;
+			}
+		}
+		cut = CutBetweenTokens(st, s, we);
 		InsertUnit(st, st->nunits, s, cut);
 		s = cut;
 		TrimSpan(st->text, &s, &e);

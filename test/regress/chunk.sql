@@ -101,3 +101,8 @@ SELECT count(*) AS uncovered FROM cfg, rdocs r, generate_series(1, length(r.d)) 
 WHERE substr(r.d, p, 1) !~ '\s'
   AND NOT EXISTS (SELECT 1 FROM rchunks c WHERE c.m = cfg.m AND c.o = cfg.o AND c.words = cfg.words
                   AND c.i = r.i AND p BETWEEN c.char_start AND c.char_end);
+-- one enormous word: cut between tokens in bounded windows (was quadratic
+-- in time and memory); every chunk fits and together they cover the word
+SELECT count(*) AS chunks, max(n_tokens) <= 128 AS fits,
+       sum(length(chunk)) = 20000 AS covers, bool_and(chunk ~ '^x+$') AS only_x
+FROM chunk(repeat('x', 20000));
