@@ -26,3 +26,19 @@ scratch_dir() {
 	chmod 777 "$d"
 	echo "$d"
 }
+
+# The checkout as the test user can read it: the checkout itself, or (when
+# we are root and it lives somewhere the test user cannot read, such as
+# /root) a world-readable copy in a scratch directory
+test_tree() {
+	local d
+	if [ "$(id -u)" != 0 ] ||
+		runuser -u "$SEMVEC_TEST_USER" -- test -r "$PWD/Makefile" 2>/dev/null; then
+		echo "$PWD"
+		return
+	fi
+	d=$(scratch_dir src)
+	cp -a "$PWD/." "$d/"
+	chmod -R a+rwX "$d"
+	echo "$d"
+}

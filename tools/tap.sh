@@ -11,6 +11,7 @@ fi
 [ -e "$1" ] || { echo "no TAP tests"; exit 0; }
 
 work=$(scratch_dir tap)
+cd "$(test_tree)"
 as_pg env PATH="$PGBIN:$PATH" TESTDIR="$work" PG_REGRESS="$PG_REGRESS" \
 	SEMVEC_SRC="$PWD" \
 	prove -I "$PG_TAP_LIB" -I test/t --timer "$@"
