@@ -102,6 +102,13 @@ DECLARE
 	tscore float4[];
 BEGIN
 	PERFORM @extschema@._rag_check_args(k, pool, rrf_k);
+	IF vector_weight IS NULL OR text_weight IS NULL
+		OR vector_weight < 0 OR text_weight < 0
+		OR vector_weight IN ('NaN', 'Infinity') OR text_weight IN ('NaN', 'Infinity') THEN
+		RAISE EXCEPTION 'weights must be finite and not negative'
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = format('Got vector_weight = %s and text_weight = %s.', vector_weight, text_weight);
+	END IF;
 	IF tsv_col IS NOT NULL THEN
 		tsv := format('%I', tsv_col);
 	ELSE
@@ -238,6 +245,14 @@ BEGIN
 	IF batch IS NULL OR batch < 1 OR batch > 10000 THEN
 		RAISE EXCEPTION 'batch must be between 1 and 10000'
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got %s.', batch);
+	END IF;
+	-- batches are addressed by ctid: a ctid names one row only in a plain
+	-- table (partitions of a partitioned table repeat them; views have none)
+	IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) <> 'r' THEN
+		RAISE EXCEPTION '"%" is not a table', tbl
+			USING ERRCODE = 'wrong_object_type',
+			      DETAIL = 'embed_table fills a plain table.',
+			      HINT = 'For a partitioned table, call embed_table on each partition.';
 	END IF;
 	-- fail early on a bad model, even when there is nothing to do
 	IF model IS NOT NULL THEN

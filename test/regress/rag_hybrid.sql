@@ -74,3 +74,5 @@ SELECT * FROM hybrid_search('hs', 'cat', '[1,0]'::vector);
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, emb_col => 'nope');
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, match => 'some');
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, ranking => 'bm25');
+SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, vector_weight => -1);
+SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, text_weight => 'NaN');

@@ -75,3 +75,9 @@ SELECT rank, doc_id, score > 0 AS matched FROM retrieve('chunks', 'concurrently'
 SELECT retrieve_prompt('chunks', 'Does VACUUM FULL lock the table?', k => 1);
 \set VERBOSITY terse
 SELECT * FROM retrieve('chunks', 'x', mode => 'fuzzy');
+CREATE VIEW chunks_v AS SELECT * FROM chunks;
+CALL embed_table('chunks_v');
+DROP VIEW chunks_v;
+CREATE TABLE part_c (id int, chunk text, emb vector(512)) PARTITION BY RANGE (id);
+CALL embed_table('part_c');
+DROP TABLE part_c;
