@@ -245,6 +245,27 @@ PinAndPrefetch(Relation index, HnswScanOpaque so, ItemPointer tids, int n, Buffe
 	}
 }
 
+/*
+ * Element i of the neighbour list tids[0..n-1], whose pins are taken in
+ * batches of HNSW_PIN_BATCH; *buf is its pinned buffer (caller releases)
+ */
+static inline HnswElementTuple
+BatchedElement(Relation index, HnswScanOpaque so, ItemPointer tids, int n,
+			   int i, Buffer *bufs, Buffer *buf)
+{
+	HnswElementTuple etup;
+
+	if (i % HNSW_PIN_BATCH == 0)
+		PinAndPrefetch(index, so, tids + i, Min(HNSW_PIN_BATCH, n - i), bufs);
+	*buf = bufs[i % HNSW_PIN_BATCH];
+
+	etup = HnswGetElementTuple(index, BufferGetPage(*buf),
+							   ItemPointerGetOffsetNumber(&tids[i]));
+	if (etup->dim != so->dim)
+		elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+	return etup;
+}
+
 /* Greedy descent from the entry point to the nearest element at level 1 */
 static void
 DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryLevel)
@@ -272,15 +293,8 @@ DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryL
 				HnswElementTuple etup;
 				float		d;
 
-				if (i % HNSW_PIN_BATCH == 0)
-					PinAndPrefetch(index, so, nbrs + i, Min(HNSW_PIN_BATCH, nn - i), bufs);
-				buf = bufs[i % HNSW_PIN_BATCH];
-
 				/* No content lock needed for the vector: see Expand */
-				etup = HnswGetElementTuple(index, BufferGetPage(buf),
-										   ItemPointerGetOffsetNumber(&nbrs[i]));
-				if (etup->dim != so->dim)
-					elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+				etup = BatchedElement(index, so, nbrs, nn, i, bufs, &buf);
 				d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
 				ReleaseBuffer(buf);
 				if (d < epd)
@@ -406,14 +420,7 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 		float		d;
 		int			n;
 
-		if (i % HNSW_PIN_BATCH == 0)
-			PinAndPrefetch(index, so, nbrs + i, Min(HNSW_PIN_BATCH, nnew - i), bufs);
-		buf = bufs[i % HNSW_PIN_BATCH];
-
-		etup = HnswGetElementTuple(index, BufferGetPage(buf),
-								   ItemPointerGetOffsetNumber(&nbrs[i]));
-		if (etup->dim != so->dim)
-			elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+		etup = BatchedElement(index, so, nbrs, nnew, i, bufs, &buf);
 		d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
 		n = NewNode(so, &nbrs[i], etup, d);
 		*slots[i] = n;

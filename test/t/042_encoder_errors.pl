@@ -9,6 +9,7 @@ use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SemvecFiles;
 
 my $src = $ENV{SEMVEC_SRC} or die "SEMVEC_SRC not set";
 my $dir = PostgreSQL::Test::Utils::tempdir;
@@ -27,24 +28,6 @@ sub clone
 		copy("$good/$f", "$dir/$name/$f") or die "copy $f: $!";
 	}
 	return "$dir/$name";
-}
-
-sub slurp
-{
-	my ($path) = @_;
-	open(my $fh, '<:raw', $path) or die "$path: $!";
-	local $/;
-	my $d = <$fh>;
-	close $fh;
-	return $d;
-}
-
-sub spew
-{
-	my ($path, $data) = @_;
-	open(my $fh, '>:raw', $path) or die "$path: $!";
-	print $fh $data;
-	close $fh;
 }
 
 # Split a safetensors file into (header hashref, data bytes)

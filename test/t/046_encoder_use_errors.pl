@@ -9,6 +9,7 @@ use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SemvecFiles;
 
 my $dir = PostgreSQL::Test::Utils::tempdir;
 my $node = PostgreSQL::Test::Cluster->new('use_errors');
@@ -18,24 +19,6 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION semvec');
 my $good = $node->safe_psql('postgres', q{SELECT path FROM semvec_models WHERE name = 'default'});
 plan skip_all => 'default model not installed' unless $good;
-
-sub slurp
-{
-	my ($path) = @_;
-	open(my $fh, '<:raw', $path) or die "$path: $!";
-	local $/;
-	my $d = <$fh>;
-	close $fh;
-	return $d;
-}
-
-sub spew
-{
-	my ($path, $data) = @_;
-	open(my $fh, '>:raw', $path) or die "$path: $!";
-	print $fh $data;
-	close $fh;
-}
 
 # Copy the default model to a new name, with one file replaced
 sub clone
