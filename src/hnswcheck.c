@@ -78,7 +78,17 @@ CollectElements(CheckState * cs, HnswMetaPageData * meta, BlockNumber nblocks)
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		if (PageIsNew(page) || HnswPageGetOpaque(page)->page_id != HNSW_PAGE_ID)
+		if (PageIsNew(page))
+		{
+			/*
+			 * All zeros (ReadBuffer verified that): a relation extension
+			 * whose WAL record was lost in a crash.  Nothing can point into
+			 * it, as the element and the links to it are logged together;
+			 * dangling links would show up in pass 2.  Core AMs treat such
+			 * pages as free, and so does hnsw.
+			 */
+		}
+		else if (HnswPageGetOpaque(page)->page_id != HNSW_PAGE_ID)
 			Problem(cs, "Block %u is not an hnsw data page.", blk);
 		else
 		{
