@@ -242,8 +242,8 @@ PrefetchElements(HnswRelCache *rc, HnswScanOpaque so, ItemPointer tids, int n)
 			continue;
 		page = (Page) BufferGetBlock(hint);
 		start = ItemIdGetOffset(PageGetItemId(page, ItemPointerGetOffsetNumber(&tids[j])));
-		for (Size b = 0; b < vecbytes && start + b < BLCKSZ; b += 64)
-			__builtin_prefetch((char *) page + start + b);
+		for (Size b = start & ~(Size) 63; b < start + vecbytes && b < BLCKSZ; b += 64)
+			__builtin_prefetch((char *) page + b);
 	}
 }
 
@@ -286,7 +286,7 @@ HeaderHolds(volatile BufferDesc *desc, Relation index, BlockNumber blk)
  */
 static bool
 PeekElement(Relation index, HnswRelCache *rc, HnswScanOpaque so, ItemPointer tid,
-			float *dist, ItemPointer heaptid, bool *deleted)
+			float *dist, ItemPointer heaptid, bool *deleted, char **where)
 {
 	BlockNumber blk = ItemPointerGetBlockNumber(tid);
 	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
@@ -316,6 +316,7 @@ PeekElement(Relation index, HnswRelCache *rc, HnswScanOpaque so, ItemPointer tid
 	*dist = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
 	*heaptid = etup->heaptid;
 	*deleted = etup->deleted != 0;
+	*where = (char *) etup;
 
 	pg_read_barrier();
 	return HeaderHolds(desc, index, blk);
@@ -396,10 +397,11 @@ DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryL
 			{
 				ItemPointerData heaptid;
 				bool		deleted;
+				char	   *where;
 				float		d;
 
 				/* Only the path depends on these; level 0 starts pinned */
-				if (!PeekElement(index, rc, so, &nbrs[i], &d, &heaptid, &deleted))
+				if (!PeekElement(index, rc, so, &nbrs[i], &d, &heaptid, &deleted, &where))
 				{
 					d = PinnedDistance(index, so, &nbrs[i]);
 					rc = (HnswRelCache *) index->rd_amcache;
@@ -507,6 +509,8 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 	int32	   *slots[2 * HNSW_MAX_M];
 	int			added[2 * HNSW_MAX_M];
 	HnswRelCache *rc;
+	Size		vecbytes = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
+	Size		nbrbytes = sizeof(ItemPointerData) * HnswLevelSlots(so->info.m, 0);
 	int			nn;
 	int			nnew = 0;
 
@@ -552,11 +556,26 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 	{
 		ItemPointerData heaptid;
 		bool		deleted;
+		char	   *where;
 		float		d;
 		int			n;
 
-		if (PeekElement(index, rc, so, &nbrs[i], &d, &heaptid, &deleted))
+		if (PeekElement(index, rc, so, &nbrs[i], &d, &heaptid, &deleted, &where))
+		{
 			n = NewNodeRaw(so, &nbrs[i], &heaptid, deleted, d, false);
+
+			/*
+			 * Near enough to become a candidate: start fetching its
+			 * neighbour slots, which expanding it will read under a lock
+			 */
+			if (so->res.n < ef || d < -so->res.items[0].dist)
+			{
+				char	   *slots = where + vecbytes;
+
+				for (Size b = 0; b < nbrbytes; b += 64)
+					__builtin_prefetch(slots + b);
+			}
+		}
 		else
 		{
 			n = VisitPinned(index, so, &nbrs[i], ef);
