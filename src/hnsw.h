@@ -52,6 +52,8 @@
 #include "access/itup.h"
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
+#include "storage/dsm.h"
+#include "storage/shm_toc.h"
 #include "utils/relcache.h"
 
 #include "distance.h"
@@ -332,6 +334,7 @@ extern int	HnswSearchNear(Relation index, HnswIndexInfo * info, const float *q, 
 /* hnswbuild.c */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
 extern void hnswbuildempty(Relation index);
+extern PGDLLEXPORT void HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc);
 
 /* hnswscan.c */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);

@@ -22,16 +22,26 @@
 #include <math.h>
 
 #include "access/generic_xlog.h"
+#include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "storage/bufmgr.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "hnsw.h"
 
@@ -50,17 +60,57 @@ typedef struct HnswMemGraph
 	uint8	   *levels;
 	int32	   *l0;				/* level 0: [count, 2m slots] per element, flat */
 	float	   *l0d;			/* level 0: distance of each slot's element */
-	int32	  **links;			/* levels 1..: per level [count, m slots] */
-	int64		entry;			/* -1 when empty */
+	int64	   *linkOff;		/* levels 1..: offset of the element's lists */
+	char	   *linkArea;		/* ... in this area: per level [count, m slots] */
+	Size		linkCap;
+	Size		linkUsed;		/* serial build; a parallel one counts in shared */
+	int64		entry;			/* -1 when empty (serial build) */
 	int			entryLevel;
-	uint32	   *visited;		/* tag per element */
+	uint32	   *visited;		/* tag per element (per participant) */
 	uint32		visitTag;
-	char	   *chunk;			/* bump allocator for link arrays */
-	Size		chunkLeft;
 	Size		memUsed;
 	HnswHeap	cand;
 	HnswHeap	res;
+	LWLock	   *locks;			/* parallel build: one per element's lists */
+	struct HnswBuildShared *shared; /* parallel build, else NULL */
 }			HnswMemGraph;
+
+/*
+ * What the participants of a parallel build share, in one chunk of the
+ * parallel context's DSM segment: this header, the parallel heap scan, then
+ * the graph's arrays (at the offsets below, from the header's address).
+ */
+typedef struct HnswBuildShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			dim;
+	int			trancheId;
+	int64		cap;			/* element slots */
+	Size		linkCap;		/* bytes of the upper-level link area */
+	uint64		seed;
+	Size		scanOff;
+	Size		vecsOff;
+	Size		tidsOff;
+	Size		levelsOff;
+	Size		linkOffOff;
+	Size		l0Off;
+	Size		l0dOff;
+	Size		locksOff;
+	Size		linkAreaOff;
+	pg_atomic_uint64 next;		/* next free element slot */
+	pg_atomic_uint64 linkUsed;	/* bytes of the link area handed out */
+	pg_atomic_uint64 tuplesDone;
+	pg_atomic_uint32 full;		/* the estimate was short: build serially */
+	LWLock		entryLock;		/* protects entry and entryLevel */
+	int64		entry;
+	int			entryLevel;
+	slock_t		mutex;			/* protects reltuples */
+	double		reltuples;
+}			HnswBuildShared;
+
+#define HNSW_SHARED_KEY		UINT64CONST(0x5E4E5E4E00000001)
 
 typedef struct HnswBuildState
 {
@@ -69,6 +119,7 @@ typedef struct HnswBuildState
 	HnswIndexInfo info;
 	int			maxLevel;
 	double		indtuples;
+	bool		progress;		/* report progress (the leader) */
 	bool		onDisk;			/* graph no longer fits: insert on disk */
 	Size		memLimit;
 	pg_prng_state prng;
@@ -94,7 +145,7 @@ GraphList(HnswMemGraph * g, int64 i, int level)
 {
 	if (level == 0)
 		return g->l0 + i * (1 + 2 * g->m);
-	return g->links[i] + (level - 1) * (1 + g->m);
+	return (int32 *) (g->linkArea + g->linkOff[i]) + (level - 1) * (1 + g->m);
 }
 
 /*
@@ -107,7 +158,8 @@ GraphDists(HnswMemGraph * g, int64 i, int level)
 {
 	if (level == 0)
 		return g->l0d + i * 2 * g->m;
-	return (float *) (g->links[i] + g->levels[i] * (1 + g->m)) + (level - 1) * g->m;
+	return (float *) ((int32 *) (g->linkArea + g->linkOff[i]) + g->levels[i] * (1 + g->m)) +
+		(level - 1) * g->m;
 }
 
 /* Vector of element i */
@@ -120,30 +172,71 @@ GraphVec(HnswMemGraph * g, int64 i)
 /*
  * Set up element i's empty lists.  Level 0 lives in the flat array (its
  * address needs no pointer load, so it can be prefetched); upper levels are
- * carved from the current chunk.
+ * carved from the link area.  False when a parallel build's area is full.
  */
-static void
+static bool
 GraphInitLinks(HnswMemGraph * g, int64 i, int level)
 {
 	Size		size = MAXALIGN(sizeof(int32) * level * (1 + g->m) + sizeof(float) * level * g->m);
-	int32	   *p = NULL;
+	Size		off = 0;
 
 	g->l0[i * (1 + 2 * g->m)] = 0;
 	if (level > 0)
 	{
-		if (g->chunkLeft < size)
+		if (g->shared)
 		{
-			g->chunk = palloc(HNSW_LINK_CHUNK);
-			g->chunkLeft = HNSW_LINK_CHUNK;
-			g->memUsed += HNSW_LINK_CHUNK;
+			off = pg_atomic_fetch_add_u64(&g->shared->linkUsed, size);
+			if (off + size > g->linkCap)
+				return false;
 		}
-		p = (int32 *) g->chunk;
-		g->chunk += size;
-		g->chunkLeft -= size;
+		else
+		{
+			if (g->linkUsed + size > g->linkCap)
+			{
+				Size		newcap = Max(g->linkCap * 2, 64 * 1024);
+
+				g->linkArea = g->linkArea ? repalloc_huge(g->linkArea, newcap) :
+					MemoryContextAllocHuge(CurrentMemoryContext, newcap);
+				g->memUsed += newcap - g->linkCap;
+				g->linkCap = newcap;
+			}
+			off = g->linkUsed;
+			g->linkUsed += size;
+		}
 		for (int l = 1; l <= level; l++)
-			p[(l - 1) * (1 + g->m)] = 0;
+			((int32 *) (g->linkArea + off))[(l - 1) * (1 + g->m)] = 0;
 	}
-	g->links[i] = p;
+	g->linkOff[i] = off;
+	return true;
+}
+
+/* Lock element i's lists (a no-op in a serial build) */
+static inline void
+GraphLock(HnswMemGraph * g, int64 i, LWLockMode mode)
+{
+	if (g->locks)
+		LWLockAcquire(&g->locks[i], mode);
+}
+
+static inline void
+GraphUnlock(HnswMemGraph * g, int64 i)
+{
+	if (g->locks)
+		LWLockRelease(&g->locks[i]);
+}
+
+/* Copy element i's list at a level (under its lock); returns the count */
+static inline int
+GraphCopyList(HnswMemGraph * g, int64 i, int level, int32 *out)
+{
+	int32	   *list = GraphList(g, i, level);
+	int			cnt;
+
+	GraphLock(g, i, LW_SHARED);
+	cnt = list[0];
+	memcpy(out, list + 1, sizeof(int32) * cnt);
+	GraphUnlock(g, i);
+	return cnt;
 }
 
 /* Make room for one more element */
@@ -157,7 +250,7 @@ GraphGrow(HnswMemGraph * g)
 		g->vecs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * g->dim * newcap);
 		g->heaptids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * newcap);
 		g->levels = MemoryContextAllocHuge(CurrentMemoryContext, newcap);
-		g->links = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32 *) * newcap);
+		g->linkOff = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * newcap);
 		g->l0 = MemoryContextAllocHuge(CurrentMemoryContext,
 									   sizeof(int32) * (1 + 2 * g->m) * newcap);
 		g->l0d = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -169,14 +262,14 @@ GraphGrow(HnswMemGraph * g)
 		g->vecs = repalloc_huge(g->vecs, sizeof(float) * g->dim * newcap);
 		g->heaptids = repalloc_huge(g->heaptids, sizeof(ItemPointerData) * newcap);
 		g->levels = repalloc_huge(g->levels, newcap);
-		g->links = repalloc_huge(g->links, sizeof(int32 *) * newcap);
+		g->linkOff = repalloc_huge(g->linkOff, sizeof(int64) * newcap);
 		g->l0 = repalloc_huge(g->l0, sizeof(int32) * (1 + 2 * g->m) * newcap);
 		g->l0d = repalloc_huge(g->l0d, sizeof(float) * 2 * g->m * newcap);
 		g->visited = repalloc_huge(g->visited, sizeof(uint32) * newcap);
 	}
 	memset(g->visited + g->cap, 0, sizeof(uint32) * (newcap - g->cap));
 	g->memUsed += (sizeof(float) * g->dim + sizeof(ItemPointerData) + 1 +
-				   sizeof(int32 *) + sizeof(int32) * (1 + 2 * g->m) +
+				   sizeof(int64) + sizeof(int32) * (1 + 2 * g->m) +
 				   sizeof(float) * 2 * g->m +
 				   sizeof(uint32)) * (newcap - g->cap);
 	g->cap = newcap;
@@ -216,22 +309,21 @@ GraphSearchLevel(HnswMemGraph * g, const float *q, HnswPair * eps, int neps,
 	while (cand->n > 0)
 	{
 		HnswPair	c = HnswHeapPop(cand);
-		int32	   *list;
+		int32		list[2 * HNSW_MAX_M];
 		int			cnt;
 
 		if (res->n >= ef && c.dist > -res->items[0].dist)
 			break;
-		list = GraphList(g, c.key, level);
+		cnt = GraphCopyList(g, c.key, level, list);
 		/* The next candidate's list is likely needed next: fetch it now */
 		if (cand->n > 0)
 			__builtin_prefetch(GraphList(g, cand->items[0].key, level));
-		cnt = list[0];
 
 		/* Gather unvisited neighbours and prefetch their vectors first */
 		nnew = 0;
-		for (int i = 1; i <= cnt; i++)
+		for (int i = 0; i < cnt; i++)
 			__builtin_prefetch(&g->visited[list[i]]);
-		for (int i = 1; i <= cnt; i++)
+		for (int i = 0; i < cnt; i++)
 		{
 			int32		e = list[i];
 
@@ -285,7 +377,7 @@ ComparePairs(const void *a, const void *b)
 
 /* Add a link n -> e at a level, pruning n's list with the heuristic when full */
 static void
-GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
+GraphAddLinkLocked(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 {
 	int32	   *list = GraphList(g, n, level);
 	float	   *dists = GraphDists(g, n, level);
@@ -334,6 +426,64 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	}
 }
 
+static void
+GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
+{
+	GraphLock(g, n, LW_EXCLUSIVE);
+	GraphAddLinkLocked(g, n, e, level, dist);
+	GraphUnlock(g, n);
+}
+
+/* The entry point and its level, as they are now */
+static void
+GraphGetEntry(HnswMemGraph * g, int64 *entry, int *entryLevel)
+{
+	if (g->shared)
+	{
+		LWLockAcquire(&g->shared->entryLock, LW_SHARED);
+		*entry = g->shared->entry;
+		*entryLevel = g->shared->entryLevel;
+		LWLockRelease(&g->shared->entryLock);
+	}
+	else
+	{
+		*entry = g->entry;
+		*entryLevel = g->entryLevel;
+	}
+}
+
+/*
+ * Make element i the entry point if its level is above the current one's
+ * (or there is none).  Returns true if it did.  In a parallel build two
+ * elements above the old entry level can race; the higher one wins, and the
+ * other is linked at the levels it was searched at (both were inserted
+ * against the old entry point).
+ */
+static bool
+GraphOfferEntry(HnswMemGraph * g, int64 i, int level)
+{
+	bool		took = false;
+
+	if (g->shared)
+	{
+		LWLockAcquire(&g->shared->entryLock, LW_EXCLUSIVE);
+		if (g->shared->entry < 0 || level > g->shared->entryLevel)
+		{
+			g->shared->entry = i;
+			g->shared->entryLevel = level;
+			took = true;
+		}
+		LWLockRelease(&g->shared->entryLock);
+	}
+	else if (g->entry < 0 || level > g->entryLevel)
+	{
+		g->entry = i;
+		g->entryLevel = level;
+		took = true;
+	}
+	return took;
+}
+
 /* Insert element i into the in-memory graph (Algorithm 1) */
 static void
 GraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
@@ -346,28 +496,36 @@ GraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 	float	  **vecs;
 	bool	   *selected;
 	int			neps = 1;
+	int64		entry;
+	int			entryLevel;
+	int			top;
+	HnswPair   *chosen;
+	int		   *nchosen;
 
-	if (g->entry < 0)
+	GraphGetEntry(g, &entry, &entryLevel);
+	if (entry < 0)
 	{
-		g->entry = i;
-		g->entryLevel = level;
-		return;
+		if (GraphOfferEntry(g, i, level))
+			return;
+		/* Another participant's element got there first */
+		GraphGetEntry(g, &entry, &entryLevel);
 	}
 
-	ep.key = g->entry;
-	ep.dist = HnswDistance(g->kind, g->dim, q, GraphVec(g, g->entry));
+	ep.key = entry;
+	ep.dist = HnswDistance(g->kind, g->dim, q, GraphVec(g, entry));
 
 	/* Greedy descent through the levels above the new element's */
-	for (int l = g->entryLevel; l > level; l--)
+	for (int l = entryLevel; l > level; l--)
 	{
 		bool		changed = true;
 
 		while (changed)
 		{
-			int32	   *list = GraphList(g, ep.key, l);
+			int32		list[HNSW_MAX_M];
+			int			cnt = GraphCopyList(g, ep.key, l, list);
 
 			changed = false;
-			for (int j = 1; j <= list[0]; j++)
+			for (int j = 0; j < cnt; j++)
 			{
 				float		d = HnswDistance(g->kind, g->dim, q, GraphVec(g, list[j]));
 
@@ -385,41 +543,63 @@ GraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 	eps = palloc(sizeof(HnswPair) * (efConstruction + 1));
 	vecs = palloc(sizeof(float *) * (efConstruction + 1));
 	selected = palloc(sizeof(bool) * (efConstruction + 1));
+	top = Min(level, entryLevel);
+	chosen = palloc(sizeof(HnswPair) * (top + 1) * g->m);
+	nchosen = palloc(sizeof(int) * (top + 1));
 	eps[0] = ep;
 
-	for (int l = Min(level, g->entryLevel); l >= 0; l--)
+	/* Choose the neighbours at every level, top down */
+	for (int l = top; l >= 0; l--)
 	{
 		int			nw = GraphSearchLevel(g, q, eps, neps, efConstruction, l, w);
-		int32	   *list = GraphList(g, i, l);
 		int			k = 0;
 
 		for (int j = 0; j < nw; j++)
 			vecs[j] = GraphVec(g, w[j].key);
 		/* The new element gets m links per level, as in hnswlib */
 		HnswSelectNeighbors(g->kind, g->dim, w, nw, vecs, g->m, selected);
-		for (int j = 0; j < nw; j++)
-		{
-			if (!selected[j])
-				continue;
-			GraphDists(g, i, l)[k] = w[j].dist;
-			list[1 + k++] = (int32) w[j].key;
-			GraphAddLink(g, w[j].key, i, l, w[j].dist);
-		}
-		list[0] = k;
+		for (int j = 0; j < nw && k < g->m; j++)
+			if (selected[j])
+				chosen[l * g->m + k++] = w[j];
+		nchosen[l] = k;
 		memcpy(eps, w, sizeof(HnswPair) * nw);
 		neps = nw;
+	}
+
+	/*
+	 * Then link, bottom up, each level's own list before the links to it:
+	 * in a parallel build, whoever reaches the new element at some level
+	 * finds its lists there and below complete (linked top down, a search
+	 * that entered it from an upper level could find its level-0 list still
+	 * empty and link a newcomer to it alone).  Serially it makes no
+	 * difference: the searches above never reach the new element.
+	 */
+	for (int l = 0; l <= top; l++)
+	{
+		int32	   *list = GraphList(g, i, l);
+		HnswPair   *c = chosen + l * g->m;
+
+		GraphLock(g, i, LW_EXCLUSIVE);
+		for (int j = 0; j < nchosen[l]; j++)
+		{
+			GraphDists(g, i, l)[j] = c[j].dist;
+			list[1 + j] = (int32) c[j].key;
+		}
+		list[0] = nchosen[l];
+		GraphUnlock(g, i);
+		for (int j = 0; j < nchosen[l]; j++)
+			GraphAddLink(g, c[j].key, i, l, c[j].dist);
 	}
 
 	pfree(w);
 	pfree(eps);
 	pfree(vecs);
 	pfree(selected);
+	pfree(chosen);
+	pfree(nchosen);
 
-	if (level > g->entryLevel)
-	{
-		g->entry = i;
-		g->entryLevel = level;
-	}
+	if (level > entryLevel)
+		(void) GraphOfferEntry(g, i, level);
 }
 
 /* Write one element tuple built from the in-memory graph into buf */
@@ -660,7 +840,40 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	}
 	CheckBuildDim(bs, dim);
 
-	if (bs->onDisk)
+	if (g->shared)
+	{
+		HnswBuildShared *shared = g->shared;
+		int64		i;
+		int			level;
+
+		if (pg_atomic_read_u32(&shared->full))
+		{
+			/* The build will start over serially: just finish the scan */
+			MemoryContextSwitchTo(oldCtx);
+			MemoryContextReset(bs->tmpCtx);
+			return;
+		}
+		i = (int64) pg_atomic_fetch_add_u64(&shared->next, 1);
+		level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
+		if (i < g->cap)
+			g->levels[i] = level;
+		if (i >= g->cap || !GraphInitLinks(g, i, level))
+			pg_atomic_write_u32(&shared->full, 1);
+		else
+		{
+			/* Nobody reaches element i before GraphInsert links it */
+			memcpy(GraphVec(g, i), vec, sizeof(float) * dim);
+			g->heaptids[i] = *tid;
+			GraphInsert(g, i, bs->info.efConstruction);
+			bs->indtuples = (double) pg_atomic_add_fetch_u64(&shared->tuplesDone, 1);
+			if (bs->progress)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+		}
+		MemoryContextSwitchTo(oldCtx);
+		MemoryContextReset(bs->tmpCtx);
+		return;
+	}
+	else if (bs->onDisk)
 		HnswInsertOnDisk(index, &bs->info, vec, dim, tid, true);
 	else
 	{
@@ -675,7 +888,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		g->heaptids[i] = *tid;
 		level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
 		g->levels[i] = level;
-		GraphInitLinks(g, i, level);
+		(void) GraphInitLinks(g, i, level);
 		MemoryContextSwitchTo(bs->tmpCtx);
 		GraphInsert(g, i, bs->info.efConstruction);
 	}
@@ -689,6 +902,270 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		SpillGraph(bs);
 }
 
+/* Bytes of link area to reserve for cap elements (3x the expected need) */
+static Size
+LinkAreaFor(int64 cap, int m)
+{
+	Size		perLevel = MAXALIGN(sizeof(int32) * (1 + m) + sizeof(float) * m);
+
+	/* An element has 1/(m-1) upper levels on average (P(level >= l) = m^-l) */
+	return (Size) (3.0 * cap * perLevel / (m - 1)) + 64 * 1024;
+}
+
+/* Lay out the shared chunk of a parallel build; returns its size */
+static Size
+SharedLayout(HnswBuildShared * sh, Size scanSize, int64 cap, int dim, int m)
+{
+	Size		off = CACHELINEALIGN(sizeof(HnswBuildShared));
+
+#define HNSW_TAKE(field, bytes) (sh->field = off, off = CACHELINEALIGN(off + (bytes)))
+	HNSW_TAKE(scanOff, scanSize);
+	HNSW_TAKE(vecsOff, sizeof(float) * dim * cap);
+	HNSW_TAKE(tidsOff, sizeof(ItemPointerData) * cap);
+	HNSW_TAKE(levelsOff, cap);
+	HNSW_TAKE(linkOffOff, sizeof(int64) * cap);
+	HNSW_TAKE(l0Off, sizeof(int32) * (1 + 2 * m) * cap);
+	HNSW_TAKE(l0dOff, sizeof(float) * 2 * m * cap);
+	HNSW_TAKE(locksOff, sizeof(LWLock) * cap);
+	HNSW_TAKE(linkAreaOff, LinkAreaFor(cap, m));
+#undef HNSW_TAKE
+	return off;
+}
+
+/* Point a participant's graph at the shared arrays; local visited tags */
+static void
+AttachSharedGraph(HnswBuildState * bs, HnswBuildShared * sh)
+{
+	HnswMemGraph *g = &bs->graph;
+	char	   *base = (char *) sh;
+
+	g->shared = sh;
+	g->dim = sh->dim;
+	g->cap = sh->cap;
+	g->vecs = (float *) (base + sh->vecsOff);
+	g->heaptids = (ItemPointerData *) (base + sh->tidsOff);
+	g->levels = (uint8 *) (base + sh->levelsOff);
+	g->linkOff = (int64 *) (base + sh->linkOffOff);
+	g->l0 = (int32 *) (base + sh->l0Off);
+	g->l0d = (float *) (base + sh->l0dOff);
+	g->locks = (LWLock *) (base + sh->locksOff);
+	g->linkArea = base + sh->linkAreaOff;
+	g->linkCap = sh->linkCap;
+	g->visited = MemoryContextAllocHuge(bs->graphCtx, sizeof(uint32) * Max(sh->cap, 1));
+	memset(g->visited, 0, sizeof(uint32) * Max(sh->cap, 1));
+	bs->maxLevel = HnswMaxLevelFor(sh->dim, bs->info.m);
+}
+
+/* Fill in what the serial and parallel participants share */
+static void
+InitBuildState(HnswBuildState * bs, Relation heap, Relation index)
+{
+	memset(bs, 0, sizeof(*bs));
+	bs->heap = heap;
+	bs->index = index;
+	HnswGetIndexInfo(index, &bs->info);
+	bs->memLimit = (Size) maintenance_work_mem * 1024;
+	pg_prng_seed(&bs->prng, UINT64CONST(0x5eed5eed));
+	bs->graph.m = bs->info.m;
+	bs->graph.kind = bs->info.kind;
+	bs->graph.entry = -1;
+	bs->graph.entryLevel = -1;
+	bs->graphCtx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
+										 ALLOCSET_DEFAULT_SIZES);
+	bs->tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build temporary",
+									   ALLOCSET_DEFAULT_SIZES);
+	{
+		MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
+
+		HnswHeapInit(&bs->graph.cand, bs->info.efConstruction * 4);
+		HnswHeapInit(&bs->graph.res, bs->info.efConstruction + 2);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* One participant's share of a parallel build: scan blocks, insert */
+static void
+ParallelParticipate(HnswBuildShared * sh, Relation heap, Relation index, bool progress)
+{
+	HnswBuildState bs;
+	IndexInfo  *indexInfo;
+	TableScanDesc scan;
+	double		reltuples;
+
+	InitBuildState(&bs, heap, index);
+	bs.progress = progress;
+	/* Each participant draws its own levels */
+	pg_prng_seed(&bs.prng, sh->seed + (uint64) (ParallelWorkerNumber + 1));
+	AttachSharedGraph(&bs, sh);
+	LWLockRegisterTranche(sh->trancheId, "hnsw build");
+
+	indexInfo = BuildIndexInfo(index);
+	indexInfo->ii_Concurrent = sh->isconcurrent;
+	scan = table_beginscan_parallel(heap, (ParallelTableScanDesc) ((char *) sh + sh->scanOff));
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, progress,
+									   BuildCallback, (void *) &bs, scan);
+
+	SpinLockAcquire(&sh->mutex);
+	sh->reltuples += reltuples;
+	SpinLockRelease(&sh->mutex);
+	MemoryContextDelete(bs.graphCtx);
+	MemoryContextDelete(bs.tmpCtx);
+}
+
+/* Entry point of a parallel build worker (found by name by the launcher) */
+void
+HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
+{
+	HnswBuildShared *sh = shm_toc_lookup(toc, HNSW_SHARED_KEY, false);
+	LOCKMODE	heapLock = sh->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+	LOCKMODE	indexLock = sh->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
+	Relation	heap = table_open(sh->heaprelid, heapLock);
+	Relation	index = index_open(sh->indexrelid, indexLock);
+
+	ParallelParticipate(sh, heap, index, false);
+	index_close(index, indexLock);
+	table_close(heap, heapLock);
+}
+
+/*
+ * Element slots to reserve for a parallel build: the most rows the heap
+ * can hold if its rows were just the vector, or, when that is far more,
+ * the row estimate with room to spare.  0 when it cannot be sized.
+ */
+static int64
+ParallelCapacity(Relation heap, int dim)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(heap);
+	Size		minRow = MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData) +
+		MAXALIGN(VECTOR_SIZE(dim));
+	double		upper = (double) nblocks * (BLCKSZ - SizeOfPageHeaderData) / minRow + 1024;
+	double		est = heap->rd_rel->reltuples;
+
+	if (est >= 0 && est * 1.25 + 1024 < upper)
+		return (int64) (est * 1.25 + 1024);
+	return (int64) upper;
+}
+
+/*
+ * Build the graph with parallel workers (pgvector does the same): the
+ * graph lives in the parallel context's shared memory, the participants
+ * share the heap scan and insert into one graph, with an LWLock per
+ * element's lists, and the leader writes it out.  Returns false, having
+ * written nothing, when the graph turned out larger than the room reserved
+ * (the row estimate was short); the caller then builds serially.
+ */
+static bool
+BuildParallel(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *indexInfo,
+			  int nworkers, int64 cap, double *reltuples)
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	Size		scanSize;
+	Size		total;
+	HnswBuildShared layout;
+	HnswBuildShared *sh;
+	char	   *base;
+	bool		ok;
+	int			dim = bs->info.typmodDim;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("semvec", "HnswParallelBuildMain", nworkers);
+	snapshot = indexInfo->ii_Concurrent ?
+		RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+	scanSize = table_parallelscan_estimate(heap, snapshot);
+	memset(&layout, 0, sizeof(layout));
+	total = SharedLayout(&layout, scanSize, cap, dim, bs->info.m);
+	shm_toc_estimate_chunk(&pcxt->estimator, total);
+	shm_toc_estimate_keys(&pcxt->estimator, 1);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		/* No dynamic shared memory to be had: build serially */
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+
+	sh = shm_toc_allocate(pcxt->toc, total);
+	base = (char *) sh;
+	memcpy(sh, &layout, sizeof(HnswBuildShared));
+	sh->heaprelid = RelationGetRelid(heap);
+	sh->indexrelid = RelationGetRelid(index);
+	sh->isconcurrent = indexInfo->ii_Concurrent;
+	sh->dim = dim;
+	sh->cap = cap;
+	sh->linkCap = LinkAreaFor(cap, bs->info.m);
+	sh->seed = UINT64CONST(0x5eed5eed);
+	sh->trancheId = LWLockNewTrancheId();
+	pg_atomic_init_u64(&sh->next, 0);
+	pg_atomic_init_u64(&sh->linkUsed, 0);
+	pg_atomic_init_u64(&sh->tuplesDone, 0);
+	pg_atomic_init_u32(&sh->full, 0);
+	LWLockInitialize(&sh->entryLock, sh->trancheId);
+	sh->entry = -1;
+	sh->entryLevel = -1;
+	SpinLockInit(&sh->mutex);
+	sh->reltuples = 0;
+	for (int64 i = 0; i < cap; i++)
+		LWLockInitialize(&((LWLock *) (base + sh->locksOff))[i], sh->trancheId);
+	table_parallelscan_initialize(heap, (ParallelTableScanDesc) (base + sh->scanOff), snapshot);
+	shm_toc_insert(pcxt->toc, HNSW_SHARED_KEY, sh);
+
+	LaunchParallelWorkers(pcxt);
+	ereport(DEBUG1,
+			(errmsg_internal("hnsw build of \"%s\" with %d parallel workers (%d requested), room for " INT64_FORMAT " elements",
+							 RelationGetRelationName(index), pcxt->nworkers_launched, nworkers, cap)));
+	ParallelParticipate(sh, heap, index, true);
+	WaitForParallelWorkersToFinish(pcxt);
+
+	ok = pg_atomic_read_u32(&sh->full) == 0;
+	if (ok)
+	{
+		MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
+
+		AttachSharedGraph(bs, sh);
+		bs->graph.n = (int64) pg_atomic_read_u64(&sh->next);
+		bs->graph.entry = sh->entry;
+		bs->graph.entryLevel = sh->entryLevel;
+		bs->indtuples = (double) bs->graph.n;
+		*reltuples = sh->reltuples;
+		MemoryContextSwitchTo(old);
+		FlushGraph(bs);
+	}
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return ok;
+}
+
+/* How many parallel workers to use, and for how many elements (*cap) */
+static int
+ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, int64 *cap)
+{
+	int			nworkers;
+	int			m = bs->info.m;
+	int			dim = bs->info.typmodDim;
+	double		bytes;
+
+	/* The shared arrays are sized up front, so the dimension must be known */
+	if (dim <= 0 || !IsNormalProcessingMode() || IsInParallelMode())
+		return 0;
+	nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+	if (nworkers <= 0)
+		return 0;
+	*cap = ParallelCapacity(heap, dim);
+	bytes = (double) *cap * (sizeof(float) * dim + sizeof(ItemPointerData) + 1 + sizeof(int64) +
+							 sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(LWLock)) +
+		LinkAreaFor(*cap, m);
+	/* Too big for maintenance_work_mem: the serial build writes out and goes on */
+	if (bytes > (double) bs->memLimit || *cap > PG_INT32_MAX)
+		return 0;
+	return nworkers;
+}
+
 /* Build the index from the heap */
 IndexBuildResult *
 hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
@@ -696,38 +1173,22 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	IndexBuildResult *result;
 	HnswBuildState bs;
 	Buffer		metabuf;
-	double		reltuples;
+	double		reltuples = 0;
+	int			nworkers;
+	int64		cap = 0;
+	bool		built = false;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 
-	memset(&bs, 0, sizeof(bs));
-	bs.heap = heap;
-	bs.index = index;
-	HnswGetIndexInfo(index, &bs.info);
+	InitBuildState(&bs, heap, index);
+	bs.progress = true;
 	if (bs.info.typmodDim > HnswMaxDimFor(bs.info.m))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("column cannot have more than %d dimensions for hnsw index with m = %d",
 						HnswMaxDimFor(bs.info.m), bs.info.m),
 				 errdetail("An element and its neighbour lists must fit in one page.")));
-	bs.memLimit = (Size) maintenance_work_mem * 1024;
-	pg_prng_seed(&bs.prng, UINT64CONST(0x5eed5eed));
-	bs.graph.m = bs.info.m;
-	bs.graph.kind = bs.info.kind;
-	bs.graph.entry = -1;
-	bs.graph.entryLevel = -1;
-	bs.graphCtx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
-										ALLOCSET_DEFAULT_SIZES);
-	bs.tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build temporary",
-									  ALLOCSET_DEFAULT_SIZES);
-	{
-		MemoryContext old = MemoryContextSwitchTo(bs.graphCtx);
-
-		HnswHeapInit(&bs.graph.cand, bs.info.efConstruction * 4);
-		HnswHeapInit(&bs.graph.res, bs.info.efConstruction + 2);
-		MemoryContextSwitchTo(old);
-	}
 
 	/* The metapage is block 0 */
 	metabuf = HnswNewBuffer(index, MAIN_FORKNUM);
@@ -743,14 +1204,32 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 									 (int64) heap->rd_rel->reltuples);
 
-	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
-									   BuildCallback, (void *) &bs, NULL);
-
-	if (!bs.onDisk)
+	nworkers = ParallelWorkersFor(&bs, heap, index, &cap);
+	if (nworkers > 0)
 	{
-		FlushGraph(&bs);
-		MemoryContextDelete(bs.graphCtx);
+		built = BuildParallel(&bs, heap, index, indexInfo, nworkers, cap, &reltuples);
+		if (!built)
+		{
+			ereport(NOTICE,
+					(errmsg("hnsw parallel build needed more room than estimated, building serially"),
+					 errhint("Run ANALYZE on the table before building the index.")));
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, 0);
+			MemoryContextDelete(bs.graphCtx);
+			MemoryContextDelete(bs.tmpCtx);
+			InitBuildState(&bs, heap, index);
+			bs.progress = true;
+		}
 	}
+
+	if (!built)
+	{
+		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+										   BuildCallback, (void *) &bs, NULL);
+		if (!bs.onDisk)
+			FlushGraph(&bs);
+	}
+	if (bs.graphCtx)
+		MemoryContextDelete(bs.graphCtx);
 	MemoryContextDelete(bs.tmpCtx);
 
 	if (RelationNeedsWAL(index))

@@ -64,6 +64,15 @@ $primary->safe_psql('postgres', q{
 });
 compare('after deletes and VACUUM');
 
+# A parallel build (workers share the graph; the leader writes and logs it)
+$primary->safe_psql('postgres', q{
+	ALTER TABLE items SET (parallel_workers = 2);
+	SET max_parallel_maintenance_workers = 2;
+	DROP INDEX items_v;
+	CREATE INDEX items_v ON items USING hnsw (v vector_cosine_ops);
+});
+compare('after a parallel build');
+
 $standby->stop;
 $primary->stop;
 done_testing();
