@@ -123,8 +123,13 @@ def bench_semvec(dsn, base, queries, truth, efs, m, efc, workers):
     size = cur.fetchone()[0]
     cur.execute("PREPARE q(vector) AS SELECT id FROM ann_items ORDER BY v <=> $1 LIMIT 10")
     qtext = [vec_text(q) for q in queries]
-    rows = []
-    for ef in efs:
+    cur.execute("SET plan_cache_mode = force_generic_plan")	# show $1, not the vector
+    cur.execute("EXPLAIN (COSTS OFF) EXECUTE q(%s)", (qtext[0],))
+    plan = " ".join(r[0].strip() for r in cur.fetchall())
+    cur.execute("RESET plan_cache_mode")
+
+    def sweep(ef):
+        """All queries once at one ef_search: (recall, QPS, backend CPU us/query)"""
         cur.execute("SET hnsw.ef_search = %d" % ef)
         for q in qtext[:20]:			# warm up
             cur.execute("EXECUTE q(%s)", (q,))
@@ -137,11 +142,8 @@ def bench_semvec(dsn, base, queries, truth, efs, m, efc, workers):
             found.append([r[0] for r in cur.fetchall()])
         el = time.perf_counter() - t0
         cpu = proc_cpu(pid) - c0
-        rows.append((ef, recall(found, truth), len(qtext) / el, 1e6 * cpu / len(qtext)))
-    cur.execute("EXPLAIN (COSTS OFF) EXECUTE q(%s)", (qtext[0],))
-    plan = " ".join(r[0].strip() for r in cur.fetchall())
-    conn.close()
-    return (build, build_cpu, build_par), size, rows, plan
+        return recall(found, truth), len(qtext) / el, 1e6 * cpu / len(qtext)
+    return (build, build_cpu, build_par), size, sweep, plan
 
 
 def bench_hnswlib(base, queries, truth, efs, m, efc, threads):
@@ -163,16 +165,34 @@ def bench_hnswlib(base, queries, truth, efs, m, efc, threads):
     build = (time.perf_counter() - t0, time.process_time() - c0, build_par)
     # hnswlib keeps vectors + level-0 links (2M) + upper links in memory
     size = len(base) * (base.shape[1] * 4 + (2 * m + 1) * 4 + 8)
-    rows = []
-    for ef in efs:
+
+    def sweep(ef):
         idx.set_ef(max(ef, 10))
         c0 = time.process_time()
         t0 = time.perf_counter()
         labels, _ = idx.knn_query(queries, k=10, num_threads=1)
         el = time.perf_counter() - t0
         cpu = time.process_time() - c0
-        rows.append((ef, recall(labels.tolist(), truth), len(queries) / el, 1e6 * cpu / len(queries)))
-    return build, size, rows
+        return recall(labels.tolist(), truth), len(queries) / el, 1e6 * cpu / len(queries)
+    return build, size, sweep
+
+
+def interleaved(efs, sweeps, rounds):
+    """Run every engine's sweep at each ef_search, alternating engines,
+    `rounds` times; per engine and ef, the median QPS and CPU (recall does
+    not change between rounds).  Alternating spreads slow drifts in the
+    machine's load over both engines instead of the one that ran later."""
+    out = [[] for _ in sweeps]
+    for ef in efs:
+        got = [[] for _ in sweeps]
+        for r in range(rounds):
+            order = range(len(sweeps)) if r % 2 == 0 else reversed(range(len(sweeps)))
+            for i in order:
+                got[i].append(sweeps[i](ef))
+        for i, g in enumerate(got):
+            out[i].append((ef, g[0][0], float(np.median([x[1] for x in g])),
+                           float(np.median([x[2] for x in g]))))
+    return out
 
 
 def qps_at(rows, target):
@@ -196,6 +216,8 @@ def main():
     ap.add_argument("--efc", type=int, default=64)
     ap.add_argument("--ef", default="10,20,40,80,160,320")
     ap.add_argument("--skip-hnswlib", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="query sweeps per engine, alternating; medians are reported")
     ap.add_argument("--workers", type=int, default=2,
                     help="max_parallel_maintenance_workers for the parallel build "
                          "(hnswlib builds with workers + 1 threads)")
@@ -206,12 +228,15 @@ def main():
     print("data: %s, %d base vectors, %d queries, dim %d, cosine, m=%d ef_construction=%d"
           % (PKG, len(base), len(queries), base.shape[1], a.m, a.efc))
     truth = ground_truth(base, queries)
-    sb, ss, srows, plan = bench_semvec(a.dsn, base, queries, truth, efs, a.m, a.efc, a.workers)
+    sb, ss, ssweep, plan = bench_semvec(a.dsn, base, queries, truth, efs, a.m, a.efc, a.workers)
     print("plan:", plan)
     if a.skip_hnswlib:
-        hb, hs, hrows = (float("nan"),) * 3, 0, [(ef, float("nan"), float("nan"), float("nan")) for ef in efs]
+        hb, hs = (float("nan"),) * 3, 0
+        srows, = interleaved(efs, [ssweep], a.rounds)
+        hrows = [(ef, float("nan"), float("nan"), float("nan")) for ef in efs]
     else:
-        hb, hs, hrows = bench_hnswlib(base, queries, truth, efs, a.m, a.efc, a.workers + 1)
+        hb, hs, hsweep = bench_hnswlib(base, queries, truth, efs, a.m, a.efc, a.workers + 1)
+        srows, hrows = interleaved(efs, [ssweep, hsweep], a.rounds)
 
     print()
     print("%-34s %12s %12s %10s" % ("", "semvec", "hnswlib", "ratio"))
@@ -231,8 +256,9 @@ def main():
     print()
     print("QPS at recall@10 = 0.95 (interpolated): semvec %.1f, hnswlib %.1f, ratio %.2f"
           % (s95, h95, s95 / h95 if h95 == h95 and h95 else float("nan")))
-    print("(srv cpu: CPU time of the PostgreSQL backend per query, parse/plan/heap included;"
-          " hl cpu: hnswlib process CPU per query.  Wall-clock QPS on a shared machine is noisy.)")
+    print("(QPS and CPU: medians of %d rounds, the engines alternating.  srv cpu: CPU time of the"
+          " PostgreSQL backend per query, parse/plan/heap included;" % a.rounds)
+    print(" hl cpu: hnswlib process CPU per query.  Wall-clock QPS on a shared machine is noisy.)")
 
 
 if __name__ == "__main__":
