@@ -1029,16 +1029,19 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 
 /*
  * Element slots to reserve for a parallel build: the most rows the heap
- * can hold if its rows were just the vector, or, when that is far more,
- * the row estimate with room to spare.  0 when it cannot be sized.
+ * can hold (if its rows were just the vector, when the vector is a column;
+ * an expression's value is not stored, so then any row), or, when that is
+ * far more, the row estimate with room to spare.
  */
 static int64
-ParallelCapacity(Relation heap, int dim)
+ParallelCapacity(Relation heap, IndexInfo *indexInfo, int dim)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(heap);
 	Size		minRow = MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData) +
 		MAXALIGN(VECTOR_SIZE(dim));
-	double		upper = (double) nblocks * (BLCKSZ - SizeOfPageHeaderData) / minRow + 1024;
+	double		perPage = indexInfo->ii_IndexAttrNumbers[0] == 0 ? MaxHeapTuplesPerPage :
+		(double) (BLCKSZ - SizeOfPageHeaderData) / minRow;
+	double		upper = (double) nblocks * perPage + 1024;
 	double		est = heap->rd_rel->reltuples;
 
 	if (est >= 0 && est * 1.25 + 1024 < upper)
@@ -1143,7 +1146,8 @@ BuildParallel(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *ind
 
 /* How many parallel workers to use, and for how many elements (*cap) */
 static int
-ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, int64 *cap)
+ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *indexInfo,
+				   int64 *cap)
 {
 	int			nworkers;
 	int			m = bs->info.m;
@@ -1156,7 +1160,7 @@ ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, int64 *ca
 	nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
 	if (nworkers <= 0)
 		return 0;
-	*cap = ParallelCapacity(heap, dim);
+	*cap = ParallelCapacity(heap, indexInfo, dim);
 	bytes = (double) *cap * (sizeof(float) * dim + sizeof(ItemPointerData) + 1 + sizeof(int64) +
 							 sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(LWLock)) +
 		LinkAreaFor(*cap, m);
@@ -1204,7 +1208,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 									 (int64) heap->rd_rel->reltuples);
 
-	nworkers = ParallelWorkersFor(&bs, heap, index, &cap);
+	nworkers = ParallelWorkersFor(&bs, heap, index, indexInfo, &cap);
 	if (nworkers > 0)
 	{
 		built = BuildParallel(&bs, heap, index, indexInfo, nworkers, cap, &reltuples);

@@ -55,6 +55,12 @@ DROP INDEX pb_ip;
 CREATE INDEX pb_l1 ON pb USING hnsw (v vector_l1_ops);
 SELECT hnsw_check('pb_l1');
 DROP INDEX pb_l1;
+-- Expression and partial indexes (the workers evaluate both)
+CREATE INDEX pb_expr ON pb USING hnsw ((v::vector(16)) vector_l2_ops) WHERE id % 2 = 0;
+SELECT hnsw_check('pb_expr');
+SELECT count(*) FROM (SELECT id FROM pb WHERE id % 2 = 0
+	ORDER BY v::vector(16) <-> (SELECT v FROM pb WHERE id = 2) LIMIT 5) s;
+DROP INDEX pb_expr;
 
 RESET client_min_messages;
 -- A stale row estimate: the room reserved from it runs out, and the
