@@ -1154,19 +1154,29 @@ ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, IndexInfo
 	int			dim = bs->info.typmodDim;
 	double		bytes;
 
-	/* The shared arrays are sized up front, so the dimension must be known */
-	if (dim <= 0 || !IsNormalProcessingMode() || IsInParallelMode())
-		return 0;
 	nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
 	if (nworkers <= 0)
 		return 0;
+	/* The shared arrays are sized up front, so the dimension must be known */
+	if (dim <= 0 || !IsNormalProcessingMode() || IsInParallelMode())
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("hnsw build of \"%s\" is serial: %s", RelationGetRelationName(index),
+								 dim <= 0 ? "the column has no dimensions" : "not in normal processing")));
+		return 0;
+	}
 	*cap = ParallelCapacity(heap, indexInfo, dim);
 	bytes = (double) *cap * (sizeof(float) * dim + sizeof(ItemPointerData) + 1 + sizeof(int64) +
 							 sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(LWLock)) +
 		LinkAreaFor(*cap, m);
 	/* Too big for maintenance_work_mem: the serial build writes out and goes on */
 	if (bytes > (double) bs->memLimit || *cap > PG_INT32_MAX)
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("hnsw build of \"%s\" is serial: the graph for " INT64_FORMAT " elements needs %.0f kB, maintenance_work_mem is %d kB",
+								 RelationGetRelationName(index), *cap, bytes / 1024, maintenance_work_mem)));
 		return 0;
+	}
 	return nworkers;
 }
 
