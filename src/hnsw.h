@@ -28,7 +28,10 @@
  *	 OFFSET  SIZE       DESCRIPTION
  *	    0     1         type (HNSW_ELEMENT_TUPLE)
  *	    1     1         level (0..HNSW_MAX_LEVEL)
- *	    2     1         deleted: 1 once VACUUM found the heap row dead
+ *	    2     1         deleted: HNSW_ELEMENT_DELETED once VACUUM found the
+ *	                    heap row dead, HNSW_ELEMENT_FREE once no live list
+ *	                    names it (an insert may then reuse the slot; the
+ *	                    free space map records pages with free slots)
  *	    3     1         unused, 0
  *	    4     2         dim
  *	    6     2         m the lists were sized with
@@ -81,6 +84,18 @@
 #define HNSW_PAGE_ID				0xFF91
 #define HNSW_METAPAGE_BLKNO			0
 #define HNSW_ELEMENT_TUPLE			1
+
+/* Element states (the tuple's deleted byte) */
+#define HNSW_ELEMENT_LIVE			0
+#define HNSW_ELEMENT_DELETED		1	/* tombstone: lists may still name it */
+#define HNSW_ELEMENT_FREE			2	/* no live list names it: reusable */
+
+/*
+ * The free space map records, for a page with free slots, the highest
+ * element level one of them can take, as (level + 1) * this many bytes
+ * (the map's unit): a new element of level L asks for (L + 1) units.
+ */
+#define HNSW_FSM_UNIT				32
 
 /* Heavyweight page-lock tag (no real block has this number) */
 #define HNSW_UPDATE_LOCK			0

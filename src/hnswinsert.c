@@ -28,6 +28,7 @@
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -263,9 +264,94 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 	return idx >= 0;
 }
 
+/* Pages the free space map may offer an insert before it appends */
+#define HNSW_FREE_TRIES		4
+
 /*
- * Place an element tuple: on the insert page if it has room, else on a new
- * page.  The metapage is logged in the same record when the insert page or
+ * Try to put an element tuple in a free slot (one VACUUM freed) on a page
+ * the free space map offers.  The slot is overwritten in place and the rest
+ * of it zeroed (a slot freed from a higher element is larger than needed,
+ * which readers allow).  The map is told what the page has left; a page
+ * that turns out to have nothing (the map is only a hint) is corrected and
+ * the next one tried.  Returns false when none had room.
+ */
+static bool
+ReuseFreeSlot(Relation index, char *tup, Size size, bool setEntry, int level, int dim,
+			  ItemPointer newtid)
+{
+	Size		need = (Size) (level + 1) * HNSW_FSM_UNIT;
+	BlockNumber blk = GetPageWithFreeSpace(index, need);
+
+	for (int tries = 0; tries < HNSW_FREE_TRIES && blk != InvalidBlockNumber; tries++)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber found = InvalidOffsetNumber;
+		int			leftLevel = -1;
+
+		if (blk == HNSW_METAPAGE_BLKNO || blk >= RelationGetNumberOfBlocks(index))
+		{
+			/* A stale map entry (the index was rebuilt or truncated) */
+			blk = RecordAndGetPageWithFreeSpace(index, blk, 0, need);
+			continue;
+		}
+		buf = ReadBuffer(index, blk);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+
+			if (etup->deleted != HNSW_ELEMENT_FREE)
+				continue;
+			if (found == InvalidOffsetNumber &&
+				ItemIdGetLength(PageGetItemId(page, off)) >= size)
+				found = off;
+			else if (etup->level > leftLevel)
+				leftLevel = etup->level;
+		}
+		if (found != InvalidOffsetNumber)
+		{
+			HnswPageWrite pw;
+			Page		wpage;
+			Size		len = ItemIdGetLength(PageGetItemId(page, found));
+			char	   *slot;
+
+			HnswWriteStart(&pw, index, false);
+			wpage = HnswWriteRegister(&pw, buf, false);
+			slot = (char *) PageGetItem(wpage, PageGetItemId(wpage, found));
+			memcpy(slot, tup, size);
+			memset(slot + size, 0, len - size);
+			ItemPointerSet(newtid, blk, found);
+			if (setEntry)
+			{
+				Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+				HnswMetaPage m;
+
+				LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+				m = HnswPageGetMeta(HnswWriteRegister(&pw, metabuf, false));
+				m->entryBlkno = blk;
+				m->entryOffno = found;
+				m->entryLevel = level;
+				m->dimensions = dim;
+				HnswWriteFinish(&pw);
+				UnlockReleaseBuffer(metabuf);
+			}
+			else
+				HnswWriteFinish(&pw);
+			UnlockReleaseBuffer(buf);
+			RecordPageWithFreeSpace(index, blk, (leftLevel + 1) * HNSW_FSM_UNIT);
+			return true;
+		}
+		UnlockReleaseBuffer(buf);
+		blk = RecordAndGetPageWithFreeSpace(index, blk, (leftLevel + 1) * HNSW_FSM_UNIT, need);
+	}
+	return false;
+}
+
+/*
+ * Place an element tuple: in a free slot if VACUUM left one, else on the
+ * insert page if it has room, else on a new page.  The metapage is logged in the same record when the insert page or
  * the entry point changes.  Returns the new TID.
  */
 static void
@@ -282,6 +368,9 @@ WriteElement(Relation index, char *tup, Size size, bool setEntry, int level, int
 	Page		metapage;
 	OffsetNumber off;
 	HnswMetaPage m;
+
+	if (!building && ReuseFreeSlot(index, tup, size, setEntry, level, dim, newtid))
+		return;
 
 	if (blkno != HNSW_METAPAGE_BLKNO)
 	{

@@ -273,13 +273,14 @@ HeaderHolds(volatile BufferDesc *desc, Relation index, BlockNumber blk)
  * what it read only if the buffer header says, before and after, that the
  * buffer holds the block and is valid.  This is safe because shared
  * buffers are always mapped (a stale read cannot fault), every offset is
- * bounds-checked before use, and what is read never changes once written:
- * an element's vector, heap TID and position are immutable (the deleted
- * flag may be seen a moment late, as with any read).  The one case the
- * header check cannot see, the buffer evicted and re-read twice while this
- * process was descheduled mid-read, could only mislead the traversal:
- * every element that ends up in a result is expanded, and expanding pins
- * the page and re-reads its heap TID and distance (ReadForExpand).
+ * bounds-checked before use, and what is read does not change under a
+ * live element or tombstone: its vector, heap TID and position stay (the
+ * deleted flag may be seen a moment late, as with any read).  What the
+ * header check cannot see (the buffer evicted and re-read twice while this
+ * process was descheduled mid-read), and an insert reusing a freed slot
+ * mid-read, could only mislead the traversal: every element that ends up
+ * in a result is expanded, and expanding pins and locks the page and
+ * re-reads its heap TID and distance (ReadForExpand).
  *
  * Returns false (and the caller pins) when there is no hint, the buffer
  * moved, or anything looks wrong; the pinned path reports real corruption.
@@ -479,7 +480,8 @@ VisitPinned(Relation index, HnswScanOpaque so, ItemPointer tid, int ef)
 	float		d;
 	int			n;
 
-	/* No content lock needed for the vector: see Expand */
+	/* Locked: what is read here counts as verified (see VerifyBatch) */
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	etup = HnswGetElementTuple(index, BufferGetPage(buf), ItemPointerGetOffsetNumber(tid));
 	if (etup->dim != so->dim)
 		elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
@@ -487,13 +489,8 @@ VisitPinned(Relation index, HnswScanOpaque so, ItemPointer tid, int ef)
 	n = NewNode(so, tid, etup, d);
 	bound = so->res.n < ef ? get_float4_infinity() : -so->res.items[0].dist;
 	if (d < bound)
-	{
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		CacheNeighbors(so, n, etup);
-		so->nodes[n].deleted = etup->deleted != 0;
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-	}
-	ReleaseBuffer(buf);
+	UnlockReleaseBuffer(buf);
 	return n;
 }
 
@@ -544,13 +541,14 @@ Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
 	PrefetchElements(rc, so, nbrs, nnew);
 
 	/*
-	 * Distances are computed from the page without its content lock: an
-	 * element's vector, heap TID and position never change once written
-	 * (writers only add items, flip the deleted flag or rewrite neighbour
-	 * slots, and a GenericXLog or redo page copy rewrites unchanged bytes
-	 * with the same values), and a link to an element is only written after
-	 * the element itself, under locks that order the two.  Neighbour slots
-	 * do change, so they are copied under the share lock.
+	 * Distances are computed from the page without its content lock (see
+	 * PeekElement): an element's vector, heap TID and position do not
+	 * change while it is live or a tombstone (writers only add items, flip
+	 * the deleted flag or rewrite neighbour slots, and a GenericXLog or redo
+	 * page copy rewrites unchanged bytes with the same values).  Only a slot
+	 * that VACUUM freed is overwritten, by an insert that reuses it; a visit
+	 * racing with that may read a torn vector, which can only mislead the
+	 * traversal, because expanding re-reads under the lock.
 	 */
 	for (int i = 0; i < nnew; i++)
 	{

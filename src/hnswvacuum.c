@@ -18,10 +18,14 @@
  * deleted links are just cleared.
  *
  * Deleted elements stay on their pages as tombstones (their lists still
- * let in-flight scans move on); their space is reclaimed by REINDEX.  All
- * tombstones, old ones too, count as deleted for the repair, and repair
- * rounds repeat until one finds nothing to do; then live elements left
- * with no incoming level-0 link get one (orphan rescue).
+ * let in-flight scans move on).  All tombstones, old ones too, count as
+ * deleted for the repair, and repair rounds repeat until one finds nothing
+ * to do; then live elements left with no incoming level-0 link get one
+ * (orphan rescue).  After such a clean round no live list names a
+ * tombstone, and none can gain one (inserts never link to deleted
+ * elements), so pass 3 marks them free: inserts then reuse their slots,
+ * found through the free space map.  Free slots themselves are not
+ * deleted elements for the repair: an insert may reuse one at any time.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +34,7 @@
 #include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -341,6 +346,59 @@ RescueOrphans(Relation index, HnswKeySet * deleted, HnswKeySet * indeg,
 	}
 }
 
+/*
+ * Pass 3: mark the tombstones free, and record in the free space map every
+ * page with free slots and the highest level one of them can take.
+ */
+static void
+MarkFree(Relation index, BufferAccessStrategy strategy)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	for (BlockNumber blk = 1; blk < nblocks; blk++)
+	{
+		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+		Page		page;
+		bool		anyDeleted = false;
+		int			maxLevel = -1;
+
+		vacuum_delay_point();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+			anyDeleted |= HnswGetElementTuple(index, page, off)->deleted == HNSW_ELEMENT_DELETED;
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+
+		LockBuffer(buf, anyDeleted ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
+		if (anyDeleted)
+		{
+			HnswPageWrite pw;
+
+			HnswWriteStart(&pw, index, false);
+			page = HnswWriteRegister(&pw, buf, false);
+			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+			{
+				HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+
+				if (etup->deleted == HNSW_ELEMENT_DELETED)
+					etup->deleted = HNSW_ELEMENT_FREE;
+			}
+			HnswWriteFinish(&pw);
+		}
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+
+			if (etup->deleted == HNSW_ELEMENT_FREE && etup->level > maxLevel)
+				maxLevel = etup->level;
+		}
+		UnlockReleaseBuffer(buf);
+		RecordPageWithFreeSpace(index, blk, (maxLevel + 1) * HNSW_FSM_UNIT);
+	}
+	FreeSpaceMapVacuum(index);
+}
+
 /* ambulkdelete: mark dead elements, then repair the graph around them */
 IndexBulkDeleteResult *
 hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -376,7 +434,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		{
 			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
 
-			if (etup->deleted)
+			if (etup->deleted == HNSW_ELEMENT_DELETED)
 			{
 				/* Old tombstones too: any link to one is repaired below */
 				ItemPointerData tid;
@@ -385,6 +443,14 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				HnswKeySetAdd(&deleted, HnswTidKey(&tid));
 				continue;
 			}
+
+			/*
+			 * A free slot is named by no live list, and an insert may reuse
+			 * it at any moment: it must not count as deleted, or the links
+			 * to the element that takes it would be "repaired" away
+			 */
+			if (etup->deleted == HNSW_ELEMENT_FREE)
+				continue;
 			if (callback(&etup->heaptid, callback_state))
 				dead[ndead++] = off;
 			else
@@ -401,7 +467,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			{
 				ItemPointerData tid;
 
-				HnswGetElementTuple(index, wpage, dead[i])->deleted = 1;
+				HnswGetElementTuple(index, wpage, dead[i])->deleted = HNSW_ELEMENT_DELETED;
 				ItemPointerSet(&tid, blk, dead[i]);
 				HnswKeySetAdd(&deleted, HnswTidKey(&tid));
 			}
@@ -483,6 +549,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			if (repaired == 0)
 			{
 				RescueOrphans(index, &deleted, &indeg, live, nlive);
+				MarkFree(index, info->strategy);
 				break;
 			}
 		}

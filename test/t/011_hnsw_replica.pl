@@ -64,6 +64,18 @@ $primary->safe_psql('postgres', q{
 });
 compare('after deletes and VACUUM');
 
+# Inserts into the slots VACUUM freed (overwritten in place, same WAL path)
+my $size = $primary->safe_psql('postgres', "SELECT pg_relation_size('items_v')");
+$primary->safe_psql('postgres', q{
+	INSERT INTO items (v) SELECT (SELECT array_agg(random() ORDER BY d)::real[]::vector
+		FROM generate_series(1, 12) d WHERE g > 0) FROM generate_series(1, 1000) g;
+});
+# Appended, 1000 elements would take ~20% more; the odd element of a higher
+# level than any freed slot nearby is still appended
+my $after = $primary->safe_psql('postgres', "SELECT pg_relation_size('items_v')");
+cmp_ok($after, '<=', $size * 1.05, "inserts after VACUUM reuse freed slots ($size -> $after bytes)");
+compare('after inserts into freed slots');
+
 # A parallel build (workers share the graph; the leader writes and logs it)
 $primary->safe_psql('postgres', q{
 	ALTER TABLE items SET (parallel_workers = 2);
