@@ -7,13 +7,18 @@
  * standby, where only recovery writes, an access share lock):
  *	 - the metapage is ours; every item on a data page is an element tuple
  *	   of the index's dimension and m;
- *	 - every link of a live element points at an existing, live element
- *	   (not itself, not twice in one list) whose level is at least the
- *	   link's level;
- *	 - the entry point is a live element of the highest live level, and
- *	   is unset only when there is no live element.
- * Live elements that no path from the entry point reaches are reported in
- * a NOTICE: HNSW does not promise full reachability, so that is no error.
+ *	 - every link of a live element points at an existing element that is
+ *	   live or a tombstone (not itself, not twice in one list) whose level
+ *	   is at least the link's level, and never at a freed slot, which an
+ *	   insert may reuse at any moment;
+ *	 - the entry point is an element of the highest live level that is not
+ *	   free, and is unset only when there is no live element.
+ * Links to tombstones, and a tombstone entry point, are what a VACUUM
+ * leaves between marking rows deleted and repairing the lists (also when
+ * it was cancelled or crashed in between); scans step over tombstones, and
+ * the next VACUUM finishes the repair.  Live elements that no path from the
+ * entry point reaches (through live elements and tombstones, as a scan
+ * goes) are reported in a NOTICE: HNSW does not promise full reachability.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,7 +47,7 @@ typedef struct CheckState
 	HnswKeySet	map;			/* TID -> element number */
 	ItemPointerData *tids;
 	uint8	   *levels;
-	bool	   *deleted;
+	uint8	   *state;			/* HNSW_ELEMENT_LIVE, _DELETED or _FREE */
 	int			n;
 	int			cap;
 	int			nproblems;
@@ -107,11 +112,13 @@ CollectElements(CheckState * cs, HnswMetaPageData * meta, BlockNumber nblocks)
 					cs->cap *= 2;
 					cs->tids = repalloc_huge(cs->tids, sizeof(ItemPointerData) * cs->cap);
 					cs->levels = repalloc_huge(cs->levels, cs->cap);
-					cs->deleted = repalloc_huge(cs->deleted, sizeof(bool) * cs->cap);
+					cs->state = repalloc_huge(cs->state, cs->cap);
 				}
 				ItemPointerSet(&cs->tids[cs->n], blk, off);
 				cs->levels[cs->n] = etup->level;
-				cs->deleted[cs->n] = etup->deleted != 0;
+				cs->state[cs->n] = etup->deleted;
+				if (etup->deleted > HNSW_ELEMENT_FREE)
+					Problem(cs, "Element (%u,%u) has state %u.", blk, off, etup->deleted);
 				HnswKeyMapPut(&cs->map, HnswTidKey(&cs->tids[cs->n]), cs->n);
 				cs->n++;
 			}
@@ -142,7 +149,7 @@ CheckLinks(CheckState * cs, BlockNumber nblocks, int32 **adj, int *nadj)
 
 			ItemPointerSet(&self, blk, off);
 			me = HnswKeyMapGet(&cs->map, HnswTidKey(&self));
-			if (me < 0 || etup->deleted)
+			if (me < 0 || etup->deleted == HNSW_ELEMENT_FREE)
 				continue;
 			for (int l = 0; l <= etup->level; l++)
 			{
@@ -162,8 +169,16 @@ CheckLinks(CheckState * cs, BlockNumber nblocks, int32 **adj, int *nadj)
 								ItemPointerGetOffsetNumberNoCheck(&list[i]));
 					else if (t == me)
 						Problem(cs, "Element (%u,%u) level %d links to itself.", blk, off, l);
-					else if (cs->deleted[t])
-						Problem(cs, "Element (%u,%u) level %d links to deleted element (%u,%u).",
+					else if (etup->deleted != HNSW_ELEMENT_LIVE)
+					{
+						/*
+						 * A tombstone's list is only a way through for scans:
+						 * it can name an element freed (even reused) by a
+						 * VACUUM that crashed before it freed the tombstone
+						 */
+					}
+					else if (cs->state[t] == HNSW_ELEMENT_FREE)
+						Problem(cs, "Element (%u,%u) level %d links to freed element (%u,%u).",
 								blk, off, l, ItemPointerGetBlockNumber(&list[i]),
 								ItemPointerGetOffsetNumber(&list[i]));
 					else if (cs->levels[t] < l)
@@ -175,7 +190,7 @@ CheckLinks(CheckState * cs, BlockNumber nblocks, int32 **adj, int *nadj)
 							Problem(cs, "Element (%u,%u) level %d lists (%u,%u) twice.",
 									blk, off, l, ItemPointerGetBlockNumber(&list[i]),
 									ItemPointerGetOffsetNumber(&list[i]));
-					if (t >= 0 && !cs->deleted[t])
+					if (t >= 0 && cs->state[t] != HNSW_ELEMENT_FREE)
 					{
 						if (nadj[me] % 16 == 0)
 							adj[me] = adj[me] ? repalloc(adj[me], sizeof(int32) * (nadj[me] + 16))
@@ -215,7 +230,7 @@ CountUnreachable(CheckState * cs, int32 entry, int32 **adj, int *nadj)
 		}
 	}
 	for (int i = 0; i < cs->n; i++)
-		if (!cs->deleted[i] && !seen[i])
+		if (cs->state[i] == HNSW_ELEMENT_LIVE && !seen[i])
 			unreachable++;
 	return unreachable;
 }
@@ -266,7 +281,7 @@ hnsw_check(PG_FUNCTION_ARGS)
 	cs.cap = 1024;
 	cs.tids = palloc(sizeof(ItemPointerData) * cs.cap);
 	cs.levels = palloc(cs.cap);
-	cs.deleted = palloc(sizeof(bool) * cs.cap);
+	cs.state = palloc(cs.cap);
 	HnswKeySetInit(&cs.map, 1024);
 
 	if (meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M)
@@ -281,7 +296,7 @@ hnsw_check(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < cs.n; i++)
 	{
-		if (!cs.deleted[i])
+		if (cs.state[i] == HNSW_ELEMENT_LIVE)
 		{
 			nlive++;
 			maxLive = Max(maxLive, cs.levels[i]);
@@ -302,8 +317,8 @@ hnsw_check(PG_FUNCTION_ARGS)
 		e = HnswKeyMapGet(&cs.map, HnswTidKey(&ep));
 		if (e < 0)
 			Problem(&cs, "The entry point (%u,%u) is no element.", meta.entryBlkno, meta.entryOffno);
-		else if (cs.deleted[e] && nlive > 0)
-			Problem(&cs, "The entry point (%u,%u) is deleted.", meta.entryBlkno, meta.entryOffno);
+		else if (cs.state[e] == HNSW_ELEMENT_FREE && nlive > 0)
+			Problem(&cs, "The entry point (%u,%u) is a freed slot.", meta.entryBlkno, meta.entryOffno);
 		else if (cs.levels[e] != meta.entryLevel)
 			Problem(&cs, "The entry point has level %d but the metapage says %d.",
 					cs.levels[e], meta.entryLevel);

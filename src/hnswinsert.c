@@ -264,6 +264,16 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 	return idx >= 0;
 }
 
+/* Make the metapage point at a new entry point */
+static void
+SetEntry(HnswMetaPage m, ItemPointer tid, int level, int dim)
+{
+	m->entryBlkno = ItemPointerGetBlockNumber(tid);
+	m->entryOffno = ItemPointerGetOffsetNumber(tid);
+	m->entryLevel = level;
+	m->dimensions = dim;
+}
+
 /* Pages the free space map may offer an insert before it appends */
 #define HNSW_FREE_TRIES		4
 
@@ -330,10 +340,7 @@ ReuseFreeSlot(Relation index, char *tup, Size size, bool setEntry, int level, in
 
 				LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 				m = HnswPageGetMeta(HnswWriteRegister(&pw, metabuf, false));
-				m->entryBlkno = blk;
-				m->entryOffno = found;
-				m->entryLevel = level;
-				m->dimensions = dim;
+				SetEntry(m, newtid, level, dim);
 				HnswWriteFinish(&pw);
 				UnlockReleaseBuffer(metabuf);
 			}
@@ -406,12 +413,7 @@ WriteElement(Relation index, char *tup, Size size, bool setEntry, int level, int
 		if (isNew && BufferGetBlockNumber(buf) > m->insertPage)
 			m->insertPage = BufferGetBlockNumber(buf);
 		if (setEntry)
-		{
-			m->entryBlkno = ItemPointerGetBlockNumber(newtid);
-			m->entryOffno = ItemPointerGetOffsetNumber(newtid);
-			m->entryLevel = level;
-			m->dimensions = dim;
-		}
+			SetEntry(m, newtid, level, dim);
 		HnswWriteFinish(&pw);
 		UnlockReleaseBuffer(metabuf);
 	}

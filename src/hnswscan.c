@@ -160,6 +160,18 @@ ReadNeighbors(Relation index, HnswScanOpaque so, ItemPointer tid, int level,
 	return n;
 }
 
+/* An element of a pinned page, checked for the scan's dimension */
+static HnswElementTuple
+ScanElement(Relation index, HnswScanOpaque so, Buffer buf, ItemPointer tid)
+{
+	HnswElementTuple etup = HnswGetElementTuple(index, BufferGetPage(buf),
+												ItemPointerGetOffsetNumber(tid));
+
+	if (etup->dim != so->dim)
+		elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+	return etup;
+}
+
 /* Distance from the query to one element, read under a share lock */
 static float
 ElementDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
@@ -169,9 +181,7 @@ ElementDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
 	float		d;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	etup = HnswGetElementTuple(index, BufferGetPage(buf), ItemPointerGetOffsetNumber(tid));
-	if (etup->dim != so->dim)
-		elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+	etup = ScanElement(index, so, buf, tid);
 	d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
 	UnlockReleaseBuffer(buf);
 	return d;
@@ -338,9 +348,7 @@ ReadForExpand(Relation index, HnswScanOpaque so, ScanNode *node, ItemPointer out
 	int			n = 0;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	etup = HnswGetElementTuple(index, BufferGetPage(buf), ItemPointerGetOffsetNumber(&node->tid));
-	if (etup->dim != so->dim)
-		elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+	etup = ScanElement(index, so, buf, &node->tid);
 	if (!node->verified)
 	{
 		node->heaptid = etup->heaptid;
@@ -365,9 +373,7 @@ PinnedDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
 	HnswElementTuple etup;
 	float		d;
 
-	etup = HnswGetElementTuple(index, BufferGetPage(buf), ItemPointerGetOffsetNumber(tid));
-	if (etup->dim != so->dim)
-		elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+	etup = ScanElement(index, so, buf, tid);
 	d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
 	ReleaseBuffer(buf);
 	return d;
@@ -482,9 +488,7 @@ VisitPinned(Relation index, HnswScanOpaque so, ItemPointer tid, int ef)
 
 	/* Locked: what is read here counts as verified (see VerifyBatch) */
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	etup = HnswGetElementTuple(index, BufferGetPage(buf), ItemPointerGetOffsetNumber(tid));
-	if (etup->dim != so->dim)
-		elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+	etup = ScanElement(index, so, buf, tid);
 	d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
 	n = NewNode(so, tid, etup, d);
 	bound = so->res.n < ef ? get_float4_infinity() : -so->res.items[0].dist;
@@ -605,10 +609,7 @@ VerifyBatch(Relation index, HnswScanOpaque so)
 			HnswElementTuple etup;
 
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			etup = HnswGetElementTuple(index, BufferGetPage(buf),
-									   ItemPointerGetOffsetNumber(&node->tid));
-			if (etup->dim != so->dim)
-				elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+			etup = ScanElement(index, so, buf, &node->tid);
 			node->heaptid = etup->heaptid;
 			node->deleted = etup->deleted != 0;
 			node->dist = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
@@ -851,7 +852,7 @@ StartSearch(IndexScanDesc scan)
 		HnswElementTuple etup;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		etup = HnswGetElementTuple(index, BufferGetPage(buf), ItemPointerGetOffsetNumber(&ep));
+		etup = ScanElement(index, so, buf, &ep);
 		dummy.heaptid = etup->heaptid;
 		dummy.deleted = etup->deleted;
 		epidx = AddNode(so, &ep, &dummy,
