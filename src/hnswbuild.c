@@ -1156,7 +1156,12 @@ ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, IndexInfo
 
 	nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
 	if (nworkers <= 0)
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("hnsw build of \"%s\" is serial: no parallel workers planned",
+								 RelationGetRelationName(index))));
 		return 0;
+	}
 	/* The shared arrays are sized up front, so the dimension must be known */
 	if (dim <= 0 || !IsNormalProcessingMode() || IsInParallelMode())
 	{
