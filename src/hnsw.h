@@ -261,6 +261,7 @@ typedef struct HnswKeySet
 
 extern void HnswKeySetInit(HnswKeySet * s, uint32 expected);
 extern bool HnswKeySetAdd(HnswKeySet * s, uint64 key);
+extern int	HnswComparePairs(const void *a, const void *b);
 extern bool HnswKeySetContains(HnswKeySet * s, uint64 key);
 extern bool HnswKeyMapPut(HnswKeySet * s, uint64 key, int32 val);
 extern int32 HnswKeyMapGet(HnswKeySet * s, uint64 key);

@@ -37,6 +37,7 @@
 #include "pgstat.h"
 #include "port/atomics.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 #include "utils/memutils.h"
@@ -361,20 +362,6 @@ GraphSearchLevel(HnswMemGraph * g, const float *q, HnswPair * eps, int neps,
 	return n;
 }
 
-/* Order pairs by distance, then key (for determinism) */
-static int
-ComparePairs(const void *a, const void *b)
-{
-	const HnswPair *pa = a;
-	const HnswPair *pb = b;
-
-	if (pa->dist < pb->dist)
-		return -1;
-	if (pa->dist > pb->dist)
-		return 1;
-	return (pa->key > pb->key) - (pa->key < pb->key);
-}
-
 /* Add a link n -> e at a level, pruning n's list with the heuristic when full */
 static void
 GraphAddLinkLocked(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
@@ -401,7 +388,7 @@ GraphAddLinkLocked(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	}
 	cand[cnt].key = cnt;		/* the new element */
 	cand[cnt].dist = dist;
-	qsort(cand, cnt + 1, sizeof(HnswPair), ComparePairs);
+	qsort(cand, cnt + 1, sizeof(HnswPair), HnswComparePairs);
 	for (int i = 0; i <= cnt; i++)
 		vecs[i] = GraphVec(g, cand[i].key == (uint64) cnt ? e : list[1 + cand[i].key]);
 	HnswSelectNeighbors(g->kind, g->dim, cand, cnt + 1, vecs, cap, selected);
@@ -816,6 +803,60 @@ SpillGraph(HnswBuildState * bs)
 	bs->graphCtx = NULL;
 }
 
+/* Add one vector to the local graph (serial build) */
+static void
+AddLocalElement(HnswBuildState * bs, float *vec, int dim, ItemPointer tid)
+{
+	HnswMemGraph *g = &bs->graph;
+	MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
+	int64		i;
+	int			level;
+
+	if (g->n == g->cap)
+		GraphGrow(g);
+	i = g->n++;
+	memcpy(GraphVec(g, i), vec, sizeof(float) * dim);
+	g->heaptids[i] = *tid;
+	level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
+	g->levels[i] = level;
+	(void) GraphInitLinks(g, i, level);
+	MemoryContextSwitchTo(old);
+	GraphInsert(g, i, bs->info.efConstruction);
+}
+
+/*
+ * Add one vector to the shared graph (parallel build).  When the room
+ * reserved runs out, it says so and adds nothing more: the build then
+ * starts over serially.
+ */
+static void
+AddSharedElement(HnswBuildState * bs, float *vec, int dim, ItemPointer tid)
+{
+	HnswMemGraph *g = &bs->graph;
+	HnswBuildShared *shared = g->shared;
+	int64		i;
+	int			level;
+
+	if (pg_atomic_read_u32(&shared->full))
+		return;
+	i = (int64) pg_atomic_fetch_add_u64(&shared->next, 1);
+	level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
+	if (i < g->cap)
+		g->levels[i] = level;
+	if (i >= g->cap || !GraphInitLinks(g, i, level))
+	{
+		pg_atomic_write_u32(&shared->full, 1);
+		return;
+	}
+	/* Nobody reaches element i before GraphInsert links it */
+	memcpy(GraphVec(g, i), vec, sizeof(float) * dim);
+	g->heaptids[i] = *tid;
+	GraphInsert(g, i, bs->info.efConstruction);
+	bs->indtuples = (double) pg_atomic_add_fetch_u64(&shared->tuplesDone, 1);
+	if (bs->progress)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+}
+
 /* Add one heap tuple to the graph */
 static void
 BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
@@ -832,73 +873,25 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		return;
 
 	oldCtx = MemoryContextSwitchTo(bs->tmpCtx);
-	if (!HnswPrepareValue(&bs->info, values[0], &vec, &dim))
+	if (HnswPrepareValue(&bs->info, values[0], &vec, &dim))
 	{
-		MemoryContextSwitchTo(oldCtx);
-		MemoryContextReset(bs->tmpCtx);
-		return;
-	}
-	CheckBuildDim(bs, dim);
-
-	if (g->shared)
-	{
-		HnswBuildShared *shared = g->shared;
-		int64		i;
-		int			level;
-
-		if (pg_atomic_read_u32(&shared->full))
-		{
-			/* The build will start over serially: just finish the scan */
-			MemoryContextSwitchTo(oldCtx);
-			MemoryContextReset(bs->tmpCtx);
-			return;
-		}
-		i = (int64) pg_atomic_fetch_add_u64(&shared->next, 1);
-		level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
-		if (i < g->cap)
-			g->levels[i] = level;
-		if (i >= g->cap || !GraphInitLinks(g, i, level))
-			pg_atomic_write_u32(&shared->full, 1);
+		CheckBuildDim(bs, dim);
+		if (g->shared)
+			AddSharedElement(bs, vec, dim, tid);
 		else
 		{
-			/* Nobody reaches element i before GraphInsert links it */
-			memcpy(GraphVec(g, i), vec, sizeof(float) * dim);
-			g->heaptids[i] = *tid;
-			GraphInsert(g, i, bs->info.efConstruction);
-			bs->indtuples = (double) pg_atomic_add_fetch_u64(&shared->tuplesDone, 1);
-			if (bs->progress)
-				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+			if (bs->onDisk)
+				HnswInsertOnDisk(index, &bs->info, vec, dim, tid, true);
+			else
+				AddLocalElement(bs, vec, dim, tid);
+			bs->indtuples++;
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
 		}
-		MemoryContextSwitchTo(oldCtx);
-		MemoryContextReset(bs->tmpCtx);
-		return;
-	}
-	else if (bs->onDisk)
-		HnswInsertOnDisk(index, &bs->info, vec, dim, tid, true);
-	else
-	{
-		int64		i;
-		int			level;
-
-		MemoryContextSwitchTo(bs->graphCtx);
-		if (g->n == g->cap)
-			GraphGrow(g);
-		i = g->n++;
-		memcpy(GraphVec(g, i), vec, sizeof(float) * dim);
-		g->heaptids[i] = *tid;
-		level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
-		g->levels[i] = level;
-		(void) GraphInitLinks(g, i, level);
-		MemoryContextSwitchTo(bs->tmpCtx);
-		GraphInsert(g, i, bs->info.efConstruction);
 	}
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(bs->tmpCtx);
 
-	bs->indtuples++;
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
-
-	if (!bs->onDisk && g->memUsed > bs->memLimit)
+	if (!g->shared && !bs->onDisk && g->memUsed > bs->memLimit)
 		SpillGraph(bs);
 }
 
@@ -1250,6 +1243,13 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (bs.graphCtx)
 		MemoryContextDelete(bs.graphCtx);
 	MemoryContextDelete(bs.tmpCtx);
+
+	/*
+	 * Give the index its free space map now, empty: inserts look there for
+	 * slots VACUUM freed, and without the fork each lookup would ask the
+	 * file system whether it exists (a failed open() per insert)
+	 */
+	RecordPageWithFreeSpace(index, HNSW_METAPAGE_BLKNO, 0);
 
 	if (RelationNeedsWAL(index))
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);

@@ -147,14 +147,48 @@ SearchLevel(InsertState * st, int *eps, int neps, int ef, int level, int *out)
 	return n;
 }
 
-/* Order pairs by distance */
-static int
-ComparePairDist(const void *a, const void *b)
+/* Start a search for q: no nodes loaded yet */
+static void
+InitInsertState(InsertState * st, Relation index, HnswIndexInfo * info, const float *q, int dim)
 {
-	const HnswPair *pa = a;
-	const HnswPair *pb = b;
+	memset(st, 0, sizeof(*st));
+	st->index = index;
+	st->info = info;
+	st->dim = dim;
+	st->q = q;
+	st->capnodes = 256;
+	st->nodes = palloc(sizeof(HnswNode) * st->capnodes);
+	HnswKeySetInit(&st->map, 512);
+}
 
-	return (pa->dist > pb->dist) - (pa->dist < pb->dist);
+/* Greedy descent from node ep through levels fromLevel down to toLevel + 1 */
+static int
+DescendGreedy(InsertState * st, int ep, int fromLevel, int toLevel)
+{
+	for (int l = fromLevel; l > toLevel; l--)
+	{
+		bool		changed = true;
+
+		while (changed)
+		{
+			ItemPointerData nb[2 * HNSW_MAX_M];
+			int			nn = GetNeighbors(st, ep, l, nb);
+
+			CHECK_FOR_INTERRUPTS();
+			changed = false;
+			for (int i = 0; i < nn; i++)
+			{
+				int			e = GetNode(st, &nb[i]);
+
+				if (st->nodes[e].dist < st->nodes[ep].dist)
+				{
+					ep = e;
+					changed = true;
+				}
+			}
+		}
+	}
+	return ep;
 }
 
 /*
@@ -216,7 +250,7 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 			cand[nslots].key = nslots;
 			cand[nslots].dist = newdist;
 			vecs[nslots] = (float *) st->q;
-			qsort(cand, nslots + 1, sizeof(HnswPair), ComparePairDist);
+			qsort(cand, nslots + 1, sizeof(HnswPair), HnswComparePairs);
 			for (int i = 0; i <= nslots; i++)
 				sorted[i] = vecs[cand[i].key];
 			HnswSelectNeighbors(st->info->kind, st->dim, cand, nslots + 1, sorted,
@@ -463,14 +497,7 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %u dimensions, not %d", meta.dimensions, dim)));
 
-	memset(&st, 0, sizeof(st));
-	st.index = index;
-	st.info = info;
-	st.dim = dim;
-	st.q = vec;
-	st.capnodes = 256;
-	st.nodes = palloc(sizeof(HnswNode) * st.capnodes);
-	HnswKeySetInit(&st.map, 512);
+	InitInsertState(&st, index, info, vec, dim);
 	chosen = palloc0(sizeof(int *) * (level + 1));
 	nchosen = palloc0(sizeof(int) * (level + 1));
 
@@ -483,33 +510,8 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 		int		   *w = palloc(sizeof(int) * (info->efConstruction + 1));
 
 		ItemPointerSet(&eptid, meta.entryBlkno, meta.entryOffno);
-		ep = GetNode(&st, &eptid);
-
 		/* Greedy descent through the levels above the new element's */
-		for (int l = meta.entryLevel; l > level; l--)
-		{
-			bool		changed = true;
-
-			while (changed)
-			{
-				int			nn = GetNeighbors(&st, ep, l, st.nbrs);
-				ItemPointerData nb[2 * HNSW_MAX_M];
-
-				CHECK_FOR_INTERRUPTS();
-				memcpy(nb, st.nbrs, sizeof(ItemPointerData) * nn);
-				changed = false;
-				for (int i = 0; i < nn; i++)
-				{
-					int			e = GetNode(&st, &nb[i]);
-
-					if (st.nodes[e].dist < st.nodes[ep].dist)
-					{
-						ep = e;
-						changed = true;
-					}
-				}
-			}
-		}
+		ep = DescendGreedy(&st, GetNode(&st, &eptid), meta.entryLevel, level);
 
 		eps = palloc(sizeof(int) * (info->efConstruction + 1));
 		eps[0] = ep;
@@ -639,40 +641,10 @@ HnswSearchNear(Relation index, HnswIndexInfo * info, const float *q, int dim,
 
 	if (meta.entryBlkno == InvalidBlockNumber || meta.entryLevel < level)
 		return 0;
-	memset(&st, 0, sizeof(st));
-	st.index = index;
-	st.info = info;
-	st.dim = dim;
-	st.q = q;
-	st.capnodes = 256;
-	st.nodes = palloc(sizeof(HnswNode) * st.capnodes);
-	HnswKeySetInit(&st.map, 512);
+	InitInsertState(&st, index, info, q, dim);
 
 	ItemPointerSet(&eptid, meta.entryBlkno, meta.entryOffno);
-	ep = GetNode(&st, &eptid);
-	for (int l = meta.entryLevel; l > level; l--)
-	{
-		bool		changed = true;
-
-		while (changed)
-		{
-			ItemPointerData nb[2 * HNSW_MAX_M];
-			int			nn = GetNeighbors(&st, ep, l, nb);
-
-			CHECK_FOR_INTERRUPTS();
-			changed = false;
-			for (int i = 0; i < nn; i++)
-			{
-				int			e = GetNode(&st, &nb[i]);
-
-				if (st.nodes[e].dist < st.nodes[ep].dist)
-				{
-					ep = e;
-					changed = true;
-				}
-			}
-		}
-	}
+	ep = DescendGreedy(&st, GetNode(&st, &eptid), meta.entryLevel, level);
 	w = palloc(sizeof(int) * (info->efConstruction + 1));
 	nw = SearchLevel(&st, &ep, 1, info->efConstruction, level, w);
 	for (int i = 0; i < nw && n < max; i++)

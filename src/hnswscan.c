@@ -172,21 +172,6 @@ ScanElement(Relation index, HnswScanOpaque so, Buffer buf, ItemPointer tid)
 	return etup;
 }
 
-/* Distance from the query to one element, read under a share lock */
-static float
-ElementDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
-{
-	Buffer		buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(tid));
-	HnswElementTuple etup;
-	float		d;
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	etup = ScanElement(index, so, buf, tid);
-	d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-	UnlockReleaseBuffer(buf);
-	return d;
-}
-
 /* Pin an element's block, refusing links to the metapage */
 static Buffer
 PinElement(Relation index, ItemPointer tid)
@@ -334,21 +319,18 @@ PeekElement(Relation index, HnswRelCache *rc, HnswScanOpaque so, ItemPointer tid
 }
 
 /*
- * Pin, share-lock and read a node's level-0 neighbours into out, and
- * confirm under the pin what its visit may have read without one: the
- * heap TID, the deleted flag and the distance.  Returns the count.
+ * Pin and share-lock a node's page (*buf, for the caller to release) and
+ * confirm what its visit may have read without a pin: the heap TID, the
+ * deleted flag and the distance.  Returns the element.
  */
-static int
-ReadForExpand(Relation index, HnswScanOpaque so, ScanNode *node, ItemPointer out)
+static HnswElementTuple
+LockAndConfirm(Relation index, HnswScanOpaque so, ScanNode *node, Buffer *buf)
 {
-	Buffer		buf = PinElement(index, &node->tid);
 	HnswElementTuple etup;
-	ItemPointer slots;
-	int			nslots;
-	int			n = 0;
 
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	etup = ScanElement(index, so, buf, &node->tid);
+	*buf = PinElement(index, &node->tid);
+	LockBuffer(*buf, BUFFER_LOCK_SHARE);
+	etup = ScanElement(index, so, *buf, &node->tid);
 	if (!node->verified)
 	{
 		node->heaptid = etup->heaptid;
@@ -356,6 +338,19 @@ ReadForExpand(Relation index, HnswScanOpaque so, ScanNode *node, ItemPointer out
 		node->verified = true;
 	}
 	node->deleted = etup->deleted != 0;
+	return etup;
+}
+
+/* Read a node's level-0 neighbours into out, confirming it; returns the count */
+static int
+ReadForExpand(Relation index, HnswScanOpaque so, ScanNode *node, ItemPointer out)
+{
+	Buffer		buf;
+	HnswElementTuple etup = LockAndConfirm(index, so, node, &buf);
+	ItemPointer slots;
+	int			nslots;
+	int			n = 0;
+
 	slots = HnswTupleNeighbors(etup);
 	nslots = HnswLevelSlots(etup->m, 0);
 	for (int i = 0; i < nslots; i++)
@@ -383,7 +378,7 @@ PinnedDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
 static void
 DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryLevel)
 {
-	float		epd = ElementDistance(index, so, ep);
+	float		epd = PinnedDistance(index, so, ep);
 	ItemPointerData nbrs[HNSW_MAX_M];
 	HnswNode	info;
 
@@ -605,15 +600,9 @@ VerifyBatch(Relation index, HnswScanOpaque so)
 
 		if (!node->verified)
 		{
-			Buffer		buf = PinElement(index, &node->tid);
-			HnswElementTuple etup;
+			Buffer		buf;
 
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			etup = ScanElement(index, so, buf, &node->tid);
-			node->heaptid = etup->heaptid;
-			node->deleted = etup->deleted != 0;
-			node->dist = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-			node->verified = true;
+			(void) LockAndConfirm(index, so, node, &buf);
 			UnlockReleaseBuffer(buf);
 		}
 	}

@@ -138,21 +138,27 @@ HnswKeySetReserve(HnswKeySet * s, uint32 extra)
 bool
 HnswKeyMapPut(HnswKeySet * s, uint64 key, int32 val)
 {
-	uint32		j;
+	uint32		before = s->count;
+	int32	   *slot = HnswKeyMapRef(s, key);
 
-	if ((s->count + 1) * 2 > s->mask + 1)
-		HnswKeySetGrow(s);
-	j = HnswKeyHash(key) & s->mask;
-	while (s->ents[j].key != 0)
-	{
-		if (s->ents[j].key == key + 1)
-			return false;
-		j = (j + 1) & s->mask;
-	}
-	s->ents[j].key = key + 1;
-	s->ents[j].val = val;
-	s->count++;
+	if (s->count == before)
+		return false;
+	*slot = val;
 	return true;
+}
+
+/* qsort order for pairs: by distance, then key (so that ties are deterministic) */
+int
+HnswComparePairs(const void *a, const void *b)
+{
+	const HnswPair *pa = a;
+	const HnswPair *pb = b;
+
+	if (pa->dist < pb->dist)
+		return -1;
+	if (pa->dist > pb->dist)
+		return 1;
+	return (pa->key > pb->key) - (pa->key < pb->key);
 }
 
 /* Add a key; returns false if it was already there */

@@ -41,16 +41,6 @@
 
 #include "hnsw.h"
 
-/* Order pairs by distance */
-static int
-ComparePairDist(const void *a, const void *b)
-{
-	const HnswPair *pa = a;
-	const HnswPair *pb = b;
-
-	return (pa->dist > pb->dist) - (pa->dist < pb->dist);
-}
-
 /* Find the live element of the highest level, by a full pass over the pages */
 static bool
 FindBestEntry(Relation index, BufferAccessStrategy strategy, ItemPointer best, int *bestLevel)
@@ -204,7 +194,7 @@ RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 		}
 	}
 
-	qsort(cand, ncand, sizeof(HnswPair), ComparePairDist);
+	qsort(cand, ncand, sizeof(HnswPair), HnswComparePairs);
 	for (int i = 0; i < ncand && k < nslots; i++)
 		newlist[k++] = tids[cand[i].key];
 	for (int i = k; i < nslots; i++)
@@ -347,33 +337,41 @@ RescueOrphans(Relation index, HnswKeySet * deleted, HnswKeySet * indeg,
 }
 
 /*
- * Pass 3: mark the tombstones free, and record in the free space map every
- * page with free slots and the highest level one of them can take.
+ * Pass 3: on the pages the clean round found tombstones or free slots on,
+ * mark the tombstones free, and record in the free space map the highest
+ * element level one of the page's free slots can take.
  */
 static void
-MarkFree(Relation index, BufferAccessStrategy strategy)
+MarkFree(Relation index, BufferAccessStrategy strategy, bool *withDeleted, BlockNumber nblocks)
 {
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-
 	for (BlockNumber blk = 1; blk < nblocks; blk++)
 	{
-		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+		Buffer		buf;
 		Page		page;
 		bool		anyDeleted = false;
 		int			maxLevel = -1;
 
+		if (!withDeleted[blk])
+			continue;
 		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-			anyDeleted |= HnswGetElementTuple(index, page, off)->deleted == HNSW_ELEMENT_DELETED;
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		{
+			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
 
-		LockBuffer(buf, anyDeleted ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
+			/* Tombstones are about to be free slots too */
+			if (etup->deleted != HNSW_ELEMENT_LIVE)
+				maxLevel = Max(maxLevel, etup->level);
+			anyDeleted |= etup->deleted == HNSW_ELEMENT_DELETED;
+		}
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		if (anyDeleted)
 		{
 			HnswPageWrite pw;
 
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 			HnswWriteStart(&pw, index, false);
 			page = HnswWriteRegister(&pw, buf, false);
 			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
@@ -384,16 +382,10 @@ MarkFree(Relation index, BufferAccessStrategy strategy)
 					etup->deleted = HNSW_ELEMENT_FREE;
 			}
 			HnswWriteFinish(&pw);
+			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		}
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
-
-			if (etup->deleted == HNSW_ELEMENT_FREE && etup->level > maxLevel)
-				maxLevel = etup->level;
-		}
-		UnlockReleaseBuffer(buf);
+		ReleaseBuffer(buf);
+		/* A hint: an insert that finds less corrects it */
 		RecordPageWithFreeSpace(index, blk, (maxLevel + 1) * HNSW_FSM_UNIT);
 	}
 	FreeSpaceMapVacuum(index);
@@ -496,10 +488,12 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			int			nlive = 0;
 			int			caplive = 1024;
 			int			repaired = 0;
+			bool	   *withDeleted;	/* pages holding tombstones or free slots */
 
 			HnswKeySetInit(&indeg, 1024);
 			live = palloc(sizeof(ItemPointerData) * caplive);
 			nblocks = RelationGetNumberOfBlocks(index);
+			withDeleted = palloc0(sizeof(bool) * nblocks);
 			for (BlockNumber blk = 1; blk < nblocks; blk++)
 			{
 				Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
@@ -516,7 +510,10 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 					ItemPointer nbrs = HnswTupleNeighbors(etup);
 
 					if (etup->deleted)
+					{
+						withDeleted[blk] = true;
 						continue;
+					}
 					if (NeedsRepair(etup, &deleted))
 						todo[ntodo++] = off;
 					if (nlive == caplive)
@@ -549,7 +546,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			if (repaired == 0)
 			{
 				RescueOrphans(index, &deleted, &indeg, live, nlive);
-				MarkFree(index, info->strategy);
+				MarkFree(index, info->strategy, withDeleted, nblocks);
 				break;
 			}
 		}
