@@ -31,16 +31,21 @@ def schedstat(pid):
 
 def main():
     args = sys.argv[1:]
-    bins = [a[4:] for a in args if a.startswith("bin=")]
-    dsns = [a for a in args if not a.startswith("bin=")]
+    threads = [1]
+    if os.cpu_count() and os.cpu_count() > 1:
+        threads.append(os.cpu_count())
+    # every build at semvec.blas_threads 1 (the default) and at one per CPU
+    bins = ["%s, %d thr" % (a[4:], t) for a in args if a.startswith("bin=") for t in threads]
+    dsns = [(a, t) for a in args if not a.startswith("bin=") for t in threads]
     # distinct texts so that nothing is constant-folded or cached
     texts = [SHORT.replace(".", " " * (i % 2) + ".") for i in range(CALLS)]
     curs = []
     pids = []
-    for dsn in dsns:
+    for dsn, nthreads in dsns:
         c = psycopg2.connect(dsn)
         c.autocommit = True
         cur = c.cursor()
+        cur.execute("SET semvec.blas_threads = %d" % nthreads)
         cur.execute(LOOP)
         cur.execute("SELECT count(*) FROM embed_tokens(%s)", (SHORT,))
         ntok = cur.fetchone()[0]
@@ -80,7 +85,8 @@ def main():
                  statistics.median(sql[i]), min(core[0]) / b, min(cpu[i]),
                  statistics.median(wait[i])))
     print("core/SQL: best round's median wall time per call (median over rounds in parentheses);")
-    print("CPU ms: the backend's CPU time per call in the in-backend loop (best round);")
+    print("CPU ms: the backend's main thread's CPU time per call in the in-backend loop (best round;")
+    print("        worker threads not included);")
     print("wait ms: its time per call waiting for a CPU held by other processes (median round)")
 
 

@@ -2,7 +2,8 @@
 # Single-query latency of the default model (not a test): one ~13-token
 # query after the model is cached, for one or more semvec builds side by
 # side in the same run (rounds alternate between them, so load from other
-# processes hits every build alike).  Reports per-call medians from an
+# processes hits every build alike), each at semvec.blas_threads 1 (the
+# default) and at one thread per CPU.  Reports per-call medians from an
 # in-backend loop (no client round trip) and through SQL, with the load
 # average, plus the time to stream the model's weights once (the memory
 # floor of a one-row query).

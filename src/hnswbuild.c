@@ -21,6 +21,7 @@
 
 #include <math.h>
 
+#include "access/detoast.h"
 #include "access/generic_xlog.h"
 #include "access/htup_details.h"
 #include "access/parallel.h"
@@ -30,6 +31,7 @@
 #include "access/xact.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
+#include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
@@ -905,6 +907,15 @@ LinkAreaFor(int64 cap, int m)
 	return (Size) (3.0 * cap * perLevel / (m - 1)) + 64 * 1024;
 }
 
+/* Shared memory a parallel build's graph of cap elements takes */
+static double
+ParallelGraphBytes(int64 cap, int dim, int m)
+{
+	return (double) cap * (sizeof(float) * dim + sizeof(ItemPointerData) + 1 + sizeof(int64) +
+						   sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(LWLock)) +
+		LinkAreaFor(cap, m);
+}
+
 /* Lay out the shared chunk of a parallel build; returns its size */
 static Size
 SharedLayout(HnswBuildShared * sh, Size scanSize, int64 cap, int dim, int m)
@@ -1024,19 +1035,28 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
  * Element slots to reserve for a parallel build: the most rows the heap
  * can hold (if its rows were just the vector, when the vector is a column;
  * an expression's value is not stored, so then any row), or, when that is
- * far more, the row estimate with room to spare.
+ * far more, the row estimate with room to spare.  A vector that may be
+ * stored out of line (the type's storage is external) can take as little
+ * as a TOAST pointer in the row: a 512-d vector is over the TOAST
+ * threshold, and counting it inline put the bound at 3 rows a page.
  */
 static int64
 ParallelCapacity(Relation heap, IndexInfo *indexInfo, int dim)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(heap);
-	Size		minRow = MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData) +
-		MAXALIGN(VECTOR_SIZE(dim));
-	double		perPage = indexInfo->ii_IndexAttrNumbers[0] == 0 ? MaxHeapTuplesPerPage :
-		(double) (BLCKSZ - SizeOfPageHeaderData) / minRow;
-	double		upper = (double) nblocks * perPage + 1024;
+	AttrNumber	attnum = indexInfo->ii_IndexAttrNumbers[0];
+	Size		datum = VECTOR_SIZE(dim);
+	Size		minRow;
+	double		perPage;
+	double		upper;
 	double		est = heap->rd_rel->reltuples;
 
+	if (attnum > 0 && TupleDescAttr(RelationGetDescr(heap), attnum - 1)->attstorage != TYPSTORAGE_PLAIN)
+		datum = Min(datum, TOAST_POINTER_SIZE);
+	minRow = MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData) + MAXALIGN(datum);
+	perPage = attnum == 0 ? MaxHeapTuplesPerPage :
+		Min((double) (BLCKSZ - SizeOfPageHeaderData) / minRow, MaxHeapTuplesPerPage);
+	upper = (double) nblocks * perPage + 1024;
 	if (est >= 0 && est * 1.25 + 1024 < upper)
 		return (int64) (est * 1.25 + 1024);
 	return (int64) upper;
@@ -1164,9 +1184,22 @@ ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, IndexInfo
 		return 0;
 	}
 	*cap = ParallelCapacity(heap, indexInfo, dim);
-	bytes = (double) *cap * (sizeof(float) * dim + sizeof(ItemPointerData) + 1 + sizeof(int64) +
-							 sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(LWLock)) +
-		LinkAreaFor(*cap, m);
+	bytes = ParallelGraphBytes(*cap, dim, m);
+
+	/*
+	 * A table never analyzed has no row estimate, and the bound from its size
+	 * counts every row at its smallest (a row with a TOASTed vector is a few
+	 * dozen bytes): reserve what maintenance_work_mem holds instead.  If the
+	 * rows turn out more, the graph would not have fit anyway; the build then
+	 * starts over serially (with a NOTICE).
+	 */
+	if (bytes > (double) bs->memLimit && heap->rd_rel->reltuples < 0)
+	{
+		*cap = (int64) (*cap * ((double) bs->memLimit / bytes));
+		while (*cap > 1024 && ParallelGraphBytes(*cap, dim, m) > (double) bs->memLimit)
+			*cap -= *cap / 64;
+		bytes = ParallelGraphBytes(*cap, dim, m);
+	}
 	/* Too big for maintenance_work_mem: the serial build writes out and goes on */
 	if (bytes > (double) bs->memLimit || *cap > PG_INT32_MAX)
 	{

@@ -12,3 +12,9 @@ CFLAGS="-O2 -Wall -Wextra -Werror -fwrapv -ftree-vectorize -fno-math-errno"
 $CC $CFLAGS -Isrc -o "$out/distance_test" test/unit/distance_test.c \
 	src/distance.c src/distance_x86.c -lm
 "$out/distance_test"
+
+# encgemm: the sparse product must equal the dense one (needs libopenblas-dev
+# for encops.c)
+$CC $CFLAGS -Isrc -o "$out/encgemm_test" test/unit/encgemm_test.c \
+	src/encgemm.c src/encops.c -lopenblas -lpthread -lm
+"$out/encgemm_test"

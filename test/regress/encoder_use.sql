@@ -82,3 +82,12 @@ FROM bt, unnest(embed(array(SELECT repeat('word' || i || ' ', 1 + i % 40)
 							FROM generate_series(1, 40) i))) WITH ORDINALITY AS u(e2, j)
 WHERE bt.i = u.j;
 RESET semvec.blas_threads;
+-- a short query's products are split too (over kept worker threads)
+CREATE TEMP TABLE one AS SELECT embed('PostgreSQL is a powerful open source relational database.') AS e;
+SET semvec.blas_threads = 2;
+SELECT l2_distance(e, embed('PostgreSQL is a powerful open source relational database.')) < 1e-6
+	   AS short_query_same_with_threads,
+	   l2_distance(e, embed('PostgreSQL is a powerful open source relational database!')) > 1e-4
+	   AS other_text_differs
+FROM one;
+RESET semvec.blas_threads;

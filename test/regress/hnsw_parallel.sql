@@ -74,6 +74,20 @@ CREATE INDEX pb2_v ON pb2 USING hnsw (v vector_l2_ops) WITH (m = 12, ef_construc
 SELECT hnsw_check('pb2_v');
 SELECT count(*) FROM (SELECT id FROM pb2 ORDER BY v <-> (SELECT v FROM pb2 WHERE id = 1) LIMIT 10) s;
 
+-- No row estimate (never analyzed) and vectors stored out of line (600-d
+-- is over the TOAST threshold): the room comes from the table's size,
+-- counting a row's vector as the TOAST pointer it is (counted inline, the
+-- room ran out and the build started over serially with a NOTICE)
+CREATE TABLE pb4 (id int, v vector(600)) WITH (autovacuum_enabled = false);
+INSERT INTO pb4 SELECT i, (SELECT array_agg(sin(i * 0.37 + d * 0.011)) FROM generate_series(1, 600) d)::real[]::vector
+	FROM generate_series(1, 1500) i;
+SELECT reltuples < 0 AS never_analyzed FROM pg_class WHERE relname = 'pb4';
+ALTER TABLE pb4 SET (parallel_workers = 2);
+SET client_min_messages = debug1;
+CREATE INDEX pb4_v ON pb4 USING hnsw (v vector_l2_ops);
+RESET client_min_messages;
+SELECT hnsw_check('pb4_v');
+
 -- An untyped column cannot be sized up front: serial build
 CREATE TABLE pb3 (v vector);
 INSERT INTO pb3 SELECT v FROM pb;
@@ -90,5 +104,5 @@ SELECT hnsw_check('pb_small');
 RESET maintenance_work_mem;
 
 RESET client_min_messages;
-DROP TABLE pb, pb2, pb3, pb_truth;
+DROP TABLE pb, pb2, pb3, pb4, pb_truth;
 DROP FUNCTION pb_recall();
