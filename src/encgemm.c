@@ -129,9 +129,10 @@ EncUnpackWeights(const float *packed, int in, int out, float *w)
  * panel rows idx[0..K) (panel at its start) and x compacted to match, x[i]
  * for row idx[i]; rows left out have a zero x in every row of the block.
  * The first block of a panel starts from the bias (and y when
- * accumulating), later ones from the partial sums left in y.  Iteration k prefetches the weight row pf + (k * pf_step
- * >> 16) (sparse: row pfidx[k * pf_step >> 16] of the panel), so that the
- * row groups of a block share the prefetches of a later block evenly.
+ * accumulating), later ones from the partial sums left in y.  Iteration k
+ * prefetches the weight row pf + (k * pf_step >> 16) (sparse: row
+ * pfidx[k * pf_step >> 16] of the panel), so that the row groups of a
+ * block share the prefetches of a later block evenly.
  */
 static inline __attribute__((always_inline, target("avx2,fma"))) void
 Block(const int R, const bool sparse, const float *x, int ldx,
@@ -364,6 +365,8 @@ typedef struct EncPool
 	unsigned long generation;	/* one per dispatched product */
 	int			pending;		/* workers still running this generation */
 	int			nstarted;
+	/* the generation each worker was started in: its first job is the next */
+	unsigned long born[ENC_MAX_THREADS];
 	/*
 	 * jobs[i + 1] is worker i's.  Every started worker takes part in every
 	 * generation (some with no panels), and the caller waits for all of
@@ -383,7 +386,7 @@ static void *
 PoolWorker(void *arg)
 {
 	int			id = (int) (long) arg;
-	unsigned long seen = 0;
+	unsigned long seen = Pool.born[id];	/* written before pthread_create */
 
 	for (;;)
 	{
@@ -429,6 +432,7 @@ PoolEnsure(int n)
 	{
 		pthread_t	tid;
 
+		Pool.born[Pool.nstarted] = Pool.generation;
 		if (pthread_create(&tid, NULL, PoolWorker, (void *) (long) Pool.nstarted) != 0)
 			break;
 		pthread_detach(tid);
