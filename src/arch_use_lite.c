@@ -49,6 +49,7 @@ typedef struct UseLiteMatrix
 {
 	const float *packed;		/* in the mmapped file; NULL if unusable */
 	float	   *w;				/* unpacked copy, or NULL */
+	const float *rows;			/* optional row-major copy in the file (FFN out) */
 	int			in;
 	int			out;
 } UseLiteMatrix;
@@ -129,6 +130,7 @@ Matrix(EncModel *model, const char *name, int in, int out, UseLiteMatrix *m)
 	m->out = out;
 	m->packed = NULL;
 	m->w = NULL;
+	m->rows = NULL;
 	if (EncPackedAvailable())
 		m->packed = packed;
 	else
@@ -155,7 +157,8 @@ static inline void
 LinearSparse(const UseLiteMatrix *m, const float *x, long n, const float *b,
 			 float *y, bool accumulate)
 {
-	EncLinearPackedSparse(x, n, m->in, m->w, m->packed, b, m->out, y, accumulate);
+	EncLinearPackedSparse(x, n, m->in, m->w, m->packed, m->rows, b, m->out, y,
+						  accumulate);
 }
 
 /* Report an unsupported hyper-parameter in config.json */
@@ -254,6 +257,10 @@ UseLiteLoad(EncModel *model)
 		LT1(b1, "ffn.in.bias", st->ffn);
 		LT2(w2, "ffn.out.weight", st->ffn, st->d);
 		LT1(b2, "ffn.out.bias", st->d);
+		/* the row-major copy is optional (model folders converted earlier lack it) */
+		snprintf(name, sizeof(name), "layers.%d.ffn.out.weight_rows", i);
+		if (L->w2.packed != NULL && EncModelHasTensor(model, name))
+			L->w2.rows = Tensor2(model, name, st->ffn, st->d);
 #undef LT1
 #undef LT2
 	}

@@ -229,6 +229,19 @@ typedef struct SparseLists
 	const int  *counts;			/* real entries per list */
 } SparseLists;
 
+/*
+ * The few-rows sparse product (see TokenSparseAvx2): for each row t of x,
+ * the columns k where x[t][k] is nonzero, followed by ENC_TOKEN_PREFETCH
+ * entries of prefetch pad; and W in row-major layout.
+ */
+typedef struct TokenLists
+{
+	int			stride;			/* ints from one row's list to the next */
+	const int  *lists;
+	const int  *counts;			/* real entries per list */
+	const float *rows;			/* W, [in][out] */
+} TokenLists;
+
 /* One product's arguments, and the panels [p0, p1) one thread computes */
 typedef struct PanelJob
 {
@@ -241,6 +254,7 @@ typedef struct PanelJob
 	float	   *y;
 	bool		acc;
 	const SparseLists *sparse;	/* NULL: dense */
+	const TokenLists *tokens;	/* not NULL: the few-rows sparse product */
 	int			p0;
 	int			p1;
 } PanelJob;
@@ -336,10 +350,81 @@ PanelsImpl(const PanelJob *j, const bool sparse)
 	}
 }
 
+/*
+ * The sparse product for few rows, from a row-major copy of W.  Few rows
+ * are bound by reading the weights, and a 13-token query needs only about
+ * half the rows of the FFN's output matrix (the rest meet zeros only),
+ * while each token needs about 8% of them.  So, for each block of 64
+ * output columns and each row t of x, y[t][block] is accumulated in eight
+ * registers over only the k where x[t][k] is nonzero, reading 256
+ * contiguous bytes of row k of W (prefetched ENC_TOKEN_PREFETCH entries
+ * ahead).  The rows a block needs stay in L2 (a few hundred kB) from one
+ * token to the next, and y is read and written once per block.  Every
+ * y[t][c] starts as the dense kernel's does and takes its terms in the same
+ * k order, so the result is the same.  Returns false, computing nothing,
+ * when more than ENC_TOKEN_SPARSE_MAX_FILL of x is nonzero (each FMA here
+ * loads its weight, so a denser x is faster through the register-blocked
+ * kernel) or memory for the lists is short.
+ */
+#define ENC_TOKEN_SPARSE_MAX_FILL 0.5
+#define ENC_TOKEN_PREFETCH	16	/* list entries ahead */
+
+/* y[t][c0 .. c0 + 8 * NACC) += sum over list of x[t][k] * W[k][...] */
+static inline __attribute__((always_inline, target("avx2,fma"))) void
+TokenBlock(const int NACC, const float *xt, const int *list, int cnt,
+		   const float *rows, int out, int c0, float *yt)
+{
+	__m256		acc[8];
+
+	for (int a = 0; a < NACC; a++)
+		acc[a] = _mm256_loadu_ps(yt + c0 + 8 * a);
+	for (int j = 0; j < cnt; j++)
+	{
+		const float *wk = rows + (long) list[j] * out + c0;
+		const float *pf = rows + (long) list[j + ENC_TOKEN_PREFETCH] * out + c0;
+		__m256		v = _mm256_set1_ps(xt[list[j]]);
+
+		for (int l = 0; l < NACC; l += 2)
+			_mm_prefetch((const char *) (pf + 8 * l), _MM_HINT_T0);
+		for (int a = 0; a < NACC; a++)
+			acc[a] = _mm256_fmadd_ps(v, _mm256_loadu_ps(wk + 8 * a), acc[a]);
+	}
+	for (int a = 0; a < NACC; a++)
+		_mm256_storeu_ps(yt + c0 + 8 * a, acc[a]);
+}
+
+/* The few-rows sparse product over the columns of panels [p0, p1) */
+static __attribute__((target("avx2,fma"))) void
+TokenPanels(const PanelJob *j)
+{
+	const TokenLists *tl = j->tokens;
+	int			end = j->p1 * ENC_PANEL;
+
+	for (int c0 = j->p0 * ENC_PANEL; c0 < end;)
+	{
+		int			width = c0 + 64 <= end ? 64 : ENC_PANEL;
+
+		for (int t = 0; t < j->n; t++)
+		{
+			const float *xt = j->x + (long) t * j->in;
+			const int  *list = tl->lists + (long) t * tl->stride;
+			float	   *yt = j->y + (long) t * j->out;
+
+			if (width == 64)
+				TokenBlock(8, xt, list, tl->counts[t], tl->rows, j->out, c0, yt);
+			else
+				TokenBlock(2, xt, list, tl->counts[t], tl->rows, j->out, c0, yt);
+		}
+		c0 += width;
+	}
+}
+
 static __attribute__((target("avx2,fma"))) void
 PackedPanels(const PanelJob *j)
 {
-	if (j->sparse)
+	if (j->tokens)
+		TokenPanels(j);
+	else if (j->sparse)
 		PanelsImpl(j, true);
 	else
 		PanelsImpl(j, false);
@@ -451,7 +536,7 @@ PoolEnsure(int n)
 static void
 PackedGemmAvx2(const float *x, int n, int in, const float *packed,
 			   const float *b, int out, float *y, bool acc,
-			   const SparseLists *sparse)
+			   const SparseLists *sparse, const TokenLists *tokens)
 {
 	int			npanels = out / ENC_PANEL;
 	int			nthreads = (long) n * in * out >= ENC_THREAD_MIN_MACS ? EncThreads : 1;
@@ -468,7 +553,7 @@ PackedGemmAvx2(const float *x, int n, int in, const float *packed,
 		/* shares past nthreads are empty */
 		int			p0 = ENC_MIN(t, nthreads) * (long) npanels / nthreads;
 		int			p1 = ENC_MIN(t + 1, nthreads) * (long) npanels / nthreads;
-		PanelJob	j = {x, n, in, packed, b, out, y, acc, sparse, p0, p1};
+		PanelJob	j = {x, n, in, packed, b, out, y, acc, sparse, tokens, p0, p1};
 
 		Pool.jobs[t] = j;
 	}
@@ -615,7 +700,52 @@ SparseGemmAvx2(const float *x, int n, int in, const float *packed,
 				xc[(long) r * in + i] = x[(long) r * in + list[i]];
 		row += rows;
 	}
-	PackedGemmAvx2(xc, n, in, packed, b, out, y, acc, &sl);
+	PackedGemmAvx2(xc, n, in, packed, b, out, y, acc, &sl, NULL);
+	return true;
+}
+
+/*
+ * The few-rows sparse product (see TokenBlock): build the lists, give y its
+ * starting values, then run TokenPanels, split over threads like the
+ * dense product
+ */
+static __attribute__((target("avx2,fma"))) bool
+TokenSparseAvx2(const float *x, int n, int in, const float *rows,
+				const float *b, int out, float *y, bool acc)
+{
+	int			stride = in + ENC_TOKEN_PREFETCH;
+	int		   *lists = SparseBuffer(sizeof(int) * ((size_t) n * stride + n));
+	int		   *counts = lists + (size_t) n * stride;
+	long		nonzero = 0;
+	TokenLists	tl;
+
+	if (lists == NULL)
+		return false;
+	for (int t = 0; t < n; t++)
+	{
+		int		   *list = lists + (long) t * stride;
+
+		counts[t] = NonzeroColumns(x + (long) t * in, 1, in, list);
+		/* the prefetch pad repeats the last row */
+		for (int i = 0; i < ENC_TOKEN_PREFETCH; i++)
+			list[counts[t] + i] = counts[t] > 0 ? list[counts[t] - 1] : 0;
+		nonzero += counts[t];
+	}
+	if (nonzero > ENC_TOKEN_SPARSE_MAX_FILL * n * in)
+		return false;
+
+	for (int t = 0; t < n; t++)
+		for (int c = 0; c < out; c++)
+		{
+			float		v = acc ? y[(long) t * out + c] : 0.0f;
+
+			y[(long) t * out + c] = b ? (acc ? v + b[c] : b[c]) : v;
+		}
+	tl.stride = stride;
+	tl.lists = lists;
+	tl.counts = counts;
+	tl.rows = rows;
+	PackedGemmAvx2(x, n, in, NULL, b, out, y, acc, NULL, &tl);
 	return true;
 }
 
@@ -655,7 +785,7 @@ EncLinearPacked(const float *x, int n, int in, const float *w,
 #ifdef ENC_HAVE_X86_GEMM
 	if (packed != NULL && PackedKernelUsable())
 	{
-		PackedGemmAvx2(x, n, in, packed, b, out, y, accumulate, NULL);
+		PackedGemmAvx2(x, n, in, packed, b, out, y, accumulate, NULL, NULL);
 		return;
 	}
 #endif
@@ -667,19 +797,24 @@ EncLinearPacked(const float *x, int n, int in, const float *w,
 
 /*
  * EncLinearPacked for a mostly zero x, such as a ReLU's output: rows of W
- * that meet only zeros of x are not read.  Only zero terms are skipped
- * and the rest are summed in the same order, so the result equals
- * EncLinearPacked's (up to the sign of a zero).
+ * that meet only zeros of x are not read.  rows, when not NULL, is W once
+ * more in plain row-major [in][out] layout, which products of few rows
+ * read instead.  Only zero terms are skipped and the rest are summed in
+ * the same order, so the result equals EncLinearPacked's (up to the sign
+ * of a zero).
  */
 void
 EncLinearPackedSparse(const float *x, int n, int in, const float *w,
-					  const float *packed, const float *b, int out, float *y,
-					  bool accumulate)
+					  const float *packed, const float *rows, const float *b,
+					  int out, float *y, bool accumulate)
 {
 #ifdef ENC_HAVE_X86_GEMM
-	if (packed != NULL && PackedKernelUsable() &&
-		SparseGemmAvx2(x, n, in, packed, b, out, y, accumulate))
-		return;
+	if (packed != NULL && PackedKernelUsable())
+	{
+		if (UseKBlocks(n) ? rows != NULL && TokenSparseAvx2(x, n, in, rows, b, out, y, accumulate) :
+			SparseGemmAvx2(x, n, in, packed, b, out, y, accumulate))
+			return;
+	}
 #endif
 	EncLinearPacked(x, n, in, w, packed, b, out, y, accumulate);
 }

@@ -50,8 +50,8 @@ extern void EncLinearPacked(const float *x, int n, int in, const float *w,
 							float *y, bool accumulate);
 extern void EncLinearPackedSparse(const float *x, int n, int in,
 								  const float *w, const float *packed,
-								  const float *b, int out, float *y,
-								  bool accumulate);
+								  const float *rows, const float *b,
+								  int out, float *y, bool accumulate);
 
 /* In place: x[n][d] = (x - mean) / sqrt(var + eps) * g + b, per row */
 extern void EncLayerNorm(float *x, int n, int d, const float *g,

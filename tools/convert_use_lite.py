@@ -28,7 +28,13 @@ are the logical [in][out]; the embedding table stays [vocab][256]:
   layers.{0,1}.ln2.weight|bias       [512]  (pre-FFN LayerNorm)
   layers.{0,1}.ffn.in.weight|bias    [512, 1536]; [1536]
   layers.{0,1}.ffn.out.weight|bias   [1536, 512]; [512]
+  layers.{0,1}.ffn.out.weight_rows   [1536, 512]  (the same matrix, row-major)
   head.weight|bias                   [512, 512]; [512]  (tanh layer)
+
+The FFN output matrix is stored a second time in plain row-major layout: its
+input is a ReLU's output, about 93% zeros, and a short query reads only the
+rows that meet a nonzero (whole rows of 2 kB each, which streams far better
+than a scattered 64 bytes per panel row).
 
 The scalar constants of the graph that the C forward pass hard-codes (query
 scales, LayerNorm and L2 epsilons, head counts, 128-token clip) are checked
@@ -235,6 +241,8 @@ def main():
         squeezed = [s for s in tshape if s != 1] if len(tshape) != len(shape) else tshape
         if dtype != "float32" or squeezed != shape:
             fail("%s has shape %r, expected %r" % (theirs, tshape, shape))
+        if ours.endswith("ffn.out.weight"):
+            tensors.append((ours + "_rows", (shape, data)))
         if len(shape) == 2 and ours != "embeddings.weight":
             shape, data = [shape[1] // PANEL, shape[0], PANEL], to_panels(data, shape[0], shape[1])
         tensors.append((ours, (shape, data)))

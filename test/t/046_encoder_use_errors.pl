@@ -59,6 +59,14 @@ clone('heads', 'config.json', config_with(num_attention_heads => 3));
 	%h = %$hdr;
 	$h{'layers.0.attn.qkv.weight'} = { %{ $h{'layers.0.attn.qkv.weight'} }, shape => [ 256, 768 ] };
 	clone('unpacked', 'model.safetensors', st_with(\%h));
+	# the row-major copies of the FFN output matrices are optional, but
+	# must have the matrix's shape when present
+	%h = %$hdr;
+	delete @h{ grep { /_rows$/ } keys %h };
+	clone('norows', 'model.safetensors', st_with(\%h));
+	%h = %$hdr;
+	$h{'layers.0.ffn.out.weight_rows'} = { %{ $h{'layers.0.ffn.out.weight_rows'} }, shape => [ 512, 1536 ] };
+	clone('rowsshape', 'model.safetensors', st_with(\%h));
 }
 clone('vocab', 'tokenizer.json', '{"model": {"type": "Unigram", "unk_id": 0, "vocab": [["a", 0], ["b"]]}}');
 clone('score', 'tokenizer.json', '{"model": {"type": "Unigram", "unk_id": 0, "vocab": [["a", "x"]]}}');
@@ -68,6 +76,10 @@ clone('novocab', 'tokenizer.json', '{"model": {"type": "Unigram"}}');
 # The copy works and equals the installed model
 is($node->safe_psql('postgres', q{SELECT embed('Hello world.', 'copy') <-> embed('Hello world.') = 0}),
 	't', 'an intact copy embeds exactly like the default model');
+is($node->safe_psql('postgres', q{
+	SELECT bool_and(embed(t, 'norows') <-> embed(t) = 0)
+	FROM unnest(ARRAY['Hello world.', 'A longer sentence about databases and vector search engines.']) t}),
+	't', 'without the row-major copies (read by short queries) the results are the same');
 
 my @cases = (
 	[ layout => qr/invalid model config ".*\/layout\/config.json".*weight_layout is "in_out"/s ],
@@ -76,6 +88,7 @@ my @cases = (
 	[ heads => qr/"num_attention_heads" is not supported/ ],
 	[ notensor => qr/layers\.1\.ffn\.out\.bias/ ],
 	[ unpacked => qr/layers\.0\.attn\.qkv\.weight/ ],
+	[ rowsshape => qr/layers\.0\.ffn\.out\.weight_rows/ ],
 	[ vocab => qr/invalid tokenizer file ".*\/vocab\/tokenizer.json".*\[piece, score\] pair/s ],
 	[ score => qr/invalid tokenizer file.*\[piece, score\] pair/s ],
 	[ unk => qr/invalid tokenizer file.*unk_id/s ],

@@ -1,6 +1,7 @@
 /*
- * Unit test of src/encgemm.c: the sparse product (rows of W that meet only
- * zeros of x skipped) must equal the dense packed product exactly, for
+ * Unit test of src/encgemm.c: the sparse products (rows of W that meet only
+ * zeros of x skipped; from the panels, and for few rows from a row-major
+ * copy of W) must equal the dense packed product exactly, for
  * every row count around the kernel's block and mode boundaries, with and
  * without bias and accumulation, at several sparsities (including all
  * zero and dense x, and few rows, where the sparse entry point falls back
@@ -34,6 +35,7 @@ Check(int n, int in, int out, double zero_frac, int with_bias, int acc)
 	float	   *y0 = malloc(sizeof(float) * (n > 0 ? n : 1) * out);
 	float	   *yd = malloc(sizeof(float) * (n > 0 ? n : 1) * out);
 	float	   *ys = malloc(sizeof(float) * (n > 0 ? n : 1) * out);
+	float	   *yr = malloc(sizeof(float) * (n > 0 ? n : 1) * out);
 	int			bad = 0;
 
 	for (int k = 0; k < in; k++)
@@ -52,9 +54,12 @@ Check(int n, int in, int out, double zero_frac, int with_bias, int acc)
 		y0[i] = Rand();
 	memcpy(yd, y0, sizeof(float) * n * out);
 	memcpy(ys, y0, sizeof(float) * n * out);
+	memcpy(yr, y0, sizeof(float) * n * out);
 
 	EncLinearPacked(x, n, in, NULL, packed, with_bias ? b : NULL, out, yd, acc);
-	EncLinearPackedSparse(x, n, in, NULL, packed, with_bias ? b : NULL, out, ys, acc);
+	/* panels only, and with the row-major copy (read for few rows) */
+	EncLinearPackedSparse(x, n, in, NULL, packed, NULL, with_bias ? b : NULL, out, ys, acc);
+	EncLinearPackedSparse(x, n, in, NULL, packed, w, with_bias ? b : NULL, out, yr, acc);
 
 	for (int r = 0; r < n && bad < 5; r++)
 		for (int o = 0; o < out && bad < 5; o++)
@@ -62,13 +67,14 @@ Check(int n, int in, int out, double zero_frac, int with_bias, int acc)
 			double		ref = (acc ? y0[r * out + o] : 0) + (with_bias ? b[o] : 0);
 			float		d = yd[r * out + o];
 			float		s = ys[r * out + o];
+			float		sr = yr[r * out + o];
 
 			for (int k = 0; k < in; k++)
 				ref += (double) x[(long) r * in + k] * w[k * out + o];
-			if (d != s || fabs(d - ref) > 1e-4 * (1 + fabs(ref)))
+			if (d != s || d != sr || fabs(d - ref) > 1e-4 * (1 + fabs(ref)))
 			{
-				fprintf(stderr, "n=%d in=%d out=%d zero=%.2f bias=%d acc=%d: y[%d][%d] dense %.9g sparse %.9g ref %.9g\n",
-						n, in, out, zero_frac, with_bias, acc, r, o, d, s, ref);
+				fprintf(stderr, "n=%d in=%d out=%d zero=%.2f bias=%d acc=%d: y[%d][%d] dense %.9g sparse %.9g row-sparse %.9g ref %.9g\n",
+						n, in, out, zero_frac, with_bias, acc, r, o, d, s, sr, ref);
 				bad++;
 			}
 		}
@@ -79,6 +85,7 @@ Check(int n, int in, int out, double zero_frac, int with_bias, int acc)
 	free(y0);
 	free(yd);
 	free(ys);
+	free(yr);
 	return bad;
 }
 
@@ -104,10 +111,14 @@ main(void)
 			for (size_t z = 0; z < sizeof(zeros) / sizeof(zeros[0]); z++)
 				for (int v = 0; v < 4; v++)
 				{
-					/* in 300 is not a multiple of the K block; in 1536 is the FFN's */
+					/*
+					 * in 300 is not a multiple of the K block, 1536 is the
+					 * FFN's; out 80 is not a multiple of the 64-column
+					 * blocks of the few-rows sparse product
+					 */
 					int			in = (i + z) % 2 ? 300 : 1536;
 
-					failed += Check(rows[i], in, 64, zeros[z], v & 1, v >> 1) != 0;
+					failed += Check(rows[i], in, i % 3 == 1 ? 80 : 64, zeros[z], v & 1, v >> 1) != 0;
 					checks++;
 				}
 	}
