@@ -37,6 +37,12 @@
  * [in][out] copy at load (EncUnpackWeights) and use cblas_sgemm.  Sums are
  * accumulated in k order, so results agree with sgemm to float rounding.
  *
+ * Sparse products (EncLinearPackedSparse) serve the FFN's output matrix,
+ * whose input is a ReLU's output, about 93% zeros: many rows skip the
+ * panel rows that meet only zeros in a register group (SparseGemmAvx2);
+ * few rows read only the needed rows of a row-major copy of the matrix,
+ * token by token (TokenSparseAvx2).  Both give the dense product's result.
+ *
  * Threads: with EncPackedSetThreads(n > 1) (semvec.blas_threads), products
  * of at least ENC_THREAD_MIN_MACS multiply-adds split their panels over n
  * threads (the caller runs one share; the others go to kept workers, see
