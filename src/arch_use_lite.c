@@ -474,6 +474,22 @@ ForwardGroup(const UseLiteState *st, int seq, const int32 *ids, int row0,
 	Head(st, nrows, s->u, out + (long) row0 * st->d);
 }
 
+/*
+ * The rows of the group that starts at row0: as many as fit
+ * USE_LITE_GROUP_TOKENS tokens, at least one; its tokens in *ntok
+ */
+static int
+NextGroup(const int *lens, int batch, int row0, long *ntok)
+{
+	int			nrows = 1;
+
+	*ntok = lens[row0];
+	while (row0 + nrows < batch &&
+		   *ntok + lens[row0 + nrows] <= USE_LITE_GROUP_TOKENS)
+		*ntok += lens[row0 + nrows++];
+	return nrows;
+}
+
 /* Embed a padded batch: rows are packed and run in bounded groups */
 static void
 UseLiteForward(EncModel *model, int batch, int seq, const int32 *ids,
@@ -481,31 +497,33 @@ UseLiteForward(EncModel *model, int batch, int seq, const int32 *ids,
 {
 	const UseLiteState *st = model->arch_state;
 	int		   *lens = palloc(sizeof(int) * Max(batch, 1));
-	int			row0 = 0;
-	long		total = 0;
+	int			row0;
+	int			nrows;
+	long		ntok;
+	long		maxtok = 1;
+	int			maxrows = 1;
 	int			maxlen = 1;
 	UseLiteScratch scratch;
 
 	/* the graph keeps only the first max_pos tokens of each row */
 	for (int b = 0; b < batch; b++)
-	{
 		lens[b] = Max(0, Min(Min(lengths[b], seq), st->max_pos));
-		total += lens[b];
-		maxlen = Max(maxlen, lens[b]);
-	}
-	/* a group holds at most USE_LITE_GROUP_TOKENS tokens (one row's fit) */
-	ScratchAlloc(st, Min(total, USE_LITE_GROUP_TOKENS), batch, maxlen, &scratch);
 
-	while (row0 < batch)
+	/* size the buffers for the largest group (at most USE_LITE_GROUP_TOKENS) */
+	for (row0 = 0; row0 < batch; row0 += nrows)
 	{
-		long		ntok = lens[row0];
-		int			nrows = 1;
+		nrows = NextGroup(lens, batch, row0, &ntok);
+		maxtok = Max(maxtok, ntok);
+		maxrows = Max(maxrows, nrows);
+		for (int b = row0; b < row0 + nrows; b++)
+			maxlen = Max(maxlen, lens[b]);
+	}
+	ScratchAlloc(st, maxtok, maxrows, maxlen, &scratch);
 
-		while (row0 + nrows < batch &&
-			   ntok + lens[row0 + nrows] <= USE_LITE_GROUP_TOKENS)
-			ntok += lens[row0 + nrows++];
+	for (row0 = 0; row0 < batch; row0 += nrows)
+	{
+		nrows = NextGroup(lens, batch, row0, &ntok);
 		ForwardGroup(st, seq, ids, row0, nrows, lens, ntok, &scratch, out);
-		row0 += nrows;
 		CHECK_FOR_INTERRUPTS();
 	}
 	ScratchFree(&scratch);
