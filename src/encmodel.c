@@ -116,7 +116,7 @@ EncoderInit(void)
 							   0,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("semvec.blas_threads",
-							"Number of OpenBLAS threads used by the encoder.",
+							"Threads per backend for the encoder's matrix products (OpenBLAS and semvec's kernels).",
 							"Valid range is 1 .. 64.",
 							&semvec_blas_threads,
 							1, 1, 64,
