@@ -17,15 +17,7 @@ tools/fetch_bert_vocab.sh "$work/vocab" >/dev/null
 /usr/bin/python3 bench/encoder_bert.py make "$work/models/minilm-shape" "$work/vocab/vocab.txt"
 chmod -R a+rX "$work"
 
-as_pg "$PGBIN/initdb" -D "$work/data" -A trust >/dev/null
-cat >> "$work/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$work'
-port = 5439
-semvec.model_path = '$work/models'
-max_parallel_workers_per_gather = 0
-CONF
-as_pg "$PGBIN/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
-as_pg "$PGBIN/psql" -h "$work" -p 5439 -d postgres -qc 'CREATE EXTENSION semvec'
+bench_server "$PGBIN" "$work" 5439 "semvec.model_path = '$work/models'" \
+	"max_parallel_workers_per_gather = 0"
 as_pg env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/encoder_bert.py run \
 	"$work/models/minilm-shape" "host=$work port=5439 dbname=postgres" "$n"

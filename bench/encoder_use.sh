@@ -21,14 +21,6 @@ modules=${SEMVEC_PARITY_MODULES:-$PWD/build/parity/node_modules}
 [ -d "$modules/@energetic-ai/embeddings" ] || modules=
 command -v node >/dev/null || modules=
 
-as_pg "$PGBIN/initdb" -D "$work/data" -A trust >/dev/null
-cat >> "$work/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$work'
-port = 5440
-max_parallel_workers_per_gather = 0
-CONF
-as_pg "$PGBIN/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
-as_pg "$PGBIN/psql" -h "$work" -p 5440 -d postgres -qc 'CREATE EXTENSION semvec'
+bench_server "$PGBIN" "$work" 5440 "max_parallel_workers_per_gather = 0"
 as_pg env OPENBLAS_NUM_THREADS=1 SEMVEC_BENCH_WORK="$work" /usr/bin/python3 bench/encoder_use.py \
 	"host=$work port=5440 dbname=postgres" "$n" "$modules"

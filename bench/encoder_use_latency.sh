@@ -29,16 +29,8 @@ conns=()
 for i in "${!bins[@]}"; do
 	d="$work/s$i"
 	mkdir -p "$d" && chmod 777 "$d"
-	as_pg "${bins[$i]}/initdb" -D "$d/data" -A trust >/dev/null
-	cat >> "$d/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$d'
-port = 5440
-max_parallel_workers_per_gather = 0
-CONF
-	as_pg "${bins[$i]}/pg_ctl" -D "$d/data" -l "$d/log" -w start >/dev/null
 	dirs+=("$d")
-	as_pg "${bins[$i]}/psql" -h "$d" -p 5440 -d postgres -qc 'CREATE EXTENSION semvec'
+	bench_server "${bins[$i]}" "$d" 5440 "max_parallel_workers_per_gather = 0"
 	conns+=("host=$d port=5440 dbname=postgres")
 done
 as_pg env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/encoder_use_latency.py "${bins[@]/#/bin=}" "${conns[@]}"

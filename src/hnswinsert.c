@@ -308,6 +308,34 @@ SetEntry(HnswMetaPage m, ItemPointer tid, int level, int dim)
 	m->dimensions = dim;
 }
 
+/*
+ * Finish the write that placed an element at tid.  The metapage goes in
+ * the same record when it changes: a new insert page (newPage valid and
+ * past the recorded one) or a new entry point.
+ */
+static void
+FinishPlacement(HnswPageWrite * pw, Relation index, BlockNumber newPage,
+				bool setEntry, ItemPointer tid, int level, int dim)
+{
+	Buffer		metabuf;
+	HnswMetaPage m;
+
+	if (newPage == InvalidBlockNumber && !setEntry)
+	{
+		HnswWriteFinish(pw);
+		return;
+	}
+	metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	m = HnswPageGetMeta(HnswWriteRegister(pw, metabuf, false));
+	if (newPage != InvalidBlockNumber && newPage > m->insertPage)
+		m->insertPage = newPage;
+	if (setEntry)
+		SetEntry(m, tid, level, dim);
+	HnswWriteFinish(pw);
+	UnlockReleaseBuffer(metabuf);
+}
+
 /* Pages the free space map may offer an insert before it appends */
 #define HNSW_FREE_TRIES		4
 
@@ -367,19 +395,7 @@ ReuseFreeSlot(Relation index, char *tup, Size size, bool setEntry, int level, in
 			memcpy(slot, tup, size);
 			memset(slot + size, 0, len - size);
 			ItemPointerSet(newtid, blk, found);
-			if (setEntry)
-			{
-				Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-				HnswMetaPage m;
-
-				LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-				m = HnswPageGetMeta(HnswWriteRegister(&pw, metabuf, false));
-				SetEntry(m, newtid, level, dim);
-				HnswWriteFinish(&pw);
-				UnlockReleaseBuffer(metabuf);
-			}
-			else
-				HnswWriteFinish(&pw);
+			FinishPlacement(&pw, index, InvalidBlockNumber, setEntry, newtid, level, dim);
 			UnlockReleaseBuffer(buf);
 			RecordPageWithFreeSpace(index, blk, (leftLevel + 1) * HNSW_FSM_UNIT);
 			return true;
@@ -392,27 +408,25 @@ ReuseFreeSlot(Relation index, char *tup, Size size, bool setEntry, int level, in
 
 /*
  * Place an element tuple: in a free slot if VACUUM left one, else on the
- * insert page if it has room, else on a new page.  The metapage is logged in the same record when the insert page or
- * the entry point changes.  Returns the new TID.
+ * insert page if it has room, else on a new page.  The metapage is logged
+ * in the same record when the insert page or the entry point changes.
+ * Sets *newtid.
  */
 static void
 WriteElement(Relation index, char *tup, Size size, bool setEntry, int level, int dim,
 			 bool building, ItemPointer newtid)
 {
-	HnswMetaPageData meta = HnswReadMeta(index);
-	BlockNumber blkno = meta.insertPage;
+	BlockNumber blkno;
 	Buffer		buf = InvalidBuffer;
-	Buffer		metabuf;
 	bool		isNew = false;
 	HnswPageWrite pw;
 	Page		page;
-	Page		metapage;
 	OffsetNumber off;
-	HnswMetaPage m;
 
 	if (!building && ReuseFreeSlot(index, tup, size, setEntry, level, dim, newtid))
 		return;
 
+	blkno = HnswReadMeta(index).insertPage;
 	if (blkno != HNSW_METAPAGE_BLKNO)
 	{
 		buf = ReadBuffer(index, blkno);
@@ -437,22 +451,8 @@ WriteElement(Relation index, char *tup, Size size, bool setEntry, int level, int
 	if (off == InvalidOffsetNumber)
 		elog(ERROR, "failed to add hnsw element tuple to \"%s\"", RelationGetRelationName(index));
 	ItemPointerSet(newtid, BufferGetBlockNumber(buf), off);
-
-	if (isNew || setEntry)
-	{
-		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		metapage = HnswWriteRegister(&pw, metabuf, false);
-		m = HnswPageGetMeta(metapage);
-		if (isNew && BufferGetBlockNumber(buf) > m->insertPage)
-			m->insertPage = BufferGetBlockNumber(buf);
-		if (setEntry)
-			SetEntry(m, newtid, level, dim);
-		HnswWriteFinish(&pw);
-		UnlockReleaseBuffer(metabuf);
-	}
-	else
-		HnswWriteFinish(&pw);
+	FinishPlacement(&pw, index, isNew ? BufferGetBlockNumber(buf) : InvalidBlockNumber,
+					setEntry, newtid, level, dim);
 	UnlockReleaseBuffer(buf);
 }
 

@@ -42,3 +42,20 @@ test_tree() {
 	chmod -R a+rwX "$d"
 	echo "$d"
 }
+
+# Start a throwaway server for a benchmark and create the extension:
+#   bench_server BINDIR DIR PORT [postgresql.conf line ...]
+# (cluster in DIR/data, Unix socket in DIR, log in DIR/log)
+bench_server() {
+	local bin=$1 dir=$2 port=$3 line
+	shift 3
+	as_pg "$bin/initdb" -D "$dir/data" -A trust >/dev/null
+	{
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$dir'"
+		echo "port = $port"
+		for line in "$@"; do echo "$line"; done
+	} >>"$dir/data/postgresql.conf"
+	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
+	as_pg "$bin/psql" -h "$dir" -p "$port" -d postgres -qc 'CREATE EXTENSION semvec'
+}

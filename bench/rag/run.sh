@@ -68,6 +68,15 @@ if [ "$limit" -gt 0 ]; then head -n "$limit" "$data/corpus.tsv"; else cat "$data
 psql -c "\\copy queries FROM STDIN (FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01')" <"$data/queries.tsv"
 psql -c "\\copy qrels FROM STDIN (FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01')" <"$data/qrels.tsv"
 ndocs=$(psql -At -c "SELECT count(*) FROM docs")
+# nDCG@10 of a query's ranked documents (binary relevance), for every mode below
+psql <<'SQL'
+CREATE FUNCTION ndcg10(q int, ranked bigint[]) RETURNS numeric LANGUAGE sql STABLE AS $$
+	SELECT coalesce(sum(1 / log(2, r.i + 1))
+	                FILTER (WHERE EXISTS (SELECT FROM qrels g WHERE g.qid = q AND g.doc_id = r.d)), 0)
+	       / (SELECT sum(1 / log(2, i + 1))
+	          FROM generate_series(1, least(10, (SELECT count(*) FROM qrels g WHERE g.qid = q))) i)
+	FROM unnest(ranked[1:10]) WITH ORDINALITY AS r(d, i) $$;
+SQL
 
 # ---- stage 1: chunk
 t1=$(now)
@@ -160,14 +169,12 @@ WITH m AS (SELECT DISTINCT mode FROM runs),
 q AS (SELECT DISTINCT qid FROM qrels),
 per_q AS (
 	SELECT m.mode, q.qid,
-	       coalesce((SELECT sum(1 / log(2, r.rank + 1)) FROM runs r JOIN qrels g ON g.qid = r.qid AND g.doc_id = r.doc_id
-	                 WHERE r.mode = m.mode AND r.qid = q.qid AND r.rank <= 10), 0) AS dcg,
-	       (SELECT sum(1 / log(2, i + 1)) FROM generate_series(1, least(10, (SELECT count(*) FROM qrels g WHERE g.qid = q.qid))) i) AS idcg,
+	       ndcg10(q.qid, ARRAY(SELECT doc_id FROM runs r WHERE r.mode = m.mode AND r.qid = q.qid ORDER BY rank)) AS ndcg,
 	       (SELECT count(*) FROM runs r JOIN qrels g ON g.qid = r.qid AND g.doc_id = r.doc_id
 	         WHERE r.mode = m.mode AND r.qid = q.qid AND r.rank <= 100)::float8
 	         / (SELECT count(*) FROM qrels g WHERE g.qid = q.qid) AS recall
 	FROM m CROSS JOIN q)
-SELECT p.mode, round(avg(dcg / idcg), 4) AS "nDCG@10", round(avg(recall)::numeric, 4) AS "Recall@100",
+SELECT p.mode, round(avg(ndcg), 4) AS "nDCG@10", round(avg(recall)::numeric, 4) AS "Recall@100",
        round((300 / s.s)::numeric, 1) AS "queries/s"
 FROM per_q p JOIN secs s USING (mode) GROUP BY p.mode, s.s
 ORDER BY array_position(ARRAY['vector', 'text', 'hybrid'], p.mode);
@@ -188,15 +195,9 @@ WITH w AS (SELECT unnest('{0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1}'::float8[]) AS 
 doc AS (SELECT w.w, h.qid, h.doc_id,
                max(coalesce(w.w / (60 + h.vector_rank), 0) + coalesce(1.0 / (60 + h.text_rank), 0)) AS s
         FROM hs h, w GROUP BY 1, 2, 3),
-top AS (SELECT * FROM (SELECT w, qid, doc_id, row_number() OVER (PARTITION BY w, qid ORDER BY s DESC, doc_id) AS rank
-                       FROM doc) x WHERE rank <= 10)
-SELECT t.w, q.qid, hashint4(q.qid) & 1 AS fold,
-       coalesce(sum(1 / log(2, t.rank + 1)) FILTER (WHERE g.doc_id IS NOT NULL), 0) /
-       (SELECT sum(1 / log(2, i + 1))
-        FROM generate_series(1, least(10, (SELECT count(*) FROM qrels g2 WHERE g2.qid = q.qid))) i) AS ndcg
-FROM (SELECT DISTINCT qid FROM qrels) q JOIN top t ON t.qid = q.qid
-LEFT JOIN qrels g ON g.qid = t.qid AND g.doc_id = t.doc_id
-GROUP BY 1, 2, 3;
+ranked AS (SELECT w, qid, array_agg(doc_id ORDER BY s DESC, doc_id) AS docs FROM doc GROUP BY 1, 2)
+SELECT r.w, q.qid, hashint4(q.qid) & 1 AS fold, ndcg10(q.qid, r.docs) AS ndcg
+FROM (SELECT DISTINCT qid FROM qrels) q JOIN ranked r ON r.qid = q.qid;
 \echo
 \echo 'hybrid with the vector weight chosen by 2-fold cross-validation (text weight 1; weight 0 = text only)'
 WITH mean AS (SELECT fold, w, avg(ndcg) AS a FROM perq GROUP BY 1, 2),
