@@ -38,7 +38,10 @@ SET hnsw.ef_search = 100;
 SELECT count(*) FILTER (WHERE (SELECT v <-> r.v FROM ru ORDER BY v <-> r.v LIMIT 1) = 0)
 	>= 0.9 * count(*) AS finds_itself
 FROM ru r WHERE r.id % 11 = 1;
--- recall@10 against an exact search
+-- recall@10 against an exact search.  The graph is random (insert levels),
+-- and after these delete rounds recall at ef_search 100 ranged 0.85-1.0
+-- over runs (it failed CI once); at 400 it stayed at 0.975-1.0
+SET hnsw.ef_search = 400;
 SELECT round(avg((SELECT count(*) FROM
 	(SELECT id FROM ru ORDER BY v <-> q.v LIMIT 10) a
 	JOIN (SELECT id FROM ru ORDER BY (v <-> q.v) + 0 LIMIT 10) e USING (id)))::numeric / 10, 1) >= 0.9
