@@ -3,8 +3,14 @@ EXTENSION = semvec
 EXTVERSION = 0.1.0
 
 MODULE_big = semvec
-OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-HEADERS = $(wildcard src/*.h)
+# One folder per subsystem under src/ (docs/architecture.md); sources
+# include each other's headers as "subsystem/file.h", relative to src/.
+SUBSYSTEMS = vector hnsw encoder rag
+OBJS = src/semvec.o $(patsubst %.c,%.o,$(sort $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c))))
+PG_CPPFLAGS += -I$(srcdir)/src
+# Installed for other extensions that read vectors (as pgvector installs its
+# vector.h): the type's layout and accessors only.
+HEADERS = src/vector/vector.h
 
 # The install script is assembled from one part per subsystem (sql/parts/NN_*.sql,
 # in name order) so that each subsystem owns its own SQL.
@@ -15,7 +21,7 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 
-# Kernels are dispatched at run time (src/distance.c); never -march=native here,
+# Kernels are dispatched at run time (src/vector/distance.c); never -march=native here,
 # so the library runs on any x86-64.
 PG_CFLAGS += -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 PG_CFLAGS += -ftree-vectorize -fno-math-errno
@@ -31,11 +37,21 @@ $(DATA_built): $(SQL_PARTS) Makefile
 # pg_regress suites: test/regress/*.sql with expected output in expected/*.out.
 REGRESS_TESTS = $(patsubst test/regress/%.sql,%,$(sort $(wildcard test/regress/*.sql)))
 
-.PHONY: regress tap unit
+# make regress       pg_regress in a throwaway instance (no install needed
+#                    beyond `make install` of this build)
+# make installcheck  the same suites against the running, installed server
+#                    (PGHOST/PGPORT/PGUSER as for psql), as PGXS extensions do
+# make unit          C unit tests of the pure-C modules (no server)
+# make tap           TAP suites (test/t) with PostgreSQL::Test::Cluster
+.PHONY: regress tap unit installcheck
 regress:
 	bash tools/regress.sh $(REGRESS_TESTS)
+installcheck:
+	bash tools/regress.sh --installcheck $(REGRESS_TESTS)
 tap:
 	bash tools/tap.sh
+unit:
+	bash tools/unit.sh
 
 # ---------------------------------------------------------------------------
 # Companion extension "vector" (vector.control, sql/vector--0.1.0.sql): an

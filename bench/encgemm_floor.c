@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "encops.h"
+#include "encoder/encops.h"
 
 #define REPS 41
 #define FLUSH_BYTES (64L << 20)

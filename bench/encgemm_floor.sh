@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp /tmp/semvec-encgemm-floor.XXXXXX)
 trap 'rm -f "$bin"' EXIT
-cc -O2 -Wall -Wextra -Isrc -o "$bin" bench/encgemm_floor.c src/encgemm.c src/encops.c \
+cc -O2 -Wall -Wextra -Isrc -o "$bin" bench/encgemm_floor.c src/encoder/encgemm.c src/encoder/encops.c \
 	-lopenblas -lpthread -lm
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 OPENBLAS_NUM_THREADS=1 "$bin" "${1:-13}"

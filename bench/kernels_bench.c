@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "distance.h"
+#include "vector/distance.h"
 
 #define NUM_PAIRS 16
 #define REPS 5

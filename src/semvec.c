@@ -9,10 +9,10 @@
 
 #include "fmgr.h"
 
-#include "distance.h"
-#include "encoder.h"
-#include "hnsw.h"
-#include "vector.h"
+#include "vector/distance.h"
+#include "encoder/encoder.h"
+#include "hnsw/hnsw.h"
+#include "vector/vector.h"
 
 PG_MODULE_MAGIC;
 

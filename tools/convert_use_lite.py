@@ -15,7 +15,7 @@ Hugging Face / sentence-transformers layout that semvec's loader reads:
 Tensor names.  Every matrix W is [in][out] and used as y = x.W + b, as in
 TF, but is STORED in panels of 16 columns, shape [out/16, in, 16] with
 stored[p][k][j] = W[k][16p + j], the layout semvec's product kernel reads
-(src/encgemm.c); config.json says "weight_layout": "panel16".  Shapes below
+(src/encoder/encgemm.c); config.json says "weight_layout": "panel16".  Shapes below
 are the logical [in][out]; the embedding table stays [vocab][256]:
 
   embeddings.weight                  [8002, 256]

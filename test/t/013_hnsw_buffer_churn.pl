@@ -1,5 +1,5 @@
 # hnsw scans read element pages without a pin when the buffer they were
-# last seen in still holds them (src/hnswscan.c, PeekElement).  Here the
+# last seen in still holds them (src/hnsw/hnswscan.c, PeekElement).  Here the
 # buffer pool is tiny, so index pages are evicted and re-read into other
 # buffers all the time:
 # - the search is deterministic, so a churning pool must give exactly the

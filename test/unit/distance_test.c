@@ -28,7 +28,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "distance.h"
+#include "vector/distance.h"
 
 #define TOLERANCE 1e-5
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encops.h"
+#include "encoder/encops.h"
 
 static unsigned long Seed = 12345;
 

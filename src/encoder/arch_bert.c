@@ -1,0 +1,331 @@
+/*-------------------------------------------------------------------------
+ *
+ * arch_bert.c
+ *	  BertModel forward pass (all-MiniLM, bge, e5, gte ...) and pooling
+ *
+ * Mirrors Hugging Face's BertModel in eval mode:
+ *
+ *	 x = LayerNorm(word_emb[id] + pos_emb[i] + type_emb[0])
+ *	 per layer:  a = LayerNorm(x + O(softmax(QK^T / sqrt(d) + mask) V))
+ *	             x = LayerNorm(a + W2 gelu(W1 a))
+ *	 pooled = mean over real tokens, or x[0] (CLS); then optional L2 norm
+ *
+ * Padding: the batch's rows are packed into one [tokens, hidden] matrix
+ * without the padding, so every projection is a single sgemm over the
+ * whole batch and attention of a sentence only ever sees its own tokens.
+ * A sentence's vector therefore does not depend on what it is batched with.
+ *
+ * Tensor names are the Hugging Face ones, with or without a "bert." prefix.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <cblas.h>
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "encoder/encoder.h"
+#include "encoder/encops.h"
+#include "encoder/safetensors.h"
+
+typedef struct BertLayer
+{
+	const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;	/* [H][H], [H] */
+	const float *o_w, *o_b;		/* attention output dense */
+	const float *ln1_g, *ln1_b; /* attention output LayerNorm */
+	const float *i_w, *i_b;		/* intermediate [FF][H], [FF] */
+	const float *f_w, *f_b;		/* output dense [H][FF], [H] */
+	const float *ln2_g, *ln2_b; /* output LayerNorm */
+} BertLayer;
+
+typedef struct Bert
+{
+	int			hidden;
+	int			layers;
+	int			heads;
+	int			inter;
+	int			vocab;
+	int			max_pos;
+	float		eps;
+	bool		relu;			/* hidden_act relu instead of gelu */
+	const char *prefix;			/* "" or "bert." */
+	const float *word;			/* [V][H] */
+	const float *pos;			/* [P][H] */
+	const float *type0;			/* token type 0 row, [H] */
+	const float *emb_g, *emb_b;
+	BertLayer  *layer;
+} Bert;
+
+/* Bind one tensor, prefixed, checking its shape */
+static const float *
+T(EncModel *model, Bert *b, const char *name, int64 d0, int64 d1)
+{
+	int64		shape[2] = {d0, d1};
+
+	return EncModelTensor(model, psprintf("%s%s", b->prefix, name),
+						  d1 < 0 ? 1 : 2, shape);
+}
+
+/* Read a positive hyper-parameter from config.json */
+static int
+PositiveConfig(EncModel *model, const char *key, int dflt)
+{
+	int			v = EncConfigInt(model, key, dflt);
+
+	if (v < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid value of \"%s\" in file \"%s\"", key,
+						EncModelFile(model, "config.json")),
+				 errdetail("The value must be a positive integer.")));
+	return v;
+}
+
+/* EncArchOps.load: read hyper-parameters and bind every tensor */
+static void *
+BertLoad(EncModel *model)
+{
+	Bert	   *b = palloc0(sizeof(Bert));
+	char	   *act;
+	char	   *postype;
+	int			H;
+	int			FF;
+	int64		types;
+
+	b->hidden = H = PositiveConfig(model, "hidden_size", 768);
+	b->layers = PositiveConfig(model, "num_hidden_layers", 12);
+	b->heads = PositiveConfig(model, "num_attention_heads", 12);
+	b->inter = FF = PositiveConfig(model, "intermediate_size", 3072);
+	b->vocab = PositiveConfig(model, "vocab_size", 30522);
+	b->max_pos = PositiveConfig(model, "max_position_embeddings", 512);
+	b->eps = (float) EncConfigFloat(model, "layer_norm_eps", 1e-12);
+	types = PositiveConfig(model, "type_vocab_size", 2);
+	if (H % b->heads != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid model config in file \"%s\"",
+						EncModelFile(model, "config.json")),
+				 errdetail("hidden_size %d is not a multiple of num_attention_heads %d.",
+						   H, b->heads)));
+	act = EncConfigString(model, "hidden_act", "gelu");
+	if (strcmp(act, "gelu") == 0)
+		b->relu = false;
+	else if (strcmp(act, "relu") == 0)
+		b->relu = true;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("unsupported hidden_act in file \"%s\"",
+						EncModelFile(model, "config.json")),
+				 errdetail("hidden_act is \"%s\"; supported are \"gelu\" and \"relu\".", act)));
+	postype = EncConfigString(model, "position_embedding_type", "absolute");
+	if (strcmp(postype, "absolute") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("unsupported position_embedding_type in file \"%s\"",
+						EncModelFile(model, "config.json")),
+				 errdetail("Only \"absolute\" position embeddings are supported.")));
+
+	b->prefix = EncModelHasTensor(model, "embeddings.word_embeddings.weight") ?
+		"" : "bert.";
+	b->word = T(model, b, "embeddings.word_embeddings.weight", b->vocab, H);
+	b->pos = T(model, b, "embeddings.position_embeddings.weight", b->max_pos, H);
+	b->type0 = T(model, b, "embeddings.token_type_embeddings.weight", types, H);
+	b->emb_g = T(model, b, "embeddings.LayerNorm.weight", H, -1);
+	b->emb_b = T(model, b, "embeddings.LayerNorm.bias", H, -1);
+
+	b->layer = palloc0(sizeof(BertLayer) * b->layers);
+	for (int l = 0; l < b->layers; l++)
+	{
+		BertLayer  *L = &b->layer[l];
+		char	   *p = psprintf("encoder.layer.%d.", l);
+
+#define LT(field, suffix, d0, d1) \
+		L->field = T(model, b, psprintf("%s%s", p, suffix), d0, d1)
+		LT(q_w, "attention.self.query.weight", H, H);
+		LT(q_b, "attention.self.query.bias", H, -1);
+		LT(k_w, "attention.self.key.weight", H, H);
+		LT(k_b, "attention.self.key.bias", H, -1);
+		LT(v_w, "attention.self.value.weight", H, H);
+		LT(v_b, "attention.self.value.bias", H, -1);
+		LT(o_w, "attention.output.dense.weight", H, H);
+		LT(o_b, "attention.output.dense.bias", H, -1);
+		LT(ln1_g, "attention.output.LayerNorm.weight", H, -1);
+		LT(ln1_b, "attention.output.LayerNorm.bias", H, -1);
+		LT(i_w, "intermediate.dense.weight", FF, H);
+		LT(i_b, "intermediate.dense.bias", FF, -1);
+		LT(f_w, "output.dense.weight", H, FF);
+		LT(f_b, "output.dense.bias", H, -1);
+		LT(ln2_g, "output.LayerNorm.weight", H, -1);
+		LT(ln2_b, "output.LayerNorm.bias", H, -1);
+#undef LT
+	}
+	if (EncModelHasTensor(model, psprintf("%sencoder.layer.%d.attention.self.query.weight",
+										   b->prefix, b->layers)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model file \"%s\" has more layers than its config",
+						model->weights->path),
+				 errdetail("config.json says num_hidden_layers = %d.", b->layers)));
+
+	model->dim = H;
+	/* Positions beyond the table cannot be embedded */
+	model->max_tokens = Min(model->max_tokens, b->max_pos);
+	if (model->pooling == ENC_POOL_ARCH)
+		model->pooling = ENC_POOL_MEAN;
+	return b;
+}
+
+/* Self-attention of one sentence (rows [0, n) of q/k/v), all heads */
+static void
+Attention(Bert *b, int n, const float *q, const float *k, const float *v,
+		  float *ctx, float *scores)
+{
+	int			H = b->hidden;
+	int			dh = H / b->heads;
+	float		scale = 1.0f / sqrtf((float) dh);
+
+	for (int h = 0; h < b->heads; h++)
+	{
+		int			off = h * dh;
+
+		/* scores[n][n] = scale * Q_h K_h^T */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, dh,
+					scale, q + off, H, k + off, H, 0.0f, scores, n);
+		EncSoftmaxRows(scores, n, n);
+		/* ctx_h[n][dh] = P V_h */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, n,
+					1.0f, scores, n, v + off, H, 0.0f, ctx + off, H);
+	}
+}
+
+/* y += x, elementwise over n floats */
+static void
+AddInPlace(float *y, const float *x, long n)
+{
+	for (long i = 0; i < n; i++)
+		y[i] += x[i];
+}
+
+/* EncArchOps.forward (see encoder.h) */
+static void
+BertForward(EncModel *model, int batch, int seq, const int32 *ids,
+			const int *lengths, float *out)
+{
+	Bert	   *b = (Bert *) model->arch_state;
+	int			H = b->hidden;
+	int			FF = b->inter;
+	int			total = 0;
+	int			maxlen = 1;
+	int		   *first;
+	float	   *x;
+	float	   *q;
+	float	   *k;
+	float	   *v;
+	float	   *ctx;
+	float	   *tmp;
+	float	   *mid;
+	float	   *scores;
+
+	first = palloc(sizeof(int) * (batch + 1));
+	for (int s = 0; s < batch; s++)
+	{
+		int			len = Min(Max(lengths[s], 1), seq);
+
+		first[s] = total;
+		total += len;
+		maxlen = Max(maxlen, len);
+	}
+	first[batch] = total;
+	if (maxlen > b->max_pos)
+		elog(ERROR, "sequence of %d tokens exceeds the model's %d positions",
+			 maxlen, b->max_pos);
+
+	x = palloc(sizeof(float) * total * H);
+	q = palloc(sizeof(float) * total * H);
+	k = palloc(sizeof(float) * total * H);
+	v = palloc(sizeof(float) * total * H);
+	ctx = palloc(sizeof(float) * total * H);
+	tmp = palloc(sizeof(float) * total * H);
+	mid = palloc(sizeof(float) * (long) total * FF);
+	scores = palloc(sizeof(float) * maxlen * maxlen);
+
+	/* Embeddings: word + position + token type 0, then LayerNorm */
+	for (int s = 0; s < batch; s++)
+	{
+		for (int i = 0; i < first[s + 1] - first[s]; i++)
+		{
+			int32		id = ids[(long) s * seq + i];
+			float	   *row = x + (long) (first[s] + i) * H;
+			const float *w;
+			const float *p = b->pos + (long) i * H;
+
+			if (id < 0 || id >= b->vocab)
+				elog(ERROR, "token id %d out of range for vocabulary of %d",
+					 id, b->vocab);
+			w = b->word + (long) id * H;
+			for (int j = 0; j < H; j++)
+				row[j] = w[j] + p[j] + b->type0[j];
+		}
+	}
+	EncLayerNorm(x, total, H, b->emb_g, b->emb_b, b->eps);
+
+	for (int l = 0; l < b->layers; l++)
+	{
+		BertLayer  *L = &b->layer[l];
+
+		CHECK_FOR_INTERRUPTS();
+		EncLinear(x, total, H, L->q_w, true, L->q_b, H, q);
+		EncLinear(x, total, H, L->k_w, true, L->k_b, H, k);
+		EncLinear(x, total, H, L->v_w, true, L->v_b, H, v);
+		for (int s = 0; s < batch; s++)
+		{
+			long		o = (long) first[s] * H;
+
+			Attention(b, first[s + 1] - first[s], q + o, k + o, v + o,
+					  ctx + o, scores);
+		}
+		/* attention output: LayerNorm(x + dense(ctx)) */
+		EncLinear(ctx, total, H, L->o_w, true, L->o_b, H, tmp);
+		AddInPlace(tmp, x, (long) total * H);
+		EncLayerNorm(tmp, total, H, L->ln1_g, L->ln1_b, b->eps);
+		/* feed-forward: LayerNorm(a + W2 act(W1 a)) */
+		EncLinear(tmp, total, H, L->i_w, true, L->i_b, FF, mid);
+		if (b->relu)
+			EncRelu(mid, (long) total * FF);
+		else
+			EncGelu(mid, (long) total * FF);
+		EncLinear(mid, total, FF, L->f_w, true, L->f_b, H, x);
+		AddInPlace(x, tmp, (long) total * H);
+		EncLayerNorm(x, total, H, L->ln2_g, L->ln2_b, b->eps);
+	}
+
+	/* Pooling and optional normalisation */
+	for (int s = 0; s < batch; s++)
+	{
+		float	   *o = out + (long) s * H;
+		int			n = first[s + 1] - first[s];
+		const float *rows = x + (long) first[s] * H;
+
+		if (model->pooling == ENC_POOL_CLS)
+			memcpy(o, rows, sizeof(float) * H);
+		else
+		{
+			memset(o, 0, sizeof(float) * H);
+			for (int i = 0; i < n; i++)
+				AddInPlace(o, rows + (long) i * H, H);
+			for (int j = 0; j < H; j++)
+				o[j] /= n;
+		}
+		if (model->normalize)
+			EncL2Normalize(o, H, 1e-24f);
+	}
+}
+
+const EncArchOps EncArchBert = {
+	.name = "bert",
+	.load = BertLoad,
+	.forward = BertForward,
+};

@@ -1,0 +1,349 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswcheck.c
+ *	  hnsw_check(regclass): verify the structural invariants of an index
+ *
+ * Checked, with a share lock that keeps inserts and VACUUM out (on a
+ * standby, where only recovery writes, an access share lock):
+ *	 - the metapage is ours; every item on a data page is an element tuple
+ *	   of the index's dimension and m;
+ *	 - every link of a live element points at an existing element that is
+ *	   live or a tombstone (not itself, not twice in one list) whose level
+ *	   is at least the link's level, and never at a freed slot, which an
+ *	   insert may reuse at any moment;
+ *	 - the entry point is an element of the highest live level that is not
+ *	   free, and is unset only when there is no live element.
+ * Links to tombstones, and a tombstone entry point, are what a VACUUM
+ * leaves between marking rows deleted and repairing the lists (also when
+ * it was cancelled or crashed in between); scans step over tombstones, and
+ * the next VACUUM finishes the repair.  Live elements that no path from the
+ * entry point reaches (through live elements and tombstones, as a scan
+ * goes) are reported in a NOTICE: HNSW does not promise full reachability.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/xlog.h"
+#include "catalog/index.h"
+#include "catalog/pg_class.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw/hnsw.h"
+
+#define MAX_REPORTED 5
+
+typedef struct CheckState
+{
+	Relation	index;
+	HnswKeySet	map;			/* TID -> element number */
+	ItemPointerData *tids;
+	uint8	   *levels;
+	uint8	   *state;			/* HNSW_ELEMENT_LIVE, _DELETED or _FREE */
+	int			n;
+	int			cap;
+	int			nproblems;
+	StringInfoData report;
+}			CheckState;
+
+/* Record one violated invariant (the first few are described) */
+static void
+Problem(CheckState * cs, const char *fmt,...)
+{
+	cs->nproblems++;
+	if (cs->nproblems <= MAX_REPORTED)
+	{
+		va_list		args;
+		char		buf[512];
+
+		va_start(args, fmt);
+		vsnprintf(buf, sizeof(buf), fmt, args);
+		va_end(args);
+		appendStringInfo(&cs->report, "%s%s", cs->report.len > 0 ? " " : "", buf);
+	}
+}
+
+/* Pass 1: catalogue every element tuple */
+static void
+CollectElements(CheckState * cs, HnswMetaPageData * meta, BlockNumber nblocks)
+{
+	for (BlockNumber blk = 1; blk < nblocks; blk++)
+	{
+		Buffer		buf = ReadBuffer(cs->index, blk);
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		if (PageIsNew(page))
+		{
+			/*
+			 * All zeros (ReadBuffer verified that): a relation extension
+			 * whose WAL record was lost in a crash.  Nothing can point into
+			 * it, as the element and the links to it are logged together;
+			 * dangling links would show up in pass 2.  Core AMs treat such
+			 * pages as free, and so does hnsw.
+			 */
+		}
+		else if (HnswPageGetOpaque(page)->page_id != HNSW_PAGE_ID)
+			Problem(cs, "Block %u is not an hnsw data page.", blk);
+		else
+		{
+			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+			{
+				HnswElementTuple etup = HnswGetElementTuple(cs->index, page, off);
+
+				if (etup->dim != meta->dimensions || etup->m != meta->m)
+				{
+					Problem(cs, "Element (%u,%u) has dim %u and m %u; the index has %u and %u.",
+							blk, off, etup->dim, etup->m, meta->dimensions, meta->m);
+					continue;
+				}
+				if (cs->n == cs->cap)
+				{
+					cs->cap *= 2;
+					cs->tids = repalloc_huge(cs->tids, sizeof(ItemPointerData) * cs->cap);
+					cs->levels = repalloc_huge(cs->levels, cs->cap);
+					cs->state = repalloc_huge(cs->state, cs->cap);
+				}
+				ItemPointerSet(&cs->tids[cs->n], blk, off);
+				cs->levels[cs->n] = etup->level;
+				cs->state[cs->n] = etup->deleted;
+				if (etup->deleted > HNSW_ELEMENT_FREE)
+					Problem(cs, "Element (%u,%u) has state %u.", blk, off, etup->deleted);
+				HnswKeyMapPut(&cs->map, HnswTidKey(&cs->tids[cs->n]), cs->n);
+				cs->n++;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* Pass 2: check every link of every live element; build level-0 adjacency */
+static void
+CheckLinks(CheckState * cs, BlockNumber nblocks, int32 **adj, int *nadj)
+{
+	for (BlockNumber blk = 1; blk < nblocks; blk++)
+	{
+		Buffer		buf = ReadBuffer(cs->index, blk);
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber;
+			 !PageIsNew(page) && off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple etup = HnswGetElementTuple(cs->index, page, off);
+			ItemPointerData self;
+			int32		me;
+			ItemPointer nbrs = HnswTupleNeighbors(etup);
+
+			ItemPointerSet(&self, blk, off);
+			me = HnswKeyMapGet(&cs->map, HnswTidKey(&self));
+			if (me < 0 || etup->deleted == HNSW_ELEMENT_FREE)
+				continue;
+			for (int l = 0; l <= etup->level; l++)
+			{
+				ItemPointer list = nbrs + HnswLevelStart(etup->m, l);
+				int			nslots = HnswLevelSlots(etup->m, l);
+
+				for (int i = 0; i < nslots; i++)
+				{
+					int32		t;
+
+					if (!ItemPointerIsValid(&list[i]))
+						continue;
+					t = HnswKeyMapGet(&cs->map, HnswTidKey(&list[i]));
+					if (t < 0)
+						Problem(cs, "Element (%u,%u) level %d links to (%u,%u), which is no element.",
+								blk, off, l, ItemPointerGetBlockNumberNoCheck(&list[i]),
+								ItemPointerGetOffsetNumberNoCheck(&list[i]));
+					else if (t == me)
+						Problem(cs, "Element (%u,%u) level %d links to itself.", blk, off, l);
+					else if (etup->deleted != HNSW_ELEMENT_LIVE)
+					{
+						/*
+						 * A tombstone's list is only a way through for scans:
+						 * it can name an element freed (even reused) by a
+						 * VACUUM that crashed before it freed the tombstone
+						 */
+					}
+					else if (cs->state[t] == HNSW_ELEMENT_FREE)
+						Problem(cs, "Element (%u,%u) level %d links to freed element (%u,%u).",
+								blk, off, l, ItemPointerGetBlockNumber(&list[i]),
+								ItemPointerGetOffsetNumber(&list[i]));
+					else if (cs->levels[t] < l)
+						Problem(cs, "Element (%u,%u) level %d links to (%u,%u) of level %d.",
+								blk, off, l, ItemPointerGetBlockNumber(&list[i]),
+								ItemPointerGetOffsetNumber(&list[i]), cs->levels[t]);
+					for (int j = 0; j < i; j++)
+						if (HnswTidKey(&list[j]) == HnswTidKey(&list[i]))
+							Problem(cs, "Element (%u,%u) level %d lists (%u,%u) twice.",
+									blk, off, l, ItemPointerGetBlockNumber(&list[i]),
+									ItemPointerGetOffsetNumber(&list[i]));
+					if (t >= 0 && cs->state[t] != HNSW_ELEMENT_FREE)
+					{
+						if (nadj[me] % 16 == 0)
+							adj[me] = adj[me] ? repalloc(adj[me], sizeof(int32) * (nadj[me] + 16))
+								: palloc(sizeof(int32) * 16);
+						adj[me][nadj[me]++] = t;
+					}
+				}
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* Count live elements that no path from the entry point reaches */
+static int
+CountUnreachable(CheckState * cs, int32 entry, int32 **adj, int *nadj)
+{
+	bool	   *seen = palloc0(sizeof(bool) * Max(cs->n, 1));
+	int32	   *stack = palloc(sizeof(int32) * Max(cs->n, 1));
+	int			top = 0;
+	int			unreachable = 0;
+
+	seen[entry] = true;
+	stack[top++] = entry;
+	while (top > 0)
+	{
+		int32		e = stack[--top];
+
+		CHECK_FOR_INTERRUPTS();
+		for (int i = 0; i < nadj[e]; i++)
+		{
+			if (!seen[adj[e][i]])
+			{
+				seen[adj[e][i]] = true;
+				stack[top++] = adj[e][i];
+			}
+		}
+	}
+	for (int i = 0; i < cs->n; i++)
+		if (cs->state[i] == HNSW_ELEMENT_LIVE && !seen[i])
+			unreachable++;
+	return unreachable;
+}
+
+/* Verify an hnsw index; raise an error describing what is wrong, else true */
+PG_FUNCTION_INFO_V1(hnsw_check);
+Datum
+hnsw_check(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	Relation	index;
+	HnswMetaPageData meta;
+	BlockNumber nblocks;
+	CheckState	cs;
+	int32	  **adj;
+	int		   *nadj;
+	int			maxLive = -1;
+	int			nlive = 0;
+	MemoryContext ctx;
+	MemoryContext old;
+	LOCKMODE	lockmode;
+
+	if (!OidIsValid(heapoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
+	if (!pg_class_ownercheck(heapoid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(heapoid));
+
+	/* A standby allows no lock stronger than RowExclusiveLock; it has no writers */
+	lockmode = RecoveryInProgress() ? AccessShareLock : ShareLock;
+	index = relation_open(indexoid, lockmode);
+	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == NULL ||
+		index->rd_indam->ambuild != hnswbuild)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
+
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw check", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ctx);
+
+	meta = HnswReadMeta(index);
+	nblocks = RelationGetNumberOfBlocks(index);
+	memset(&cs, 0, sizeof(cs));
+	cs.index = index;
+	initStringInfo(&cs.report);
+	cs.cap = 1024;
+	cs.tids = palloc(sizeof(ItemPointerData) * cs.cap);
+	cs.levels = palloc(cs.cap);
+	cs.state = palloc(cs.cap);
+	HnswKeySetInit(&cs.map, 1024);
+
+	if (meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M)
+		Problem(&cs, "The metapage has m = %u.", meta.m);
+	if (meta.insertPage >= Max(nblocks, 1))
+		Problem(&cs, "The insert page %u is beyond the last block %u.", meta.insertPage, nblocks - 1);
+
+	CollectElements(&cs, &meta, nblocks);
+	adj = palloc0(sizeof(int32 *) * Max(cs.n, 1));
+	nadj = palloc0(sizeof(int) * Max(cs.n, 1));
+	CheckLinks(&cs, nblocks, adj, nadj);
+
+	for (int i = 0; i < cs.n; i++)
+	{
+		if (cs.state[i] == HNSW_ELEMENT_LIVE)
+		{
+			nlive++;
+			maxLive = Max(maxLive, cs.levels[i]);
+		}
+	}
+
+	if (meta.entryBlkno == InvalidBlockNumber)
+	{
+		if (nlive > 0)
+			Problem(&cs, "The entry point is unset but there are %d live elements.", nlive);
+	}
+	else
+	{
+		ItemPointerData ep;
+		int32		e;
+
+		ItemPointerSet(&ep, meta.entryBlkno, meta.entryOffno);
+		e = HnswKeyMapGet(&cs.map, HnswTidKey(&ep));
+		if (e < 0)
+			Problem(&cs, "The entry point (%u,%u) is no element.", meta.entryBlkno, meta.entryOffno);
+		else if (cs.state[e] == HNSW_ELEMENT_FREE && nlive > 0)
+			Problem(&cs, "The entry point (%u,%u) is a freed slot.", meta.entryBlkno, meta.entryOffno);
+		else if (cs.levels[e] != meta.entryLevel)
+			Problem(&cs, "The entry point has level %d but the metapage says %d.",
+					cs.levels[e], meta.entryLevel);
+		else if (nlive > 0 && meta.entryLevel < maxLive)
+			Problem(&cs, "The entry point has level %d but a live element has level %d.",
+					meta.entryLevel, maxLive);
+		else if (cs.nproblems == 0 && nlive > 0)
+		{
+			int			unreachable = CountUnreachable(&cs, e, adj, nadj);
+
+			if (unreachable > 0)
+				ereport(NOTICE,
+						(errmsg("%d of %d live elements of \"%s\" are not reachable from the entry point",
+								unreachable, nlive, RelationGetRelationName(index))));
+		}
+	}
+
+	if (cs.nproblems > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("hnsw index \"%s\" is corrupted", RelationGetRelationName(index)),
+				 errdetail("%d problems found. %s", cs.nproblems, cs.report.data)));
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	relation_close(index, lockmode);
+	PG_RETURN_BOOL(true);
+}
