@@ -5,7 +5,7 @@ EXTVERSION = 0.1.0
 MODULE_big = semvec
 # One folder per subsystem under src/ (docs/architecture.md); sources
 # include each other's headers as "subsystem/file.h", relative to src/.
-SUBSYSTEMS = vector hnsw encoder rag
+SUBSYSTEMS = simd vector hnsw encoder rag
 OBJS = src/semvec.o $(patsubst %.c,%.o,$(sort $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c))))
 PG_CPPFLAGS += -I$(srcdir)/src
 # Installed for other extensions that read vectors (as pgvector installs its

@@ -6,7 +6,7 @@
  * Runs the dense products of one forward pass of the default model (the
  * shapes of src/arch_use_lite.c: 8 projections over N tokens, then the last
  * FFN output and the head on the pooled row; 19.7 MB of weights) through
- * src/encgemm.c, and compares the
+ * src/encoder/encgemm.c, and compares the
  * time with two floors measured in the same run:
  *   - stream: reading the same 19.7 MB once with AVX loads (memory or L3
  *     bandwidth, depending on what survived in cache since the last pass);
@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "encoder/encops.h"
+#include "simd/simd.h"
 
 #define REPS 41
 #define FLUSH_BYTES (64L << 20)
@@ -163,6 +164,7 @@ main(int argc, char **argv)
 	int			n = argc > 1 ? atoi(argv[1]) : 13;
 	double		mflop = 0;
 
+	SimdSetLevel(SimdBestLevel());
 	if (!EncPackedAvailable())
 	{
 		printf("no AVX2/FMA: the packed kernel does not run on this CPU\n");

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Floors of a one-query USE-lite forward pass on this CPU (not a test): the
-# dense products of src/encgemm.c against streaming the same weights once
+# dense products of src/encoder/encgemm.c against streaming the same weights once
 # and against the same FLOPs on cache-resident weights.  Usage:
 # bench/encgemm_floor.sh [TOKENS] (default 13).  Needs a C compiler and
 # libopenblas-dev (for encops.c).
@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp /tmp/semvec-encgemm-floor.XXXXXX)
 trap 'rm -f "$bin"' EXIT
-cc -O2 -Wall -Wextra -Isrc -o "$bin" bench/encgemm_floor.c src/encoder/encgemm.c src/encoder/encops.c \
+cc -O2 -Wall -Wextra -Isrc -o "$bin" bench/encgemm_floor.c src/encoder/encgemm.c src/encoder/encops.c src/simd/simd.c \
 	-lopenblas -lpthread -lm
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 OPENBLAS_NUM_THREADS=1 "$bin" "${1:-13}"

@@ -65,15 +65,18 @@ def sgemm_gflops(m, n, k, reps):
 
 
 def kernel_gflops(rows_list, reps=7):
-    """semvec's dense products (src/encgemm.c) and sgemm on the 9 USE-lite
+    """semvec's dense products (src/encoder/encgemm.c) and sgemm on the 9 USE-lite
     shapes for each row count; returns {rows: (semvec_gflops, sgemm_gflops)}."""
     work = tempfile.mkdtemp(dir=os.environ.get("SEMVEC_BENCH_WORK"))
     so = os.path.join(work, "encgemm.so")
     subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-ftree-vectorize", "-fno-math-errno",
                     "-I", os.path.join(ROOT, "src"), "-o", so,
-                    os.path.join(ROOT, "src", "encgemm.c"), os.path.join(ROOT, "src", "encops.c"),
+                    os.path.join(ROOT, "src", "encoder", "encgemm.c"),
+                    os.path.join(ROOT, "src", "encoder", "encops.c"),
+                    os.path.join(ROOT, "src", "simd", "simd.c"),
                     "-lopenblas", "-lm"], check=True)
     lib = ctypes.CDLL(so)
+    lib.SimdSetLevel(lib.SimdBestLevel())
     lib.EncSetThreads(1)
     lib.EncPackedAvailable.restype = ctypes.c_bool
     packed_ok = lib.EncPackedAvailable()
@@ -231,7 +234,7 @@ def run(dsn, n, modules):
     print("core GF/s counts the model's dense FLOPs per sentence; the FFN output products skip the")
     print("terms of zero activations (about 93%), so the work actually done is smaller")
     print()
-    print("dense products alone (src/encgemm.c vs cblas_sgemm, the 9 USE-lite shapes):")
+    print("dense products alone (src/encoder/encgemm.c vs cblas_sgemm, the 9 USE-lite shapes):")
     print("%-6s %12s %12s %8s %8s" % ("rows", "semvec GF/s", "sgemm GF/s", "ratio", "%peak"))
     for m, (ours, blas) in kern.items():
         print("%-6d %12.1f %12.1f %8.2f %7.0f%%" % (m, ours, blas, ours / blas, 100 * ours / peak))

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * kernels_bench.c
- *	  Nanoseconds per distance call for every kernel path vs "scalar"
+ *	  Nanoseconds per distance call at every SIMD level vs "scalar"
  *
  * Each measurement calls the kernel through its dispatch pointer (as the
  * extension does) over a small ring of vector pairs that stays in L1/L2
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "simd/simd.h"
 #include "vector/distance.h"
 
 #define NUM_PAIRS 16
@@ -101,22 +102,26 @@ main(void)
 	}
 
 	DistanceInit();
-	printf("auto-selected path: %s\n", DistanceKernelName());
-	for (int p = 0; DistancePathNames[p] != NULL; p++)
+	SimdSetLevel(SimdBestLevel());
+	printf("best level: %s\n", SimdLevelName(SimdGetLevel()));
+	for (int l = SIMD_NUM_LEVELS - 1; l >= 0; l--)
 	{
-		if (!DistancePathSupported(DistancePathNames[p]))
+		if (!SimdLevelSupported((SimdLevel) l))
 		{
-			printf("(path %s not supported by this CPU)\n", DistancePathNames[p]);
+			printf("(level %s not supported by this CPU)\n", SimdLevelName((SimdLevel) l));
 			continue;
 		}
-		if (strcmp(DistancePathNames[p], "scalar") == 0)
+		if (l == SIMD_SCALAR)
 			scalar = npaths;
-		paths[npaths++] = DistancePathNames[p];
+		paths[npaths++] = SimdLevelName((SimdLevel) l);
 	}
 
 	for (int p = 0; p < npaths; p++)
 	{
-		DistanceSetPath(paths[p]);
+		SimdLevel	level;
+
+		SimdLevelFromName(paths[p], &level);
+		SimdSetLevel(level);
 		for (int k = 0; k < NUM_KERNELS; k++)
 			for (int d = 0; d < NUM_DIMS; d++)
 				ns[p][k][d] = TimeKernel(k, Dims[d], a, b);

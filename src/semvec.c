@@ -9,10 +9,10 @@
 
 #include "fmgr.h"
 
-#include "vector/distance.h"
 #include "encoder/encoder.h"
 #include "hnsw/hnsw.h"
-#include "vector/vector.h"
+#include "simd/simd.h"
+#include "vector/distance.h"
 
 PG_MODULE_MAGIC;
 
@@ -22,8 +22,8 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	SimdInit();					/* first: kernels follow its level */
 	DistanceInit();
-	VectorInit();
 	EncoderInit();
 	HnswInit();
 }

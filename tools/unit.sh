@@ -10,11 +10,11 @@ trap 'rm -rf "$out"' EXIT
 CFLAGS="-O2 -Wall -Wextra -Werror -fwrapv -ftree-vectorize -fno-math-errno"
 
 $CC $CFLAGS -Isrc -o "$out/distance_test" test/unit/distance_test.c \
-	src/vector/distance.c src/vector/distance_x86.c -lm
+	src/simd/simd.c src/vector/distance.c src/vector/distance_x86.c -lm
 "$out/distance_test"
 
 # encgemm: the sparse product must equal the dense one (needs libopenblas-dev
 # for encops.c)
 $CC $CFLAGS -Isrc -o "$out/encgemm_test" test/unit/encgemm_test.c \
-	src/encoder/encgemm.c src/encoder/encops.c -lopenblas -lpthread -lm
+	src/encoder/encgemm.c src/encoder/encops.c src/simd/simd.c -lopenblas -lpthread -lm
 "$out/encgemm_test"

@@ -1,6 +1,3 @@
--- complain if script is sourced in psql, rather than via CREATE EXTENSION
-\echo Use "CREATE EXTENSION semvec" to load this file. \quit
-
 -- ===================================================================
 -- vector type (pgvector-compatible: same names, signatures and formats)
 -- ===================================================================
@@ -234,12 +231,3 @@ CREATE OPERATOR CLASS vector_ops
 	OPERATOR 4 >= ,
 	OPERATOR 5 > ,
 	FUNCTION 1 vector_cmp(vector, vector);
-
--- -------------------------------------------------------------------
--- kernel introspection
--- -------------------------------------------------------------------
-
-CREATE FUNCTION semvec_kernel_info() RETURNS text
-	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION semvec_kernel_info() IS 'distance kernel path in use (see semvec.distance_kernel)';

@@ -52,6 +52,7 @@ typedef struct UseLiteMatrix
 	const float *rows;			/* optional row-major copy in the file (FFN out) */
 	int			in;
 	int			out;
+	MemoryContext mcxt;			/* the model's, for w */
 } UseLiteMatrix;
 
 /* One transformer layer's tensors */
@@ -119,24 +120,33 @@ Tensor2(EncModel *model, const char *name, int64 rows, int64 cols)
 	return EncModelTensor(model, name, 2, shape);
 }
 
-/* Fetch a validated panel-packed matrix; unpack it when AVX2 is missing */
+/* Fetch a validated panel-packed matrix */
 static void
 Matrix(EncModel *model, const char *name, int in, int out, UseLiteMatrix *m)
 {
 	int64		shape[3] = {out / ENC_PANEL, in, ENC_PANEL};
-	const float *packed = EncModelTensor(model, name, 3, shape);
 
-	m->in = in;
-	m->out = out;
-	m->packed = NULL;
+	m->packed = EncModelTensor(model, name, 3, shape);
 	m->w = NULL;
 	m->rows = NULL;
-	if (EncPackedAvailable())
-		m->packed = packed;
-	else
+	m->in = in;
+	m->out = out;
+	m->mcxt = model->mcxt;
+}
+
+/*
+ * The plain [in][out] copy that sgemm needs below the AVX2 level
+ * (semvec.simd), made on first use
+ */
+static void
+NeedUnpacked(const UseLiteMatrix *m)
+{
+	if (!EncPackedAvailable() && m->w == NULL)
 	{
-		m->w = MemoryContextAllocHuge(model->mcxt, sizeof(float) * in * out);
-		EncUnpackWeights(packed, in, out, m->w);
+		UseLiteMatrix *mm = unconstify(UseLiteMatrix *, m);
+
+		mm->w = MemoryContextAllocHuge(m->mcxt, sizeof(float) * m->in * m->out);
+		EncUnpackWeights(m->packed, m->in, m->out, mm->w);
 	}
 }
 
@@ -145,6 +155,7 @@ static inline void
 Linear(const UseLiteMatrix *m, const float *x, long n, const float *b,
 	   float *y, bool accumulate)
 {
+	NeedUnpacked(m);
 	EncLinearPacked(x, n, m->in, m->w, m->packed, b, m->out, y, accumulate);
 }
 
@@ -157,6 +168,7 @@ static inline void
 LinearSparse(const UseLiteMatrix *m, const float *x, long n, const float *b,
 			 float *y, bool accumulate)
 {
+	NeedUnpacked(m);
 	EncLinearPackedSparse(x, n, m->in, m->w, m->packed, m->rows, b, m->out, y,
 						  accumulate);
 }
@@ -259,7 +271,7 @@ UseLiteLoad(EncModel *model)
 		LT1(b2, "ffn.out.bias", st->d);
 		/* the row-major copy is optional (model folders converted earlier lack it) */
 		snprintf(name, sizeof(name), "layers.%d.ffn.out.weight_rows", i);
-		if (L->w2.packed != NULL && EncModelHasTensor(model, name))
+		if (EncModelHasTensor(model, name))
 			L->w2.rows = Tensor2(model, name, st->ffn, st->d);
 #undef LT1
 #undef LT2

@@ -60,6 +60,7 @@
 #include <string.h>
 
 #include "encoder/encops.h"
+#include "simd/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define ENC_HAVE_X86_GEMM 1
@@ -755,19 +756,15 @@ TokenSparseAvx2(const float *x, int n, int in, const float *rows,
 	return true;
 }
 
-/* Whether this CPU runs the AVX2 kernel (checked once) */
-static bool
+/* Whether the SIMD level in force runs the AVX2 kernel */
+static inline bool
 PackedKernelUsable(void)
 {
-	static int	usable = -1;
-
-	if (usable < 0)
-		usable = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	return usable == 1;
+	return SimdAllows(SIMD_AVX2);
 }
 #endif							/* ENC_HAVE_X86_GEMM */
 
-/* Whether EncLinearPacked can use packed weights on this machine */
+/* Whether EncLinearPacked can use packed weights at the SIMD level in force */
 bool
 EncPackedAvailable(void)
 {

@@ -13,13 +13,14 @@
 #include <string.h>
 
 #include "encoder/encops.h"
+#include "simd/simd.h"
 
 /*
  * Few-row products.  For a handful of rows (one short sentence) sgemm spends
  * most of its time packing the weight matrix, which it does on every call;
  * this kernel reads each weight once, straight from the (mmapped) model,
  * up to eight rows sharing each load.  It is compiled twice, for the x86-64
- * baseline and for AVX2+FMA, picked at run time.
+ * baseline and for AVX2+FMA, picked by the SIMD level (simd/simd.h).
  */
 #define ENC_SMALL_ROWS 16
 
@@ -129,22 +130,15 @@ DEFINE_SMALL_OI(SmallLinearOIAvx2, __attribute__((target("avx2,fma"))))
 typedef void (*SmallLinearFn) (const float *x, int n, int in, const float *w,
 							   const float *b, int out, float *y);
 
-/* The few-row kernel for this CPU (chosen once) */
+/* The few-row kernel of the SIMD level in force */
 static SmallLinearFn
 SmallKernel(void)
 {
-	static SmallLinearFn k = NULL;
-
-	if (k == NULL)
-	{
-		k = SmallLinearOIDefault;
 #if defined(__x86_64__) && defined(__GNUC__)
-		__builtin_cpu_init();
-		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-			k = SmallLinearOIAvx2;
+	if (SimdAllows(SIMD_AVX2))
+		return SmallLinearOIAvx2;
 #endif
-	}
-	return k;
+	return SmallLinearOIDefault;
 }
 
 /* y = x·W + b with W as [in][out] or [out][in] */
@@ -253,7 +247,7 @@ EncLayerNorm(float *x, int n, int d, const float *g, const float *b, float eps)
  * over an even one of degree 8; the coefficients XLA and Eigen use), with
  * |error| < 5e-7 against the exact erf.  Written on 8-float vectors with
  * mask selects (scalar compares would keep the loop from vectorising), and
- * compiled for the baseline and for AVX2+FMA.
+ * compiled for the baseline and for AVX2+FMA (picked by the SIMD level).
  */
 typedef int v8si __attribute__((vector_size(32)));
 
@@ -308,22 +302,18 @@ DEFINE_GELU(GeluDefault, )
 DEFINE_GELU(GeluAvx2, __attribute__((target("avx2,fma"))))
 #endif
 
-/* GELU in place (see above) */
+/* GELU in place (see above), at the SIMD level in force */
 void
 EncGelu(float *x, long n)
 {
-	static void (*k) (float *x, long n) = NULL;
-
-	if (k == NULL)
-	{
-		k = GeluDefault;
 #if defined(__x86_64__) && defined(__GNUC__)
-		__builtin_cpu_init();
-		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-			k = GeluAvx2;
-#endif
+	if (SimdAllows(SIMD_AVX2))
+	{
+		GeluAvx2(x, n);
+		return;
 	}
-	k(x, n);
+#endif
+	GeluDefault(x, n);
 }
 
 /* ReLU in place */

@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * distance.c
- *	  Portable float kernels, the path table and run-time dispatch
+ *	  Portable float kernels and their dispatch by SIMD level
  *
  * The "scalar" kernels are the plain textbook loops, pinned to one element
  * at a time: they are the baseline the benchmark compares against.  The
- * "default" kernels use the compiler's generic vector types, i.e. the
+ * "portable" kernels use the compiler's generic vector types, i.e. the
  * baseline SIMD of any target, with several independent partial sums (float
  * addition is not associative, so the compiler may not do that reordering
  * of a plain loop itself without -ffast-math).  The x86 SIMD paths live in
@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "simd/simd.h"
 #include "vector/distance.h"
 #include "vector/distance_simd.h"
 
@@ -88,7 +89,7 @@ L1Scalar(int dim, const float *a, const float *b)
 }
 
 /* ----------------------------------------------------------------
- *		default (portable SIMD) path
+ *		portable (baseline SIMD) path
  *
  * Written with GCC/Clang generic vector types, which compile to the
  * baseline SIMD of every target (SSE2 on x86-64, NEON on aarch64) without
@@ -126,7 +127,7 @@ Abs4(Float4 v)
 
 /* Squared L2 distance, portable SIMD */
 static float
-L2SquaredDefault(int dim, const float *a, const float *b)
+L2SquaredPortable(int dim, const float *a, const float *b)
 {
 	Float4		s0 = {0, 0, 0, 0};
 	Float4		s1 = {0, 0, 0, 0};
@@ -153,7 +154,7 @@ L2SquaredDefault(int dim, const float *a, const float *b)
 
 /* Inner product, portable SIMD */
 static float
-InnerProductDefault(int dim, const float *a, const float *b)
+InnerProductPortable(int dim, const float *a, const float *b)
 {
 	Float4		s0 = {0, 0, 0, 0};
 	Float4		s1 = {0, 0, 0, 0};
@@ -173,7 +174,7 @@ InnerProductDefault(int dim, const float *a, const float *b)
 
 /* Cosine similarity, portable SIMD */
 static double
-CosineSimilarityDefault(int dim, const float *a, const float *b)
+CosineSimilarityPortable(int dim, const float *a, const float *b)
 {
 	Float4		dot0 = {0, 0, 0, 0};
 	Float4		dot1 = {0, 0, 0, 0};
@@ -215,7 +216,7 @@ CosineSimilarityDefault(int dim, const float *a, const float *b)
 
 /* L1 distance, portable SIMD */
 static float
-L1Default(int dim, const float *a, const float *b)
+L1Portable(int dim, const float *a, const float *b)
 {
 	Float4		s0 = {0, 0, 0, 0};
 	Float4		s1 = {0, 0, 0, 0};
@@ -235,144 +236,63 @@ L1Default(int dim, const float *a, const float *b)
 
 #else							/* !__GNUC__: no vector types, reuse scalar */
 
-#define L2SquaredDefault L2SquaredScalar
-#define InnerProductDefault InnerProductScalar
-#define CosineSimilarityDefault CosineSimilarityScalar
-#define L1Default L1Scalar
+#define L2SquaredPortable L2SquaredScalar
+#define InnerProductPortable InnerProductScalar
+#define CosineSimilarityPortable CosineSimilarityScalar
+#define L1Portable L1Scalar
 
 #endif
 
 /* ----------------------------------------------------------------
- *		path table and dispatch
+ *		dispatch by SIMD level
  * ----------------------------------------------------------------
  */
 
-typedef struct DistancePath
+typedef struct DistanceKernels
 {
-	const char *name;
-	int			(*supported) (void);
 	float		(*l2sq) (int dim, const float *a, const float *b);
 	float		(*ip) (int dim, const float *a, const float *b);
 	double		(*cosine) (int dim, const float *a, const float *b);
 	float		(*l1) (int dim, const float *a, const float *b);
-} DistancePath;
+} DistanceKernels;
 
-/* Portable paths run everywhere */
-static int
-AlwaysSupported(void)
-{
-	return 1;
-}
-
+/* The kernels of each level (simd/simd.h); x86 ones only on x86-64 */
+static const DistanceKernels Kernels[SIMD_NUM_LEVELS] = {
+	[SIMD_SCALAR] = {L2SquaredScalar, InnerProductScalar, CosineSimilarityScalar,
+	L1Scalar},
+	[SIMD_PORTABLE] = {L2SquaredPortable, InnerProductPortable, CosineSimilarityPortable,
+	L1Portable},
 #ifdef SEMVEC_HAVE_X86_KERNELS
-/* Can this CPU (and OS) run the AVX2+FMA kernels? */
-static int
-Avx2Supported(void)
-{
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-/* Can this CPU (and OS) run the AVX-512F kernels? */
-static int
-Avx512Supported(void)
-{
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f");
-}
-#endif
-
-/* Every path, fastest first; the first supported one is the default */
-static const DistancePath Paths[] = {
-#ifdef SEMVEC_HAVE_X86_KERNELS
-	{"avx512", Avx512Supported, DistanceL2SquaredAvx512, DistanceInnerProductAvx512,
-	DistanceCosineSimilarityAvx512, DistanceL1Avx512},
-	{"avx2", Avx2Supported, DistanceL2SquaredAvx2, DistanceInnerProductAvx2,
+	[SIMD_AVX2] = {DistanceL2SquaredAvx2, DistanceInnerProductAvx2,
 	DistanceCosineSimilarityAvx2, DistanceL1Avx2},
+	[SIMD_AVX512] = {DistanceL2SquaredAvx512, DistanceInnerProductAvx512,
+	DistanceCosineSimilarityAvx512, DistanceL1Avx512},
 #endif
-	{"default", AlwaysSupported, L2SquaredDefault, InnerProductDefault,
-	CosineSimilarityDefault, L1Default},
-	{"scalar", AlwaysSupported, L2SquaredScalar, InnerProductScalar,
-	CosineSimilarityScalar, L1Scalar},
 };
 
-#define NUM_PATHS ((int) (sizeof(Paths) / sizeof(Paths[0])))
+float		(*DistanceL2Squared) (int dim, const float *a, const float *b) = L2SquaredPortable;
+float		(*DistanceInnerProduct) (int dim, const float *a, const float *b) = InnerProductPortable;
+double		(*DistanceCosineSimilarity) (int dim, const float *a, const float *b) = CosineSimilarityPortable;
+float		(*DistanceL1) (int dim, const float *a, const float *b) = L1Portable;
 
-const char *const DistancePathNames[] = {
-#ifdef SEMVEC_HAVE_X86_KERNELS
-	"avx512", "avx2",
-#endif
-	"default", "scalar", NULL
-};
-
-float		(*DistanceL2Squared) (int dim, const float *a, const float *b) = L2SquaredDefault;
-float		(*DistanceInnerProduct) (int dim, const float *a, const float *b) = InnerProductDefault;
-double		(*DistanceCosineSimilarity) (int dim, const float *a, const float *b) = CosineSimilarityDefault;
-float		(*DistanceL1) (int dim, const float *a, const float *b) = L1Default;
-
-static const char *kernel_name = "default";
-
-/* Find a path by name; NULL when unknown */
-static const DistancePath *
-FindPath(const char *name)
-{
-	for (int i = 0; i < NUM_PATHS; i++)
-		if (strcmp(Paths[i].name, name) == 0)
-			return &Paths[i];
-	return NULL;
-}
-
-/* Point every dispatch pointer at one path */
+/* Point every dispatch pointer at the best kernels of the level */
 static void
-UsePath(const DistancePath *path)
+DistanceUseLevel(SimdLevel level)
 {
-	DistanceL2Squared = path->l2sq;
-	DistanceInnerProduct = path->ip;
-	DistanceCosineSimilarity = path->cosine;
-	DistanceL1 = path->l1;
-	kernel_name = path->name;
+	int			l = level;
+
+	/* a level without kernels here runs the next lower one's */
+	while (l > SIMD_SCALAR && Kernels[l].l2sq == NULL)
+		l--;
+	DistanceL2Squared = Kernels[l].l2sq;
+	DistanceInnerProduct = Kernels[l].ip;
+	DistanceCosineSimilarity = Kernels[l].cosine;
+	DistanceL1 = Kernels[l].l1;
 }
 
-/* Pick the fastest kernels this CPU supports */
+/* Follow the SIMD level from now on */
 void
 DistanceInit(void)
 {
-	for (int i = 0; i < NUM_PATHS; i++)
-	{
-		if (Paths[i].supported())
-		{
-			UsePath(&Paths[i]);
-			return;
-		}
-	}
-}
-
-/* Name of the kernel path in use */
-const char *
-DistanceKernelName(void)
-{
-	return kernel_name;
-}
-
-/* Return 1 if the named path exists and this CPU can run it */
-int
-DistancePathSupported(const char *name)
-{
-	const DistancePath *path = FindPath(name);
-
-	return path != NULL && path->supported();
-}
-
-/* Switch to the named path; 0 on success, -1 unknown, -2 unsupported */
-int
-DistanceSetPath(const char *name)
-{
-	const DistancePath *path = FindPath(name);
-
-	if (path == NULL)
-		return -1;
-	if (!path->supported())
-		return -2;
-	UsePath(path);
-	return 0;
+	(void) SimdAddListener(DistanceUseLevel);
 }

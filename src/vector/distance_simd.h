@@ -5,7 +5,8 @@
  *
  * Each function is compiled for its own target ISA with a function
  * attribute (distance_x86.c), so the rest of the library stays baseline
- * x86-64 and DistanceInit() decides at run time whether they may be called.
+ * x86-64 and the SIMD level (simd/simd.h) decides at run time whether they
+ * may be called.
  *
  *-------------------------------------------------------------------------
  */

@@ -5,8 +5,8 @@
  *
  * Every function carries a target attribute instead of the file being
  * built with -mavx2/-mavx512f: the compiler may then use those ISAs only
- * inside these functions, which DistanceInit() calls only after
- * __builtin_cpu_supports() said yes.  On other architectures this file
+ * inside these functions, which distance.c calls only at a SIMD level
+ * (simd/simd.h) that the CPU supports.  On other architectures this file
  * compiles to nothing.
  *
  * Shape of every kernel: four independent vector accumulators over blocks

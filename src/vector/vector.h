@@ -51,7 +51,4 @@ extern void CheckVectorSameDim(const Vector *a, const Vector *b);
 /* Raise an error if an element is NaN or infinite */
 extern void CheckVectorElement(float value);
 
-/* Register the vector type's settings (semvec.distance_kernel) */
-extern void VectorInit(void);
-
 #endif							/* SEMVEC_VECTOR_H */

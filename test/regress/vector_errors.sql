@@ -102,8 +102,8 @@ SELECT * FROM err($$SELECT vector_avg('{1,NaN}')$$);
 SELECT * FROM err($$SELECT vector_avg(array_fill(1::float8, ARRAY[16002]))$$);
 
 -- Kernel setting: 22023
-SELECT * FROM err($$SET semvec.distance_kernel = 'bogus'$$);
-SELECT * FROM err($$SET semvec.distance_kernel = ''$$);
+SELECT * FROM err($$SET semvec.simd = 'bogus'$$);
+SELECT * FROM err($$SET semvec.simd = ''$$);
 
 -- Binary input (vector_recv) through COPY ... FORMAT binary: files are built
 -- from bytes (19-byte header, then rows of int16 1 + int32 length + data,

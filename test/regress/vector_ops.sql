@@ -1,5 +1,5 @@
 -- vector functions and operators: distances, norms, arithmetic, comparison,
--- the btree operator class and the distance kernel paths
+-- the btree operator class and the distance kernels at every SIMD level
 -- (values are chosen so every result is exact in float4, whatever kernel
 -- path the CPU selects)
 
@@ -103,13 +103,13 @@ SELECT p.proname, p.proisstrict, p.provolatile, p.proparallel, p.prosecdef
 -- agreeing with the scalar one (relative error <= 1e-5, scaled by the sum
 -- of |terms| for the signed kernels)
 SELECT semvec_kernel_info() AS auto_path \gset
-SELECT :'auto_path' IN ('avx512', 'avx2', 'default', 'scalar') AS known_path;
-SHOW semvec.distance_kernel;
-SET semvec.distance_kernel = 'scalar';
+SELECT :'auto_path' IN ('avx512', 'avx2', 'portable', 'scalar') AS known_path;
+SHOW semvec.simd;
+SET semvec.simd = 'scalar';
 SELECT semvec_kernel_info();
-SET semvec.distance_kernel = 'default';
+SET semvec.simd = 'portable';
 SELECT semvec_kernel_info();
-RESET semvec.distance_kernel;
+RESET semvec.simd;
 SELECT semvec_kernel_info() = :'auto_path' AS back_to_auto;
 
 SELECT setseed(0.42);
@@ -123,16 +123,16 @@ DECLARE
 	bad int;
 	total_bad int := 0;
 BEGIN
-	PERFORM set_config('semvec.distance_kernel', 'scalar', false);
+	PERFORM set_config('semvec.simd', 'scalar', false);
 	CREATE TEMP TABLE ref AS
 		SELECT n, a <-> b AS l2, inner_product(a, b) AS ip, a <=> b AS cos, a <+> b AS l1,
 			(SELECT sum(abs(x * y)) FROM unnest(a::real[], b::real[]) u(x, y)) AS ip_scale,
 			(SELECT sum(abs(x * y)) FROM unnest(a::real[], b::real[]) u(x, y))
 				/ (vector_norm(a) * vector_norm(b)) AS cos_scale
 		FROM pairs;
-	FOREACH path IN ARRAY ARRAY['avx512', 'avx2', 'default'] LOOP
+	FOREACH path IN ARRAY ARRAY['avx512', 'avx2', 'portable'] LOOP
 		BEGIN
-			PERFORM set_config('semvec.distance_kernel', path, false);
+			PERFORM set_config('semvec.simd', path, false);
 		EXCEPTION WHEN invalid_parameter_value THEN
 			CONTINUE;			-- this CPU cannot run it
 		END;
@@ -142,12 +142,12 @@ BEGIN
 				   AND abs((p.a <=> p.b) - r.cos) <= 1e-5 * r.cos_scale
 				   AND abs((p.a <+> p.b) - r.l1) <= 1e-5 * r.l1);
 		IF bad > 0 THEN
-			RAISE WARNING 'kernel path % disagrees with scalar on % of 64 pairs', path, bad;
+			RAISE WARNING 'SIMD level % disagrees with scalar on % of 64 pairs', path, bad;
 		END IF;
 		tested := tested + 1;
 		total_bad := total_bad + bad;
 	END LOOP;
-	PERFORM set_config('semvec.distance_kernel', 'auto', false);
+	PERFORM set_config('semvec.simd', 'auto', false);
 	RAISE NOTICE 'every supported path agrees with scalar: %', tested >= 1 AND total_bad = 0;
 END $$;
 SELECT semvec_kernel_info() = :'auto_path' AS back_to_auto;

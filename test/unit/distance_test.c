@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * distance_test.c
- *	  Unit test: every kernel path agrees with a double-precision reference
+ *	  Unit test: every SIMD level's kernels agree with a double-precision reference
  *
- * For each path this CPU supports and each awkward length, random vectors
+ * For each SIMD level this CPU supports (simd/simd.h) and each awkward
+ * length, random vectors
  * go through all four kernels and are compared with a straightforward
  * double-precision loop.  Tolerance is 1e-5 relative error:
  *
@@ -28,6 +29,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "simd/simd.h"
 #include "vector/distance.h"
 
 #define TOLERANCE 1e-5
@@ -195,34 +197,48 @@ main(void)
 	int			tested = 0;
 
 	DistanceInit();
-	printf("auto-selected path: %s\n", DistanceKernelName());
-	if (!DistancePathSupported(DistanceKernelName()))
+	if (SimdSetLevel(SimdBestLevel()) != 0 || !SimdLevelSupported(SIMD_PORTABLE))
 	{
-		printf("FAIL auto-selected path is not supported\n");
+		printf("FAIL the best level or portable is not supported\n");
 		failures++;
 	}
-	if (DistanceSetPath("no-such-path") != -1)
+	printf("best level: %s\n", SimdLevelName(SimdGetLevel()));
+	if (SimdLevelFromName("no-such-level", &(SimdLevel) {0}))
 	{
-		printf("FAIL unknown path name accepted\n");
+		printf("FAIL unknown level name accepted\n");
 		failures++;
 	}
 
-	for (int p = 0; DistancePathNames[p] != NULL; p++)
+	/* the level's pointers, by level (the listener re-points them) */
+	for (int l = SIMD_NUM_LEVELS - 1; l >= 0; l--)
 	{
-		const char *name = DistancePathNames[p];
+		const char *name = SimdLevelName((SimdLevel) l);
+		SimdLevel	parsed;
 
-		if (DistanceSetPath(name) != 0)
+		if (!SimdLevelFromName(name, &parsed) || parsed != (SimdLevel) l)
+		{
+			printf("FAIL level name %s does not parse back\n", name);
+			failures++;
+		}
+		if (SimdSetLevel((SimdLevel) l) != 0)
 		{
 			printf("skip %-8s not supported by this CPU\n", name);
 			continue;
 		}
-		if (strcmp(DistanceKernelName(), name) != 0)
-		{
-			printf("FAIL DistanceSetPath(%s) left %s active\n", name, DistanceKernelName());
-			failures++;
-		}
 		TestPath(name, a, b);
 		tested++;
+	}
+	/* the scalar pointers differ from the portable ones */
+	SimdSetLevel(SIMD_SCALAR);
+	{
+		float		(*scalar_l2) (int, const float *, const float *) = DistanceL2Squared;
+
+		SimdSetLevel(SIMD_PORTABLE);
+		if (scalar_l2 == DistanceL2Squared)
+		{
+			printf("FAIL changing the level did not re-point the kernels\n");
+			failures++;
+		}
 	}
 
 	if (tested < 2)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "encoder/encops.h"
+#include "simd/simd.h"
 
 static unsigned long Seed = 12345;
 
@@ -99,6 +100,7 @@ main(void)
 	int			failed = 0;
 	int			checks = 0;
 
+	SimdSetLevel(SimdBestLevel());
 	if (!EncPackedAvailable())
 	{
 		printf("encgemm_test: SKIP (no AVX2/FMA on this CPU)\n");
