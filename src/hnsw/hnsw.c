@@ -114,6 +114,17 @@ HnswMaxLevelFor(int dim, int m)
 	return lvl;
 }
 
+/* Largest dimension whose level-0 element tuple fits a page */
+int
+HnswMaxDimFor(int m)
+{
+	int			dim = (HNSW_PAGE_ROOM - offsetof(HnswElementTupleData, x)) / sizeof(float);
+
+	while (dim > 0 && HNSW_ELEMENT_TUPLE_SIZE(dim, 0, m) > HNSW_PAGE_ROOM)
+		dim--;
+	return Min(dim, VECTOR_MAX_DIM);
+}
+
 /* Work out the distance kernel and options of an index, cached in rd_amcache */
 void
 HnswGetIndexInfo(Relation index, HnswIndexInfo * info)

@@ -321,6 +321,7 @@ extern double hnsw_scan_mem_multiplier;
 extern void HnswInit(void);
 extern void HnswGetIndexInfo(Relation index, HnswIndexInfo * info);
 extern int	HnswMaxLevelFor(int dim, int m);
+extern int	HnswMaxDimFor(int m);
 
 /* hnswutils.c */
 extern Buffer HnswNewBuffer(Relation index, ForkNumber forkNum);
@@ -333,7 +334,6 @@ extern int	HnswRandomLevel(int m, int maxLevel, double r);
 extern int	HnswSelectNeighbors(HnswDistKind kind, int dim, HnswPair * cand, int ncand,
 								float **vecs, int want, bool *selected);
 extern HnswElementTuple HnswGetElementTuple(Relation index, Page page, OffsetNumber off);
-extern int	HnswMaxDimFor(int m);
 extern int	HnswReadElement(Relation index, ItemPointer tid, int dim, HnswNode * node,
 							bool wantVec, int nbrLevel, ItemPointer nbrs);
 

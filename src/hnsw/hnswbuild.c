@@ -3,10 +3,10 @@
  * hnswbuild.c
  *	  Build an hnsw index
  *
- * The graph is first built in local memory, with elements numbered in
- * arrival order, vectors in one contiguous array and neighbour lists as
- * int32 arrays carved from large chunks, so the inner loops touch no
- * buffers, locks or pallocs.  A visited "tag" array replaces a hash set.
+ * The graph is first built in memory (hnswgraph.c), then written to pages
+ * in one pass, neighbours near each other (FlushGraph).  A parallel build
+ * shares the heap scan and one graph in the parallel context's shared
+ * memory between the leader and its workers.
  *
  * When the graph would outgrow maintenance_work_mem it is written out as
  * it stands and the build continues with ordinary on-disk inserts (a
@@ -46,37 +46,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "hnsw/hnsw.h"
-
-#define HNSW_LINK_CHUNK		(128 * 1024)
-
-/* The in-memory graph */
-typedef struct HnswMemGraph
-{
-	int			dim;
-	int			m;
-	HnswDistKind kind;
-	int64		n;
-	int64		cap;
-	float	   *vecs;			/* n * dim floats */
-	ItemPointerData *heaptids;
-	uint8	   *levels;
-	int32	   *l0;				/* level 0: [count, 2m slots] per element, flat */
-	float	   *l0d;			/* level 0: distance of each slot's element */
-	int64	   *linkOff;		/* levels 1..: offset of the element's lists */
-	char	   *linkArea;		/* ... in this area: per level [count, m slots] */
-	Size		linkCap;
-	Size		linkUsed;		/* serial build; a parallel one counts in shared */
-	int64		entry;			/* -1 when empty (serial build) */
-	int			entryLevel;
-	uint32	   *visited;		/* tag per element (per participant) */
-	uint32		visitTag;
-	Size		memUsed;
-	HnswHeap	cand;
-	HnswHeap	res;
-	LWLock	   *locks;			/* parallel build: one per element's lists */
-	struct HnswBuildShared *shared; /* parallel build, else NULL */
-}			HnswMemGraph;
+#include "hnsw/hnswgraph.h"
 
 /*
  * What the participants of a parallel build share, in one chunk of the
@@ -103,12 +73,9 @@ typedef struct HnswBuildShared
 	Size		locksOff;
 	Size		linkAreaOff;
 	pg_atomic_uint64 next;		/* next free element slot */
-	pg_atomic_uint64 linkUsed;	/* bytes of the link area handed out */
 	pg_atomic_uint64 tuplesDone;
 	pg_atomic_uint32 full;		/* the estimate was short: build serially */
-	LWLock		entryLock;		/* protects entry and entryLevel */
-	int64		entry;
-	int			entryLevel;
+	HnswGraphShared graph;		/* link area use and the entry point */
 	slock_t		mutex;			/* protects reltuples */
 	double		reltuples;
 }			HnswBuildShared;
@@ -127,469 +94,10 @@ typedef struct HnswBuildState
 	Size		memLimit;
 	pg_prng_state prng;
 	HnswMemGraph graph;
+	HnswBuildShared *shared;	/* parallel build, else NULL */
 	MemoryContext graphCtx;
 	MemoryContext tmpCtx;
 }			HnswBuildState;
-
-/* Largest dimension whose level-0 element tuple fits a page */
-int
-HnswMaxDimFor(int m)
-{
-	int			dim = (HNSW_PAGE_ROOM - offsetof(HnswElementTupleData, x)) / sizeof(float);
-
-	while (dim > 0 && HNSW_ELEMENT_TUPLE_SIZE(dim, 0, m) > HNSW_PAGE_ROOM)
-		dim--;
-	return Min(dim, VECTOR_MAX_DIM);
-}
-
-/* The [count, slots...] run of element i at a level */
-static inline int32 *
-GraphList(HnswMemGraph * g, int64 i, int level)
-{
-	if (level == 0)
-		return g->l0 + i * (1 + 2 * g->m);
-	return (int32 *) (g->linkArea + g->linkOff[i]) + (level - 1) * (1 + g->m);
-}
-
-/*
- * Distances from element i to the elements in its list at a level, slot by
- * slot: kept so that pruning a full list need not recompute them.  Upper
- * levels keep them after the element's [count, slots] runs.
- */
-static inline float *
-GraphDists(HnswMemGraph * g, int64 i, int level)
-{
-	if (level == 0)
-		return g->l0d + i * 2 * g->m;
-	return (float *) ((int32 *) (g->linkArea + g->linkOff[i]) + g->levels[i] * (1 + g->m)) +
-		(level - 1) * g->m;
-}
-
-/* Vector of element i */
-static inline float *
-GraphVec(HnswMemGraph * g, int64 i)
-{
-	return g->vecs + i * g->dim;
-}
-
-/*
- * Set up element i's empty lists.  Level 0 lives in the flat array (its
- * address needs no pointer load, so it can be prefetched); upper levels are
- * carved from the link area.  False when a parallel build's area is full.
- */
-static bool
-GraphInitLinks(HnswMemGraph * g, int64 i, int level)
-{
-	Size		size = MAXALIGN(sizeof(int32) * level * (1 + g->m) + sizeof(float) * level * g->m);
-	Size		off = 0;
-
-	g->l0[i * (1 + 2 * g->m)] = 0;
-	if (level > 0)
-	{
-		if (g->shared)
-		{
-			off = pg_atomic_fetch_add_u64(&g->shared->linkUsed, size);
-			if (off + size > g->linkCap)
-				return false;
-		}
-		else
-		{
-			if (g->linkUsed + size > g->linkCap)
-			{
-				Size		newcap = Max(g->linkCap * 2, 64 * 1024);
-
-				g->linkArea = g->linkArea ? repalloc_huge(g->linkArea, newcap) :
-					MemoryContextAllocHuge(CurrentMemoryContext, newcap);
-				g->memUsed += newcap - g->linkCap;
-				g->linkCap = newcap;
-			}
-			off = g->linkUsed;
-			g->linkUsed += size;
-		}
-		for (int l = 1; l <= level; l++)
-			((int32 *) (g->linkArea + off))[(l - 1) * (1 + g->m)] = 0;
-	}
-	g->linkOff[i] = off;
-	return true;
-}
-
-/* Lock element i's lists (a no-op in a serial build) */
-static inline void
-GraphLock(HnswMemGraph * g, int64 i, LWLockMode mode)
-{
-	if (g->locks)
-		LWLockAcquire(&g->locks[i], mode);
-}
-
-static inline void
-GraphUnlock(HnswMemGraph * g, int64 i)
-{
-	if (g->locks)
-		LWLockRelease(&g->locks[i]);
-}
-
-/* Copy element i's list at a level (under its lock); returns the count */
-static inline int
-GraphCopyList(HnswMemGraph * g, int64 i, int level, int32 *out)
-{
-	int32	   *list = GraphList(g, i, level);
-	int			cnt;
-
-	GraphLock(g, i, LW_SHARED);
-	cnt = list[0];
-	memcpy(out, list + 1, sizeof(int32) * cnt);
-	GraphUnlock(g, i);
-	return cnt;
-}
-
-/* Make room for one more element */
-static void
-GraphGrow(HnswMemGraph * g)
-{
-	int64		newcap = g->cap == 0 ? 1024 : g->cap * 2;
-
-	if (g->cap == 0)
-	{
-		g->vecs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * g->dim * newcap);
-		g->heaptids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * newcap);
-		g->levels = MemoryContextAllocHuge(CurrentMemoryContext, newcap);
-		g->linkOff = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * newcap);
-		g->l0 = MemoryContextAllocHuge(CurrentMemoryContext,
-									   sizeof(int32) * (1 + 2 * g->m) * newcap);
-		g->l0d = MemoryContextAllocHuge(CurrentMemoryContext,
-										sizeof(float) * 2 * g->m * newcap);
-		g->visited = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * newcap);
-	}
-	else
-	{
-		g->vecs = repalloc_huge(g->vecs, sizeof(float) * g->dim * newcap);
-		g->heaptids = repalloc_huge(g->heaptids, sizeof(ItemPointerData) * newcap);
-		g->levels = repalloc_huge(g->levels, newcap);
-		g->linkOff = repalloc_huge(g->linkOff, sizeof(int64) * newcap);
-		g->l0 = repalloc_huge(g->l0, sizeof(int32) * (1 + 2 * g->m) * newcap);
-		g->l0d = repalloc_huge(g->l0d, sizeof(float) * 2 * g->m * newcap);
-		g->visited = repalloc_huge(g->visited, sizeof(uint32) * newcap);
-	}
-	memset(g->visited + g->cap, 0, sizeof(uint32) * (newcap - g->cap));
-	g->memUsed += (sizeof(float) * g->dim + sizeof(ItemPointerData) + 1 +
-				   sizeof(int64) + sizeof(int32) * (1 + 2 * g->m) +
-				   sizeof(float) * 2 * g->m +
-				   sizeof(uint32)) * (newcap - g->cap);
-	g->cap = newcap;
-}
-
-/*
- * Search one level for the ef nearest elements to q (Algorithm 2), starting
- * from eps.  Writes them to out sorted nearest first; returns how many.
- */
-static int
-GraphSearchLevel(HnswMemGraph * g, const float *q, HnswPair * eps, int neps,
-				 int ef, int level, HnswPair * out)
-{
-	HnswHeap   *cand = &g->cand;
-	HnswHeap   *res = &g->res;	/* max-heap via negated distances */
-	int			n;
-	int32		fresh[2 * HNSW_MAX_M];
-	int			nnew;
-	Size		vecbytes = Min(sizeof(float) * g->dim, 8 * 64);
-
-	if (++g->visitTag == 0)
-	{
-		memset(g->visited, 0, sizeof(uint32) * g->cap);
-		g->visitTag = 1;
-	}
-	cand->n = 0;
-	res->n = 0;
-	for (int i = 0; i < neps; i++)
-	{
-		g->visited[eps[i].key] = g->visitTag;
-		HnswHeapPush(cand, eps[i].dist, eps[i].key);
-		HnswHeapPush(res, -eps[i].dist, eps[i].key);
-	}
-	while (res->n > ef)
-		HnswHeapPop(res);
-
-	while (cand->n > 0)
-	{
-		HnswPair	c = HnswHeapPop(cand);
-		int32		list[2 * HNSW_MAX_M];
-		int			cnt;
-
-		if (res->n >= ef && c.dist > -res->items[0].dist)
-			break;
-		cnt = GraphCopyList(g, c.key, level, list);
-		/* The next candidate's list is likely needed next: fetch it now */
-		if (cand->n > 0)
-			__builtin_prefetch(GraphList(g, cand->items[0].key, level));
-
-		/* Gather unvisited neighbours and prefetch their vectors first */
-		nnew = 0;
-		for (int i = 0; i < cnt; i++)
-			__builtin_prefetch(&g->visited[list[i]]);
-		for (int i = 0; i < cnt; i++)
-		{
-			int32		e = list[i];
-
-			if (g->visited[e] == g->visitTag)
-				continue;
-			g->visited[e] = g->visitTag;
-			fresh[nnew++] = e;
-			for (Size b = 0; b < vecbytes; b += 64)
-				__builtin_prefetch((char *) GraphVec(g, e) + b);
-		}
-		for (int i = 0; i < nnew; i++)
-		{
-			int32		e = fresh[i];
-			float		d;
-
-			d = HnswDistance(g->kind, g->dim, q, GraphVec(g, e));
-			if (res->n < ef || d < -res->items[0].dist)
-			{
-				HnswHeapPush(cand, d, e);
-				HnswHeapPush(res, -d, e);
-				if (res->n > ef)
-					HnswHeapPop(res);
-			}
-		}
-	}
-
-	n = res->n;
-	for (int i = n - 1; i >= 0; i--)
-	{
-		HnswPair	p = HnswHeapPop(res);
-
-		out[i].dist = -p.dist;
-		out[i].key = p.key;
-	}
-	return n;
-}
-
-/* Add a link n -> e at a level, pruning n's list with the heuristic when full */
-static void
-GraphAddLinkLocked(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
-{
-	int32	   *list = GraphList(g, n, level);
-	float	   *dists = GraphDists(g, n, level);
-	int			cap = HnswLevelSlots(g->m, level);
-	int			cnt = list[0];
-	HnswPair	cand[2 * HNSW_MAX_M + 1];
-	float	   *vecs[2 * HNSW_MAX_M + 1];
-	bool		selected[2 * HNSW_MAX_M + 1];
-
-	if (cnt < cap)
-	{
-		list[1 + cnt] = (int32) e;
-		dists[cnt] = dist;
-		list[0] = cnt + 1;
-		return;
-	}
-	for (int i = 1; i <= cnt; i++)
-	{
-		cand[i - 1].key = i - 1;	/* slot number */
-		cand[i - 1].dist = dists[i - 1];
-	}
-	cand[cnt].key = cnt;		/* the new element */
-	cand[cnt].dist = dist;
-	qsort(cand, cnt + 1, sizeof(HnswPair), HnswComparePairs);
-	for (int i = 0; i <= cnt; i++)
-		vecs[i] = GraphVec(g, cand[i].key == (uint64) cnt ? e : list[1 + cand[i].key]);
-	HnswSelectNeighbors(g->kind, g->dim, cand, cnt + 1, vecs, cap, selected);
-
-	/*
-	 * Like pgvector, replace just one neighbour (the nearest one the
-	 * heuristic drops) rather than shrinking the list to the selection:
-	 * full lists cost a little more per hop and give better recall per
-	 * ef_search.  The new element only goes in if the heuristic keeps it.
-	 */
-	for (int i = 0; i <= cnt; i++)
-		if (cand[i].key == (uint64) cnt && !selected[i])
-			return;
-	for (int i = 0; i <= cnt; i++)
-	{
-		if (!selected[i])
-		{
-			list[1 + cand[i].key] = (int32) e;
-			dists[cand[i].key] = dist;
-			break;
-		}
-	}
-}
-
-static void
-GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
-{
-	GraphLock(g, n, LW_EXCLUSIVE);
-	GraphAddLinkLocked(g, n, e, level, dist);
-	GraphUnlock(g, n);
-}
-
-/* The entry point and its level, as they are now */
-static void
-GraphGetEntry(HnswMemGraph * g, int64 *entry, int *entryLevel)
-{
-	if (g->shared)
-	{
-		LWLockAcquire(&g->shared->entryLock, LW_SHARED);
-		*entry = g->shared->entry;
-		*entryLevel = g->shared->entryLevel;
-		LWLockRelease(&g->shared->entryLock);
-	}
-	else
-	{
-		*entry = g->entry;
-		*entryLevel = g->entryLevel;
-	}
-}
-
-/*
- * Make element i the entry point if its level is above the current one's
- * (or there is none).  Returns true if it did.  In a parallel build two
- * elements above the old entry level can race; the higher one wins, and the
- * other is linked at the levels it was searched at (both were inserted
- * against the old entry point).
- */
-static bool
-GraphOfferEntry(HnswMemGraph * g, int64 i, int level)
-{
-	bool		took = false;
-
-	if (g->shared)
-	{
-		LWLockAcquire(&g->shared->entryLock, LW_EXCLUSIVE);
-		if (g->shared->entry < 0 || level > g->shared->entryLevel)
-		{
-			g->shared->entry = i;
-			g->shared->entryLevel = level;
-			took = true;
-		}
-		LWLockRelease(&g->shared->entryLock);
-	}
-	else if (g->entry < 0 || level > g->entryLevel)
-	{
-		g->entry = i;
-		g->entryLevel = level;
-		took = true;
-	}
-	return took;
-}
-
-/* Insert element i into the in-memory graph (Algorithm 1) */
-static void
-GraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
-{
-	const float *q = GraphVec(g, i);
-	int			level = g->levels[i];
-	HnswPair	ep;
-	HnswPair   *w;
-	HnswPair   *eps;
-	float	  **vecs;
-	bool	   *selected;
-	int			neps = 1;
-	int64		entry;
-	int			entryLevel;
-	int			top;
-	HnswPair   *chosen;
-	int		   *nchosen;
-
-	GraphGetEntry(g, &entry, &entryLevel);
-	if (entry < 0)
-	{
-		if (GraphOfferEntry(g, i, level))
-			return;
-		/* Another participant's element got there first */
-		GraphGetEntry(g, &entry, &entryLevel);
-	}
-
-	ep.key = entry;
-	ep.dist = HnswDistance(g->kind, g->dim, q, GraphVec(g, entry));
-
-	/* Greedy descent through the levels above the new element's */
-	for (int l = entryLevel; l > level; l--)
-	{
-		bool		changed = true;
-
-		while (changed)
-		{
-			int32		list[HNSW_MAX_M];
-			int			cnt = GraphCopyList(g, ep.key, l, list);
-
-			changed = false;
-			for (int j = 0; j < cnt; j++)
-			{
-				float		d = HnswDistance(g->kind, g->dim, q, GraphVec(g, list[j]));
-
-				if (d < ep.dist)
-				{
-					ep.dist = d;
-					ep.key = list[j];
-					changed = true;
-				}
-			}
-		}
-	}
-
-	w = palloc(sizeof(HnswPair) * (efConstruction + 1));
-	eps = palloc(sizeof(HnswPair) * (efConstruction + 1));
-	vecs = palloc(sizeof(float *) * (efConstruction + 1));
-	selected = palloc(sizeof(bool) * (efConstruction + 1));
-	top = Min(level, entryLevel);
-	chosen = palloc(sizeof(HnswPair) * (top + 1) * g->m);
-	nchosen = palloc(sizeof(int) * (top + 1));
-	eps[0] = ep;
-
-	/* Choose the neighbours at every level, top down */
-	for (int l = top; l >= 0; l--)
-	{
-		int			nw = GraphSearchLevel(g, q, eps, neps, efConstruction, l, w);
-		int			k = 0;
-
-		for (int j = 0; j < nw; j++)
-			vecs[j] = GraphVec(g, w[j].key);
-		/* The new element gets m links per level, as in hnswlib */
-		HnswSelectNeighbors(g->kind, g->dim, w, nw, vecs, g->m, selected);
-		for (int j = 0; j < nw && k < g->m; j++)
-			if (selected[j])
-				chosen[l * g->m + k++] = w[j];
-		nchosen[l] = k;
-		memcpy(eps, w, sizeof(HnswPair) * nw);
-		neps = nw;
-	}
-
-	/*
-	 * Then link, bottom up, each level's own list before the links to it:
-	 * in a parallel build, whoever reaches the new element at some level
-	 * finds its lists there and below complete (linked top down, a search
-	 * that entered it from an upper level could find its level-0 list still
-	 * empty and link a newcomer to it alone).  Serially it makes no
-	 * difference: the searches above never reach the new element.
-	 */
-	for (int l = 0; l <= top; l++)
-	{
-		int32	   *list = GraphList(g, i, l);
-		HnswPair   *c = chosen + l * g->m;
-
-		GraphLock(g, i, LW_EXCLUSIVE);
-		for (int j = 0; j < nchosen[l]; j++)
-		{
-			GraphDists(g, i, l)[j] = c[j].dist;
-			list[1 + j] = (int32) c[j].key;
-		}
-		list[0] = nchosen[l];
-		GraphUnlock(g, i);
-		for (int j = 0; j < nchosen[l]; j++)
-			GraphAddLink(g, c[j].key, i, l, c[j].dist);
-	}
-
-	pfree(w);
-	pfree(eps);
-	pfree(vecs);
-	pfree(selected);
-	pfree(chosen);
-	pfree(nchosen);
-
-	if (level > entryLevel)
-		(void) GraphOfferEntry(g, i, level);
-}
 
 /* Write one element tuple built from the in-memory graph into buf */
 static Size
@@ -606,11 +114,11 @@ FormMemTuple(HnswMemGraph * g, int64 i, ItemPointerData *tids, char *buf)
 	etup->dim = g->dim;
 	etup->m = g->m;
 	etup->heaptid = g->heaptids[i];
-	memcpy(etup->x, GraphVec(g, i), sizeof(float) * g->dim);
+	memcpy(etup->x, HnswGraphVec(g, i), sizeof(float) * g->dim);
 	nbrs = HnswTupleNeighbors(etup);
 	for (int l = 0; l <= level; l++)
 	{
-		int32	   *list = GraphList(g, i, l);
+		int32	   *list = HnswGraphList(g, i, l);
 		ItemPointer slot = nbrs + HnswLevelStart(g->m, l);
 		int			cap = HnswLevelSlots(g->m, l);
 
@@ -623,55 +131,6 @@ FormMemTuple(HnswMemGraph * g, int64 i, ItemPointerData *tids, char *buf)
 		}
 	}
 	return size;
-}
-
-/*
- * Order elements for writing: breadth-first over level 0 from the entry
- * point, so that an element's neighbours tend to share its page or the
- * next ones.  A search then touches fewer pages (fewer pins, fewer cache
- * misses on buffer headers).  Elements not reached come last.
- */
-static int64 *
-GraphOrder(HnswMemGraph * g)
-{
-	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(g->n, 1));
-	bool	   *placed = MemoryContextAllocHuge(CurrentMemoryContext, Max(g->n, 1));
-	int64		head = 0;
-	int64		tail = 0;
-
-	memset(placed, 0, Max(g->n, 1));
-	if (g->entry >= 0)
-	{
-		order[tail++] = g->entry;
-		placed[g->entry] = true;
-	}
-	for (int64 next = 0; tail < g->n;)
-	{
-		if (head == tail)
-		{
-			/* Not reachable: start again from the next unplaced element */
-			while (placed[next])
-				next++;
-			order[tail++] = next;
-			placed[next] = true;
-		}
-		while (head < tail)
-		{
-			int32	   *list = GraphList(g, order[head++], 0);
-
-			CHECK_FOR_INTERRUPTS();
-			for (int j = 1; j <= list[0]; j++)
-			{
-				if (!placed[list[j]])
-				{
-					placed[list[j]] = true;
-					order[tail++] = list[j];
-				}
-			}
-		}
-	}
-	pfree(placed);
-	return order;
 }
 
 /*
@@ -697,7 +156,7 @@ FlushGraph(HnswBuildState * bs)
 	int64	   *order;
 
 	tids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(g->n, 1));
-	order = GraphOrder(g);
+	order = HnswGraphOrder(g);
 	for (int64 k = 0; k < g->n; k++)
 	{
 		int64		i = order[k];
@@ -815,15 +274,15 @@ AddLocalElement(HnswBuildState * bs, float *vec, int dim, ItemPointer tid)
 	int			level;
 
 	if (g->n == g->cap)
-		GraphGrow(g);
+		HnswGraphGrow(g);
 	i = g->n++;
-	memcpy(GraphVec(g, i), vec, sizeof(float) * dim);
+	memcpy(HnswGraphVec(g, i), vec, sizeof(float) * dim);
 	g->heaptids[i] = *tid;
 	level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
 	g->levels[i] = level;
-	(void) GraphInitLinks(g, i, level);
+	(void) HnswGraphInitLinks(g, i, level);
 	MemoryContextSwitchTo(old);
-	GraphInsert(g, i, bs->info.efConstruction);
+	HnswGraphInsert(g, i, bs->info.efConstruction);
 }
 
 /*
@@ -835,7 +294,7 @@ static void
 AddSharedElement(HnswBuildState * bs, float *vec, int dim, ItemPointer tid)
 {
 	HnswMemGraph *g = &bs->graph;
-	HnswBuildShared *shared = g->shared;
+	HnswBuildShared *shared = bs->shared;
 	int64		i;
 	int			level;
 
@@ -845,15 +304,15 @@ AddSharedElement(HnswBuildState * bs, float *vec, int dim, ItemPointer tid)
 	level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
 	if (i < g->cap)
 		g->levels[i] = level;
-	if (i >= g->cap || !GraphInitLinks(g, i, level))
+	if (i >= g->cap || !HnswGraphInitLinks(g, i, level))
 	{
 		pg_atomic_write_u32(&shared->full, 1);
 		return;
 	}
 	/* Nobody reaches element i before GraphInsert links it */
-	memcpy(GraphVec(g, i), vec, sizeof(float) * dim);
+	memcpy(HnswGraphVec(g, i), vec, sizeof(float) * dim);
 	g->heaptids[i] = *tid;
-	GraphInsert(g, i, bs->info.efConstruction);
+	HnswGraphInsert(g, i, bs->info.efConstruction);
 	bs->indtuples = (double) pg_atomic_add_fetch_u64(&shared->tuplesDone, 1);
 	if (bs->progress)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
@@ -897,25 +356,6 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		SpillGraph(bs);
 }
 
-/* Bytes of link area to reserve for cap elements (3x the expected need) */
-static Size
-LinkAreaFor(int64 cap, int m)
-{
-	Size		perLevel = MAXALIGN(sizeof(int32) * (1 + m) + sizeof(float) * m);
-
-	/* An element has 1/(m-1) upper levels on average (P(level >= l) = m^-l) */
-	return (Size) (3.0 * cap * perLevel / (m - 1)) + 64 * 1024;
-}
-
-/* Shared memory a parallel build's graph of cap elements takes */
-static double
-ParallelGraphBytes(int64 cap, int dim, int m)
-{
-	return (double) cap * (sizeof(float) * dim + sizeof(ItemPointerData) + 1 + sizeof(int64) +
-						   sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(LWLock)) +
-		LinkAreaFor(cap, m);
-}
-
 /* Lay out the shared chunk of a parallel build; returns its size */
 static Size
 SharedLayout(HnswBuildShared * sh, Size scanSize, int64 cap, int dim, int m)
@@ -931,7 +371,7 @@ SharedLayout(HnswBuildShared * sh, Size scanSize, int64 cap, int dim, int m)
 	HNSW_TAKE(l0Off, sizeof(int32) * (1 + 2 * m) * cap);
 	HNSW_TAKE(l0dOff, sizeof(float) * 2 * m * cap);
 	HNSW_TAKE(locksOff, sizeof(LWLock) * cap);
-	HNSW_TAKE(linkAreaOff, LinkAreaFor(cap, m));
+	HNSW_TAKE(linkAreaOff, HnswGraphLinkAreaFor(cap, m));
 #undef HNSW_TAKE
 	return off;
 }
@@ -943,7 +383,8 @@ AttachSharedGraph(HnswBuildState * bs, HnswBuildShared * sh)
 	HnswMemGraph *g = &bs->graph;
 	char	   *base = (char *) sh;
 
-	g->shared = sh;
+	bs->shared = sh;
+	g->shared = &sh->graph;
 	g->dim = sh->dim;
 	g->cap = sh->cap;
 	g->vecs = (float *) (base + sh->vecsOff);
@@ -1112,16 +553,16 @@ BuildParallel(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *ind
 	sh->isconcurrent = indexInfo->ii_Concurrent;
 	sh->dim = dim;
 	sh->cap = cap;
-	sh->linkCap = LinkAreaFor(cap, bs->info.m);
+	sh->linkCap = HnswGraphLinkAreaFor(cap, bs->info.m);
 	sh->seed = UINT64CONST(0x5eed5eed);
 	sh->trancheId = LWLockNewTrancheId();
 	pg_atomic_init_u64(&sh->next, 0);
-	pg_atomic_init_u64(&sh->linkUsed, 0);
+	pg_atomic_init_u64(&sh->graph.linkUsed, 0);
 	pg_atomic_init_u64(&sh->tuplesDone, 0);
 	pg_atomic_init_u32(&sh->full, 0);
-	LWLockInitialize(&sh->entryLock, sh->trancheId);
-	sh->entry = -1;
-	sh->entryLevel = -1;
+	LWLockInitialize(&sh->graph.entryLock, sh->trancheId);
+	sh->graph.entry = -1;
+	sh->graph.entryLevel = -1;
 	SpinLockInit(&sh->mutex);
 	sh->reltuples = 0;
 	for (int64 i = 0; i < cap; i++)
@@ -1143,8 +584,8 @@ BuildParallel(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *ind
 
 		AttachSharedGraph(bs, sh);
 		bs->graph.n = (int64) pg_atomic_read_u64(&sh->next);
-		bs->graph.entry = sh->entry;
-		bs->graph.entryLevel = sh->entryLevel;
+		bs->graph.entry = sh->graph.entry;
+		bs->graph.entryLevel = sh->graph.entryLevel;
 		bs->indtuples = (double) bs->graph.n;
 		*reltuples = sh->reltuples;
 		MemoryContextSwitchTo(old);
@@ -1184,7 +625,7 @@ ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, IndexInfo
 		return 0;
 	}
 	*cap = ParallelCapacity(heap, indexInfo, dim);
-	bytes = ParallelGraphBytes(*cap, dim, m);
+	bytes = HnswGraphSharedBytes(*cap, dim, m);
 
 	/*
 	 * A table never analyzed has no row estimate, and the bound from its size
@@ -1196,9 +637,9 @@ ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, IndexInfo
 	if (bytes > (double) bs->memLimit && heap->rd_rel->reltuples < 0)
 	{
 		*cap = (int64) (*cap * ((double) bs->memLimit / bytes));
-		while (*cap > 1024 && ParallelGraphBytes(*cap, dim, m) > (double) bs->memLimit)
+		while (*cap > 1024 && HnswGraphSharedBytes(*cap, dim, m) > (double) bs->memLimit)
 			*cap -= *cap / 64;
-		bytes = ParallelGraphBytes(*cap, dim, m);
+		bytes = HnswGraphSharedBytes(*cap, dim, m);
 	}
 	/* Too big for maintenance_work_mem: the serial build writes out and goes on */
 	if (bytes > (double) bs->memLimit || *cap > PG_INT32_MAX)
