@@ -19,13 +19,15 @@
  *
  * Deleted elements stay on their pages as tombstones (their lists still
  * let in-flight scans move on).  All tombstones, old ones too, count as
- * deleted for the repair, and repair rounds repeat until one finds nothing
- * to do; then live elements left with no incoming level-0 link get one
- * (orphan rescue).  After such a clean round no live list names a
- * tombstone, and none can gain one (inserts never link to deleted
- * elements), so pass 3 marks them free: inserts then reuse their slots,
- * found through the free space map.  Free slots themselves are not
- * deleted elements for the repair: an insert may reuse one at any time.
+ * deleted for the repair.  Each repair round starts with a read-only census
+ * of the pages; rounds repeat until a census finds nothing to repair (or
+ * HNSW_REPAIR_ROUNDS have run).  With the last census, live elements left
+ * with no incoming level-0 link get one (orphan rescue), and pass 3 marks
+ * free every tombstone no live list named: none can gain a link again
+ * (inserts and repairs link live elements only), so inserts may reuse
+ * their slots, found through the free space map.  A tombstone still named
+ * waits for the next VACUUM.  Free slots themselves are not deleted
+ * elements for the repair: an insert may reuse one at any time.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +42,117 @@
 #include "utils/rel.h"
 
 #include "hnsw/hnsw.h"
+
+/* Repair rounds before VACUUM settles for what is left (see hnswbulkdelete) */
+#define HNSW_REPAIR_ROUNDS	3
+
+/*
+ * One read-only pass over the pages: what a repair round must fix and what
+ * the orphan rescue and pass 3 need to know.
+ */
+typedef struct HnswCensus
+{
+	ItemPointerData *live;		/* every live element */
+	int			nlive;
+	HnswKeySet	indeg;			/* TID -> incoming level-0 links from live lists */
+	ItemPointerData *todo;		/* live elements whose lists name a deleted one */
+	int			ntodo;
+	HnswKeySet	named;			/* deleted elements some live list names */
+	bool	   *withDeleted;	/* pages holding tombstones or free slots */
+	BlockNumber nblocks;
+}			HnswCensus;
+
+/* The set key of the element at (blk, off) */
+static inline uint64
+TidKeyOf(BlockNumber blk, OffsetNumber off)
+{
+	ItemPointerData tid;
+
+	ItemPointerSet(&tid, blk, off);
+	return HnswTidKey(&tid);
+}
+
+/* Append a TID to a growing array */
+static void
+PushTid(ItemPointerData **arr, int *n, int *cap, BlockNumber blk, OffsetNumber off)
+{
+	if (*n == *cap)
+	{
+		*cap *= 2;
+		*arr = repalloc_huge(*arr, sizeof(ItemPointerData) * *cap);
+	}
+	ItemPointerSet(&(*arr)[*n], blk, off);
+	(*n)++;
+}
+
+/* Count live elements, incoming links, elements to repair, named tombstones */
+static void
+TakeCensus(Relation index, BufferAccessStrategy strategy, HnswKeySet * deleted,
+		   HnswCensus * c)
+{
+	int			caplive = 1024;
+	int			captodo = 64;
+
+	c->nlive = 0;
+	c->ntodo = 0;
+	c->live = palloc(sizeof(ItemPointerData) * caplive);
+	c->todo = palloc(sizeof(ItemPointerData) * captodo);
+	HnswKeySetInit(&c->indeg, 1024);
+	HnswKeySetInit(&c->named, 64);
+	c->nblocks = RelationGetNumberOfBlocks(index);
+	c->withDeleted = palloc0(sizeof(bool) * c->nblocks);
+	for (BlockNumber blk = 1; blk < c->nblocks; blk++)
+	{
+		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+		Page		page;
+
+		vacuum_delay_point();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+			ItemPointer nbrs = HnswTupleNeighbors(etup);
+			int			total = HnswTotalSlots(etup->m, etup->level);
+			bool		needsRepair = false;
+
+			if (etup->deleted)
+			{
+				c->withDeleted[blk] = true;
+				continue;
+			}
+			for (int i = 0; i < total; i++)
+			{
+				uint64		key;
+
+				if (!ItemPointerIsValid(&nbrs[i]))
+					continue;
+				key = HnswTidKey(&nbrs[i]);
+				if (HnswKeySetContains(deleted, key))
+				{
+					needsRepair = true;
+					HnswKeySetAdd(&c->named, key);
+				}
+				if (i < HnswLevelSlots(etup->m, 0))
+					(*HnswKeyMapRef(&c->indeg, key))++;
+			}
+			if (needsRepair)
+				PushTid(&c->todo, &c->ntodo, &captodo, blk, off);
+			PushTid(&c->live, &c->nlive, &caplive, blk, off);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+static void
+FreeCensus(HnswCensus * c)
+{
+	pfree(c->live);
+	pfree(c->todo);
+	pfree(c->indeg.ents);
+	pfree(c->named.ents);
+	pfree(c->withDeleted);
+}
 
 /* Find the live element of the highest level, by a full pass over the pages */
 static bool
@@ -249,19 +362,6 @@ RepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 	}
 }
 
-/* Does any list of this element name a deleted element? */
-static bool
-NeedsRepair(HnswElementTuple etup, HnswKeySet * deleted)
-{
-	ItemPointer nbrs = HnswTupleNeighbors(etup);
-	int			total = HnswTotalSlots(etup->m, etup->level);
-
-	for (int i = 0; i < total; i++)
-		if (ItemPointerIsValid(&nbrs[i]) && HnswKeySetContains(deleted, HnswTidKey(&nbrs[i])))
-			return true;
-	return false;
-}
-
 /*
  * Give every live element without an incoming level-0 link one, from its
  * nearest live neighbour (the first in its own list): a free slot if there
@@ -337,21 +437,23 @@ RescueOrphans(Relation index, HnswKeySet * deleted, HnswKeySet * indeg,
 }
 
 /*
- * Pass 3: on the pages the clean round found tombstones or free slots on,
- * mark the tombstones free, and record in the free space map the highest
- * element level one of the page's free slots can take.
+ * Pass 3: on the pages the last census found tombstones or free slots on,
+ * mark free the tombstones no live list names, and record in the free space
+ * map the highest element level one of the page's free slots can take.
+ * Lists only ever lose links to tombstones (inserts and repairs link live
+ * elements only), so what the census saw unnamed stays unnamed.
  */
 static void
-MarkFree(Relation index, BufferAccessStrategy strategy, bool *withDeleted, BlockNumber nblocks)
+MarkFree(Relation index, BufferAccessStrategy strategy, HnswCensus * c)
 {
-	for (BlockNumber blk = 1; blk < nblocks; blk++)
+	for (BlockNumber blk = 1; blk < c->nblocks; blk++)
 	{
 		Buffer		buf;
 		Page		page;
 		bool		anyDeleted = false;
 		int			maxLevel = -1;
 
-		if (!withDeleted[blk])
+		if (!c->withDeleted[blk])
 			continue;
 		vacuum_delay_point();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
@@ -360,11 +462,13 @@ MarkFree(Relation index, BufferAccessStrategy strategy, bool *withDeleted, Block
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
 			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+			bool		freeable = etup->deleted == HNSW_ELEMENT_DELETED &&
+				!HnswKeySetContains(&c->named, TidKeyOf(blk, off));
 
-			/* Tombstones are about to be free slots too */
-			if (etup->deleted != HNSW_ELEMENT_LIVE)
+			/* Tombstones about to be freed count as free slots already */
+			if (etup->deleted == HNSW_ELEMENT_FREE || freeable)
 				maxLevel = Max(maxLevel, etup->level);
-			anyDeleted |= etup->deleted == HNSW_ELEMENT_DELETED;
+			anyDeleted |= freeable;
 		}
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		if (anyDeleted)
@@ -378,7 +482,8 @@ MarkFree(Relation index, BufferAccessStrategy strategy, bool *withDeleted, Block
 			{
 				HnswElementTuple etup = HnswGetElementTuple(index, page, off);
 
-				if (etup->deleted == HNSW_ELEMENT_DELETED)
+				if (etup->deleted == HNSW_ELEMENT_DELETED &&
+					!HnswKeySetContains(&c->named, TidKeyOf(blk, off)))
 					etup->deleted = HNSW_ELEMENT_FREE;
 			}
 			HnswWriteFinish(&pw);
@@ -471,85 +576,37 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 	if (deleted.count > 0)
 	{
+		MemoryContext rctx = AllocSetContextCreate(ctx, "hnsw repair", ALLOCSET_SMALL_SIZES);
+		HnswCensus	census;
+
 		/* Wait for inserts that saw the elements live; fix the entry point */
 		RepairEntryPoint(index, info->strategy, &deleted);
 
 		/*
 		 * Pass 2: repair lists that name deleted elements (new pages too).
 		 * A round that had to repair something is followed by another, so
-		 * that nothing a concurrent change slipped past survives; the first
-		 * clean round also counts incoming level-0 links for the orphan
-		 * rescue.
+		 * that nothing a concurrent change slipped past survives.  Rounds are
+		 * capped; the census the last one takes is what the orphan rescue
+		 * and pass 3 go by, whether or not it found more to repair.
 		 */
-		for (int round = 0; round < 3; round++)
+		for (int round = 0;; round++)
 		{
-			HnswKeySet	indeg;
-			ItemPointerData *live;
-			int			nlive = 0;
-			int			caplive = 1024;
-			int			repaired = 0;
-			bool	   *withDeleted;	/* pages holding tombstones or free slots */
-
-			HnswKeySetInit(&indeg, 1024);
-			live = palloc(sizeof(ItemPointerData) * caplive);
-			nblocks = RelationGetNumberOfBlocks(index);
-			withDeleted = palloc0(sizeof(bool) * nblocks);
-			for (BlockNumber blk = 1; blk < nblocks; blk++)
-			{
-				Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
-				Page		page;
-				OffsetNumber todo[MaxOffsetNumber];
-				int			ntodo = 0;
-
-				vacuum_delay_point();
-				LockBuffer(buf, BUFFER_LOCK_SHARE);
-				page = BufferGetPage(buf);
-				for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-				{
-					HnswElementTuple etup = HnswGetElementTuple(index, page, off);
-					ItemPointer nbrs = HnswTupleNeighbors(etup);
-
-					if (etup->deleted)
-					{
-						withDeleted[blk] = true;
-						continue;
-					}
-					if (NeedsRepair(etup, &deleted))
-						todo[ntodo++] = off;
-					if (nlive == caplive)
-					{
-						caplive *= 2;
-						live = repalloc_huge(live, sizeof(ItemPointerData) * caplive);
-					}
-					ItemPointerSet(&live[nlive], blk, off);
-					nlive++;
-					for (int i = 0; i < HnswLevelSlots(etup->m, 0); i++)
-						if (ItemPointerIsValid(&nbrs[i]))
-							(*HnswKeyMapRef(&indeg, HnswTidKey(&nbrs[i])))++;
-				}
-				UnlockReleaseBuffer(buf);
-				for (int i = 0; i < ntodo; i++)
-				{
-					ItemPointerData tid;
-					MemoryContext rctx = AllocSetContextCreate(ctx, "hnsw repair",
-															   ALLOCSET_SMALL_SIZES);
-					MemoryContext rold = MemoryContextSwitchTo(rctx);
-
-					CHECK_FOR_INTERRUPTS();
-					ItemPointerSet(&tid, blk, todo[i]);
-					RepairElement(index, &hinfo, meta.dimensions, &tid, &deleted);
-					MemoryContextSwitchTo(rold);
-					MemoryContextDelete(rctx);
-					repaired++;
-				}
-			}
-			if (repaired == 0)
-			{
-				RescueOrphans(index, &deleted, &indeg, live, nlive);
-				MarkFree(index, info->strategy, withDeleted, nblocks);
+			TakeCensus(index, info->strategy, &deleted, &census);
+			if (census.ntodo == 0 || round == HNSW_REPAIR_ROUNDS)
 				break;
+			for (int i = 0; i < census.ntodo; i++)
+			{
+				MemoryContext rold = MemoryContextSwitchTo(rctx);
+
+				CHECK_FOR_INTERRUPTS();
+				RepairElement(index, &hinfo, meta.dimensions, &census.todo[i], &deleted);
+				MemoryContextSwitchTo(rold);
+				MemoryContextReset(rctx);
 			}
+			FreeCensus(&census);
 		}
+		RescueOrphans(index, &deleted, &census.indeg, census.live, census.nlive);
+		MarkFree(index, info->strategy, &census);
 	}
 
 	MemoryContextSwitchTo(old);
