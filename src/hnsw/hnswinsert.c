@@ -341,9 +341,11 @@ FinishPlacement(HnswPageWrite * pw, Relation index, BlockNumber newPage,
 
 /*
  * Try to put an element tuple in a free slot (one VACUUM freed) on a page
- * the free space map offers.  The slot is overwritten in place and the rest
- * of it zeroed (a slot freed from a higher element is larger than needed,
- * which readers allow).  The map is told what the page has left; a page
+ * the free space map offers.  The smallest free slot that fits is taken:
+ * slots freed from elements of higher levels are larger, and one spent on
+ * a level-0 element would leave a later high-level element nowhere to go
+ * but a new page.  The slot is overwritten in place and the rest of it
+ * zeroed (a larger slot than needed is fine for readers).  The map is told what the page has left; a page
  * that turns out to have nothing (the map is only a hint) is corrected and
  * the next one tried.  Returns false when none had room.
  */
@@ -359,6 +361,7 @@ ReuseFreeSlot(Relation index, char *tup, Size size, bool setEntry, int level, in
 		Buffer		buf;
 		Page		page;
 		OffsetNumber found = InvalidOffsetNumber;
+		Size		foundLen = 0;
 		int			leftLevel = -1;
 
 		if (blk == HNSW_METAPAGE_BLKNO || blk >= RelationGetNumberOfBlocks(index))
@@ -373,13 +376,22 @@ ReuseFreeSlot(Relation index, char *tup, Size size, bool setEntry, int level, in
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
 			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+			Size		len = ItemIdGetLength(PageGetItemId(page, off));
 
-			if (etup->deleted != HNSW_ELEMENT_FREE)
+			if (etup->deleted != HNSW_ELEMENT_FREE || len < size)
 				continue;
-			if (found == InvalidOffsetNumber &&
-				ItemIdGetLength(PageGetItemId(page, off)) >= size)
+			if (found == InvalidOffsetNumber || len < foundLen)
+			{
 				found = off;
-			else if (etup->level > leftLevel)
+				foundLen = len;
+			}
+		}
+		/* What the page offers once the slot is taken */
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+
+			if (etup->deleted == HNSW_ELEMENT_FREE && off != found && etup->level > leftLevel)
 				leftLevel = etup->level;
 		}
 		if (found != InvalidOffsetNumber)
