@@ -1,6 +1,11 @@
 # semvec — PGXS build.  Honours PG_CONFIG=... like every PGXS extension.
-EXTENSION = semvec
+# semvec installs under two extension names with the same objects: semvec
+# (its own name and version) and vector (pgvector's name, reporting the
+# pgvector version whose SQL surface it implements), so that tools running
+# CREATE EXTENSION vector get the whole of semvec.  docs/conformance.md.
+EXTENSION = semvec vector
 EXTVERSION = 0.1.0
+VECTOR_VERSION = 0.8.6
 
 MODULE_big = semvec
 # One folder per subsystem under src/ (docs/architecture.md); sources
@@ -13,10 +18,13 @@ PG_CPPFLAGS += -I$(srcdir)/src
 HEADERS = src/vector/vector.h
 
 # The install script is assembled from one part per subsystem (sql/parts/NN_*.sql,
-# in name order) so that each subsystem owns its own SQL.
+# in name order) so that each subsystem owns its own SQL; sql/header.sql.in
+# goes first, once for each extension name.  Update scripts (ALTER EXTENSION
+# ... UPDATE) are written by hand under both names: sql/semvec--A--B.sql and
+# sql/vector--VA--VB.sql with the same body (docs/conformance.md).
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+DATA_built = sql/semvec--$(EXTVERSION).sql sql/vector--$(VECTOR_VERSION).sql
+DATA = $(wildcard sql/semvec--*--*.sql sql/vector--*--*.sql)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -31,8 +39,13 @@ EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out tmp_check
 
 include $(PGXS)
 
-$(DATA_built): $(SQL_PARTS) Makefile
-	cat $(SQL_PARTS) > $@
+sql/semvec--$(EXTVERSION).sql: sql/header.sql.in $(SQL_PARTS) Makefile
+	sed -e 's/@EXTENSION@/semvec/g' -e 's/@OTHER_EXTENSION@/vector/g' $< > $@
+	cat $(SQL_PARTS) >> $@
+
+sql/vector--$(VECTOR_VERSION).sql: sql/header.sql.in $(SQL_PARTS) Makefile
+	sed -e 's/@EXTENSION@/vector/g' -e 's/@OTHER_EXTENSION@/semvec/g' $< > $@
+	cat $(SQL_PARTS) >> $@
 
 # pg_regress suites: test/regress/*.sql with expected output in expected/*.out.
 REGRESS_TESTS = $(patsubst test/regress/%.sql,%,$(sort $(wildcard test/regress/*.sql)))
@@ -52,14 +65,6 @@ tap:
 	bash tools/tap.sh
 unit:
 	bash tools/unit.sh
-
-# ---------------------------------------------------------------------------
-# Companion extension "vector" (vector.control, sql/vector--0.1.0.sql): an
-# empty extension that requires semvec, so that tools hard-coding
-# "CREATE EXTENSION vector" work.  Appended to DATA after the PGXS include is
-# fine: the install/uninstall recipes expand DATA lazily.  It conflicts with a
-# real pgvector install (same file names); see docs/vector.md.
-DATA += vector.control sql/vector--0.1.0.sql
 
 # ---------------------------------------------------------------------------
 # Default model (USE-lite) -- owned by the encoder (docs/encuse.md).
