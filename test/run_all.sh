@@ -36,6 +36,9 @@ run "pg_regress" bash tools/regress.sh
 # Client-library interop must really run in CI (npm registry is reachable)
 export SEMVEC_REQUIRE_CLIENTS=${SEMVEC_REQUIRE_CLIENTS:-1}
 run "TAP" bash tools/tap.sh
+# pgvector 0.8.6's own tests, unmodified (docs/conformance.md); skipped with a
+# message when ../shared/conformance is absent
+run "pgvector conformance" bash tools/conformance.sh
 
 if [ $fail -ne 0 ]; then
 	step "SOME TESTS FAILED"
