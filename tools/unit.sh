@@ -13,6 +13,10 @@ $CC $CFLAGS -Isrc -o "$out/distance_test" test/unit/distance_test.c \
 	src/simd/simd.c src/vector/distance.c src/vector/distance_x86.c -lm
 "$out/distance_test"
 
+# half: float4 <-> binary16 conversions against the compiler's _Float16
+$CC $CFLAGS -Isrc -o "$out/half_test" test/unit/half_test.c -lm
+"$out/half_test"
+
 # encgemm: the sparse product must equal the dense one (needs libopenblas-dev
 # for encops.c)
 $CC $CFLAGS -Isrc -o "$out/encgemm_test" test/unit/encgemm_test.c \

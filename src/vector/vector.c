@@ -4,7 +4,8 @@
  *	  The vector type: text and binary I/O, typmod, distance functions
  *
  * Formats and error codes follow pgvector byte for byte, so that every
- * pgvector client library reads and writes semvec vectors unchanged.
+ * pgvector client library reads and writes semvec vectors unchanged.  The
+ * parsing and decoding themselves are vector/vecparse.c's (pure C, fuzzed).
  *
  *-------------------------------------------------------------------------
  */
@@ -21,14 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "vector/vector.h"
-
-/* Whitespace accepted around tokens (the same set as scanner_isspace) */
-static inline bool
-VectorIsSpace(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
-		ch == '\v' || ch == '\f';
-}
+#include "vector/vectypes.h"
 
 /* Raise an error unless dim is within 1..VECTOR_MAX_DIM */
 void
@@ -48,10 +42,7 @@ CheckVectorDim(int dim)
 void
 CheckVectorExpectedDim(int32 typmod, int dim)
 {
-	if (typmod != -1 && typmod != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+	CheckExpectedDim(typmod, dim);
 }
 
 /* Raise an error unless two vectors have the same dimension */
@@ -103,93 +94,12 @@ vector_in(PG_FUNCTION_ARGS)
 	char	   *lit = PG_GETARG_CSTRING(0);
 	int32		typmod = PG_GETARG_INT32(2);
 	float		x[VECTOR_MAX_DIM];
-	int			dim = 0;
-	char	   *pt = lit;
+	int			dim;
+	VecError	err;
 	Vector	   *result;
 
-	while (VectorIsSpace(*pt))
-		pt++;
-
-	if (*pt != '[')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type vector: \"%s\"", lit),
-				 errdetail("Vector contents must start with \"[\".")));
-	pt++;
-
-	while (VectorIsSpace(*pt))
-		pt++;
-
-	if (*pt == ']')
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
-
-	for (;;)
-	{
-		float		val;
-		char	   *stringEnd;
-
-		if (dim == VECTOR_MAX_DIM)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("vector cannot have more than %d dimensions", VECTOR_MAX_DIM)));
-
-		while (VectorIsSpace(*pt))
-			pt++;
-
-		/* Check for empty string like float4in */
-		if (*pt == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type vector: \"%s\"", lit)));
-
-		errno = 0;
-		val = strtof(pt, &stringEnd);
-
-		if (stringEnd == pt)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type vector: \"%s\"", lit)));
-
-		/* Overflow to infinity is an out-of-range input, as in float4in */
-		if (errno == ERANGE && isinf(val))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%s\" is out of range for type vector",
-							pnstrdup(pt, stringEnd - pt))));
-
-		CheckVectorElement(val);
-		x[dim++] = val;
-
-		pt = stringEnd;
-		while (VectorIsSpace(*pt))
-			pt++;
-
-		if (*pt == ',')
-			pt++;
-		else if (*pt == ']')
-		{
-			pt++;
-			break;
-		}
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type vector: \"%s\"", lit)));
-	}
-
-	/* Only whitespace is allowed after the closing brace */
-	while (VectorIsSpace(*pt))
-		pt++;
-	if (*pt != '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type vector: \"%s\"", lit),
-				 errdetail("Junk after closing right brace.")));
-
-	CheckVectorDim(dim);
-	CheckVectorExpectedDim(typmod, dim);
+	if (VecParseDense(lit, VEC_ELEM_FLOAT4, typmod, x, &dim, &err) != VEC_OK)
+		VecReportError(&err, "vector", lit);
 
 	result = InitVector(dim);
 	memcpy(result->x, x, sizeof(float) * dim);
@@ -254,33 +164,24 @@ vector_typmod_in(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(*tl);
 }
 
-/* Read the binary form: uint16 dim, uint16 unused = 0, dim float4s */
+/* Read the binary form: int16 dim, int16 unused = 0, dim float4s */
 PG_FUNCTION_INFO_V1(vector_recv);
 Datum
 vector_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int32		typmod = PG_GETARG_INT32(2);
+	float		x[VECTOR_MAX_DIM];
 	int			dim;
-	int			unused;
+	VecError	err;
 	Vector	   *result;
 
-	dim = pq_getmsgint(buf, sizeof(int16));
-	unused = pq_getmsgint(buf, sizeof(int16));
-
-	CheckVectorDim(dim);
-	CheckVectorExpectedDim(typmod, dim);
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected unused to be 0, not %d", unused)));
+	if (VecRecvDense(buf->data, buf->len, &buf->cursor, VEC_ELEM_FLOAT4, typmod,
+					 x, &dim, &err) != VEC_OK)
+		VecReportError(&err, "vector", NULL);
 
 	result = InitVector(dim);
-	for (int i = 0; i < dim; i++)
-	{
-		result->x[i] = pq_getmsgfloat4(buf);
-		CheckVectorElement(result->x[i]);
-	}
+	memcpy(result->x, x, sizeof(float) * dim);
 	PG_RETURN_VECTOR_P(result);
 }
 

@@ -22,7 +22,9 @@
 #include "fmgr.h"
 #include "utils/float.h"
 #include "utils/varbit.h"
+#include "vector/bitvec.h"
 #include "vector/vector.h"
+#include "vector/vectypes.h"
 
 /* ----------------------------------------------------------------
  *		Arithmetic
@@ -150,27 +152,13 @@ Datum
 subvector(PG_FUNCTION_ARGS)
 {
 	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	int32		start = PG_GETARG_INT32(1);
-	int32		count = PG_GETARG_INT32(2);
-	int64		end;
+	int			first;
 	int			dim;
 	Vector	   *result;
 
-	/* 64-bit arithmetic: start + count must not wrap around */
-	end = (int64) start + (int64) count;
-	if (end > (int64) a->dim + 1)
-		end = a->dim + 1;
-	if (start < 1)
-		start = 1;
-
-	if (count < 1 || start > a->dim || end <= start)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
-
-	dim = (int) (end - start);
+	VecSliceBounds("vector", a->dim, PG_GETARG_INT32(1), PG_GETARG_INT32(2), &first, &dim);
 	result = InitVector(dim);
-	memcpy(result->x, a->x + (start - 1), sizeof(float) * dim);
+	memcpy(result->x, a->x + first, sizeof(float) * dim);
 	PG_RETURN_VECTOR_P(result);
 }
 
@@ -180,12 +168,9 @@ Datum
 binary_quantize(PG_FUNCTION_ARGS)
 {
 	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	int			len = VARBITTOTALLEN(a->dim);
-	VarBit	   *result = (VarBit *) palloc0(len);
+	VarBit	   *result = InitBitVector(a->dim);
 	bits8	   *bits = VARBITS(result);
 
-	SET_VARSIZE(result, len);
-	VARBITLEN(result) = a->dim;
 	for (int i = 0; i < a->dim; i++)
 	{
 		if (a->x[i] > 0)

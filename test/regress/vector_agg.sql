@@ -34,6 +34,13 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 EXPLAIN (COSTS OFF) SELECT avg(v), sum(v) FROM big;
 SELECT avg(v), sum(v) FROM big;
+-- no row matches in any worker: every partial state is empty ('{0}'), and
+-- combining them must give NULL (pgvector 0.8.6 raises an error here)
+EXPLAIN (COSTS OFF) SELECT avg(v), count(*) FROM big WHERE v = '[99,1,0.5]';
+SELECT avg(v), count(*) FROM big WHERE v = '[99,1,0.5]';
+SELECT avg(v::halfvec), count(*) FROM big WHERE v = '[99,1,0.5]';
+-- a few matching rows, found by whichever process scans their block
+SELECT avg(v), count(*) FROM big WHERE v < '[1,1,0]';
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
@@ -53,5 +60,7 @@ SELECT vector_accum('{0}', '[1,2]');
 SELECT vector_accum('{1,1,2}', '[3,4]');
 SELECT vector_accum(vector_accum('{0}', '[1.5]'), '[2.5]');
 SELECT vector_combine('{2,4,6}', '{1,1,1}'), vector_combine('{0}', '{1,1,1}'),
-	vector_combine('{2,4,6}', '{0}'), vector_combine('{0}', '{0}');
+	vector_combine('{2,4,6}', '{0}');
+-- called directly, two empty states are an error, as in pgvector 0.8.6
+SELECT vector_combine('{0}', '{0}');
 SELECT vector_avg('{2,4,6}'), vector_avg('{0}'), vector_avg('{4,1,-2}');

@@ -5,6 +5,6 @@ SELECT '[1,2,3]'::vector <-> '[4,6,3]';
 SELECT '[1,2,3]'::vector <#> '[4,5,6]';
 SELECT '[1,0]'::vector <=> '[0,1]';
 SELECT '[1,2,3]'::vector <+> '[4,6,3]';
-SELECT vector_dims('[1,2,3]'), vector_norm('[3,4]');
+SELECT vector_dims('[1,2,3]'::vector), vector_norm('[3,4]');
 SELECT '[1,2]'::vector(3);
 SELECT '[1,2'::vector;

@@ -68,7 +68,7 @@ SELECT * FROM err($$SELECT '{1}'::bigint[]::vector$$);
 SELECT f, e.* FROM (VALUES ('l2_distance'), ('inner_product'), ('cosine_distance'), ('l1_distance'),
 	('vector_l2_squared_distance'), ('vector_negative_inner_product'), ('vector_spherical_distance'),
 	('vector_add'), ('vector_sub'), ('vector_mul')) s(f),
-	LATERAL err(format($$SELECT %s('[1,2]', '[1,2,3]')$$, f)) e;
+	LATERAL err(format($$SELECT %s('[1,2]'::vector, '[1,2,3]')$$, f)) e;
 SELECT op, e.* FROM (VALUES ('<->'), ('<#>'), ('<=>'), ('<+>'), ('+'), ('-'), ('*')) s(op),
 	LATERAL err(format($$SELECT '[1,2]'::vector %s '[1]'$$, op)) e;
 
@@ -79,13 +79,13 @@ SELECT * FROM err($$SELECT '[1e20,1]'::vector * '[1e20,1]'$$);
 SELECT * FROM err($$SELECT '[1e-30]'::vector * '[1e-30]'$$);
 
 -- subvector outside the vector: 22000
-SELECT * FROM err($$SELECT subvector('[1,2,3]', 1, 0)$$);
-SELECT * FROM err($$SELECT subvector('[1,2,3]', 2, -1)$$);
-SELECT * FROM err($$SELECT subvector('[1,2,3]', 4, 1)$$);
-SELECT * FROM err($$SELECT subvector('[1,2,3]', 0, 1)$$);
-SELECT * FROM err($$SELECT subvector('[1,2,3]', -5, 3)$$);
-SELECT * FROM err($$SELECT subvector('[1,2,3]', 2147483647, 2147483647)$$);
-SELECT * FROM err($$SELECT subvector('[1,2,3]', -2147483648, 2147483647)$$);
+SELECT * FROM err($$SELECT subvector('[1,2,3]'::vector, 1, 0)$$);
+SELECT * FROM err($$SELECT subvector('[1,2,3]'::vector, 2, -1)$$);
+SELECT * FROM err($$SELECT subvector('[1,2,3]'::vector, 4, 1)$$);
+SELECT * FROM err($$SELECT subvector('[1,2,3]'::vector, 0, 1)$$);
+SELECT * FROM err($$SELECT subvector('[1,2,3]'::vector, -5, 3)$$);
+SELECT * FROM err($$SELECT subvector('[1,2,3]'::vector, 2147483647, 2147483647)$$);
+SELECT * FROM err($$SELECT subvector('[1,2,3]'::vector, -2147483648, 2147483647)$$);
 
 -- Aggregates
 SELECT * FROM err($$SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v)$$);

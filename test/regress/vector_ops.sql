@@ -4,15 +4,15 @@
 -- path the CPU selects)
 
 -- Distances
-SELECT '[1,2,3]'::vector <-> '[4,6,3]' AS l2, l2_distance('[0,0]', '[3,4]') AS l2_fn;
+SELECT '[1,2,3]'::vector <-> '[4,6,3]' AS l2, l2_distance('[0,0]'::vector, '[3,4]') AS l2_fn;
 SELECT vector_l2_squared_distance('[1,2,3]', '[4,6,3]') AS l2_squared;
-SELECT inner_product('[1,2,3]', '[4,5,6]') AS ip, '[1,2,3]'::vector <#> '[4,5,6]' AS neg_ip,
+SELECT inner_product('[1,2,3]'::vector, '[4,5,6]') AS ip, '[1,2,3]'::vector <#> '[4,5,6]' AS neg_ip,
 	vector_negative_inner_product('[1,2,3]', '[4,5,6]') AS neg_ip_fn;
 SELECT '[1,0]'::vector <=> '[0,1]' AS orthogonal, '[1,2]'::vector <=> '[2,4]' AS same_dir,
-	'[1,1]'::vector <=> '[-1,-1]' AS opposite, cosine_distance('[1,0]', '[1,1]') AS diag;
+	'[1,1]'::vector <=> '[-1,-1]' AS opposite, cosine_distance('[1,0]'::vector, '[1,1]') AS diag;
 -- cosine distance with a zero vector is NaN, as in pgvector
-SELECT '[0,0]'::vector <=> '[1,1]' AS zero_a, cosine_distance('[1,1]', '[0,0]') AS zero_b;
-SELECT '[1,2,3]'::vector <+> '[4,6,3]' AS l1, l1_distance('[-1,-1]', '[1,1]') AS l1_fn;
+SELECT '[0,0]'::vector <=> '[1,1]' AS zero_a, cosine_distance('[1,1]'::vector, '[0,0]') AS zero_b;
+SELECT '[1,2,3]'::vector <+> '[4,6,3]' AS l1, l1_distance('[-1,-1]'::vector, '[1,1]') AS l1_fn;
 SELECT vector_spherical_distance('[1,0]', '[0,1]') AS quarter,
 	vector_spherical_distance('[1,0]', '[1,0]') AS same,
 	vector_spherical_distance('[1,0]', '[-1,0]') AS opposite;
@@ -25,19 +25,19 @@ SELECT n, v1 <-> v2 AS l2, v1 <#> v2 AS neg_ip, v1 <+> v2 AS l1, (v1 <=> v1) = 0
 		  FROM generate_series(1, 40, 3) n) s;
 
 -- Dimensions and norms
-SELECT vector_dims('[1,2,3]'), vector_dims('[1]');
+SELECT vector_dims('[1,2,3]'::vector), vector_dims('[1]'::vector);
 SELECT vector_norm('[3,4]'), vector_norm('[1,1]'), vector_norm('[0]'), vector_norm('[-2]');
-SELECT l2_normalize('[3,4]'), l2_normalize('[0,0]'), l2_normalize('[-2]'), l2_normalize('[1e-45,1e-45]');
-SELECT vector_norm(l2_normalize('[1,2,3,4,5]')) BETWEEN 0.9999999 AND 1.0000001 AS unit;
+SELECT l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector), l2_normalize('[-2]'::vector), l2_normalize('[1e-45,1e-45]'::vector);
+SELECT vector_norm(l2_normalize('[1,2,3,4,5]'::vector)) BETWEEN 0.9999999 AND 1.0000001 AS unit;
 
 -- subvector: 1-based start, clipped like substring
-SELECT subvector('[1,2,3,4,5]', 2, 3), subvector('[1,2,3,4,5]', 1, 5), subvector('[1,2,3,4,5]', 4, 10);
-SELECT subvector('[1,2,3,4,5]', -1, 3), subvector('[1,2,3,4,5]', 0, 3), subvector('[1,2,3,4,5]', 5, 1);
-SELECT subvector('[1,2,3,4,5]', 2, 2147483647), subvector('[1,2,3,4,5]', -2147483647, 2147483647);
+SELECT subvector('[1,2,3,4,5]'::vector, 2, 3), subvector('[1,2,3,4,5]'::vector, 1, 5), subvector('[1,2,3,4,5]'::vector, 4, 10);
+SELECT subvector('[1,2,3,4,5]'::vector, -1, 3), subvector('[1,2,3,4,5]'::vector, 0, 3), subvector('[1,2,3,4,5]'::vector, 5, 1);
+SELECT subvector('[1,2,3,4,5]'::vector, 2, 2147483647), subvector('[1,2,3,4,5]'::vector, -2147483647, 2147483647);
 
 -- binary_quantize: one bit per element, set where positive
-SELECT binary_quantize('[1,-2,0,3.5,-0.1,1,1,1,1]'), binary_quantize('[-1]'), binary_quantize('[0.001]');
-SELECT pg_typeof(binary_quantize('[1]'));
+SELECT binary_quantize('[1,-2,0,3.5,-0.1,1,1,1,1]'::vector), binary_quantize('[-1]'::vector), binary_quantize('[0.001]'::vector);
+SELECT pg_typeof(binary_quantize('[1]'::vector));
 
 -- Element-wise arithmetic (float4, like pgvector)
 SELECT '[1,2,3]'::vector + '[4,5,6]' AS add, '[1,2,3]'::vector - '[4,5,6]' AS sub,
