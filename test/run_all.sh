@@ -31,6 +31,12 @@ make -s -j2 || exit 1
 make -s model || exit 1
 $SUDO make -s install || exit 1
 
+# Citus, a test dependency only (test/t/060_citus_*): built from
+# ../shared/vendor/citus (cached) into the same server; skipped with a
+# message where that source is absent
+step "Citus (test dependency)"
+bash tools/build_citus.sh || exit 1
+
 [ -x tools/unit.sh ] && run "C unit tests" bash tools/unit.sh
 run "pg_regress" bash tools/regress.sh
 # Client-library interop must really run in CI (npm registry is reachable)

@@ -18,6 +18,10 @@ PKGS=(
 # Extra test/bench packages (large): only with --full
 if [ "${1:-}" = "--full" ]; then
 	PKGS+=(python3-torch python3-hnswlib)
+	# Citus, built from source by tools/build_citus.sh for the distributed
+	# tests (test/t/060_citus_*), and DBD::Pg for their bind-parameter checks
+	PKGS+=(liblz4-dev libzstd-dev libkrb5-dev libpam0g-dev libreadline-dev libselinux1-dev
+		libssl-dev libxslt1-dev uuid-dev flex libdbd-pg-perl)
 fi
 
 missing=()
