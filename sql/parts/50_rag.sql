@@ -246,6 +246,12 @@ BEGIN
 		RAISE EXCEPTION 'batch must be between 1 and 10000'
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got %s.', batch);
 	END IF;
+	-- a Citus distributed table: embedded on the nodes holding its shards
+	-- (sql/parts/60_citus.sql)
+	IF @extschema@._citus_distributed(tbl) THEN
+		CALL @extschema@._embed_table_citus(tbl, text_col, emb_col, batch, model, quiet);
+		RETURN;
+	END IF;
 	-- batches are addressed by ctid: a ctid names one row only in a plain
 	-- table (partitions of a partitioned table repeat them; views have none)
 	IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) <> 'r' THEN

@@ -2,6 +2,8 @@
 --
 -- Every function is STRICT, IMMUTABLE and PARALLEL SAFE unless there is a
 -- reason; the rows below are the exceptions, each one deliberate:
+--   _citus_distributed    reads the catalog (STABLE)
+--   _default_model        reads semvec.default_model (STABLE)
 --   _rag_check_args       checks NULL arguments itself (not STRICT)
 --   chunk                 NULL options mean defaults; reads the default-model setting and model files
 --   embed_tokens          reads semvec.default_model / model files (STABLE)
@@ -12,6 +14,7 @@
 --   rrf_fuse              NULL arrays are empty lists (not STRICT)
 --   semvec_kernel_info    reports a setting (STABLE)
 --   semvec_models         reads the file system (VOLATILE, UNSAFE: may raise errors per folder)
+--   semvec_node_models    NULL model means the default; connects to the Citus nodes (VOLATILE, UNSAFE)
 --   semvec_reload_models  drops this backend's cache (VOLATILE, RESTRICTED)
 SELECT p.proname, p.proisstrict, p.provolatile, p.proparallel
 	FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
