@@ -1,0 +1,531 @@
+# semvec on Citus: a coordinator and two workers (three servers with
+# shared_preload_libraries = 'citus'), a chunks table sharded by document id
+# and colocated with its documents, and every answer compared with the same
+# data in plain tables on one node (the coordinator's own, undistributed
+# copies): chunking and embedding on the workers, hnsw on every shard,
+# pushed-down ORDER BY ... LIMIT with the question embedded once on the
+# coordinator, WHERE filters, prepared statements and bind parameters,
+# hybrid_search() and retrieve(), model checks, a worker without the model
+# or down, and shards moved between workers with their indexes.
+#
+# Skipped (with the reason) when Citus is not installed in the server under
+# test: tools/build_citus.sh builds it from ../shared/vendor/citus.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::Local qw(timegm);
+
+my $src = $ENV{SEMVEC_SRC} // '.';
+my $pkglib = `pg_config --pkglibdir`;
+chomp $pkglib;
+if (!-f "$pkglib/citus.so")
+{
+	my $why = -d "$src/../shared/vendor/citus" || -d '/work/shared/vendor/citus'
+	  ? 'run tools/build_citus.sh to build it'
+	  : 'its source (../shared/vendor/citus) is absent, so tools/build_citus.sh cannot build it';
+	plan skip_all => "Citus is not installed in $pkglib: $why";
+}
+my $sharedir = `pg_config --sharedir`;
+chomp $sharedir;
+my $installed_model = "$sharedir/semvec/models/default";
+-d $installed_model or BAIL_OUT("no installed default model in $installed_model");
+
+# Each node finds the model "mini" in its own folder (semvec.model_path), so
+# one node can lack it or hold a different one
+my $models = PostgreSQL::Test::Utils::tempdir;
+my (%node, @all);
+for my $name (qw(coordinator worker1 worker2))
+{
+	mkdir "$models/$name" or die $!;
+	symlink $installed_model, "$models/$name/mini" or die $!;
+	my $n = PostgreSQL::Test::Cluster->new($name);
+	$n->init;
+	# Citus connects to the nodes over TCP (the test framework's nodes
+	# listen on a Unix socket only)
+	$n->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'citus'
+listen_addresses = '127.0.0.1'
+citus.local_hostname = '127.0.0.1'
+max_connections = 60
+semvec.model_path = '$models/$name'
+semvec.default_model = 'mini'
+});
+	$n->start;
+	$n->safe_psql('postgres', 'CREATE EXTENSION citus');
+	$node{$name} = $n;
+	push @all, $n;
+}
+my ($coord, $w1, $w2) = @node{qw(coordinator worker1 worker2)};
+my $wport1 = $w1->port;
+my $wport2 = $w2->port;
+
+$coord->safe_psql('postgres', sprintf(q{
+	SELECT citus_set_coordinator_host('127.0.0.1', %d);
+	SELECT citus_add_node('127.0.0.1', %d);
+	SELECT citus_add_node('127.0.0.1', %d);
+	CREATE EXTENSION semvec;
+}, $coord->port, $wport1, $wport2));
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(result, ',') FROM run_command_on_workers(
+		$$SELECT extversion FROM pg_extension WHERE extname = 'semvec'$$)}),
+	'0.1.0,0.1.0', 'CREATE EXTENSION semvec on the coordinator reached both workers');
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(status, ',' ORDER BY node_port) FROM semvec_node_models()}),
+	'ok,ok,ok', 'semvec_node_models: every node embeds with "mini" like the coordinator');
+
+# Short helpers
+sub q1 { return $coord->safe_psql('postgres', $_[0]); }
+
+sub fails_like
+{
+	my ($sql, $re, $what) = @_;
+	my ($ret, $out, $err) = $coord->psql('postgres', $sql);
+	isnt($ret, 0, "$what: fails");
+	like($err, $re, "$what: error message");
+	return $err;
+}
+
+# Documents: deterministic English-like text on eight topics, mixed
+my $gen = q{
+CREATE FUNCTION gen_doc(d int) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+	SELECT string_agg(
+		CASE h % 4
+		WHEN 0 THEN format('The %s %s %s the %s near the %s.', a, n1, v, n2, n3)
+		WHEN 1 THEN format('Every %s %s needs a %s %s before the %s begins.', a, n1, a2, n2, n3)
+		WHEN 2 THEN format('Report %s says the %s %s %s %s by the %s.', d, a2, n1, v, n2, n3)
+		ELSE format('Why does the %s %s %s when the %s is %s?', n1, v, n2, n3, a) END,
+		' ' ORDER BY s)
+	FROM (SELECT s, h,
+	             (ARRAY['old','quiet','rapid','large','fragile','bright','careful','hidden',
+	                    'modern','broken','patient','frozen','silver','narrow','noisy','ancient'])[1 + (h >> 3) % 16] AS a,
+	             (ARRAY['old','quiet','rapid','large','fragile','bright','careful','hidden',
+	                    'modern','broken','patient','frozen','silver','narrow','noisy','ancient'])[1 + (h >> 7) % 16] AS a2,
+	             nouns[t][1 + (h >> 11) % 8] AS n1, nouns[t][1 + (h >> 14) % 8] AS n2,
+	             nouns[t][1 + (h >> 17) % 8] AS n3, verbs[t][1 + (h >> 20) % 6] AS v
+	      FROM (SELECT s, abs(hashtext(d || '/' || s)) AS h,
+	                   CASE WHEN abs(hashtext(s || '#' || d)) % 4 = 0 THEN 1 + abs(hashtext(d || '!' || s)) % 8
+	                        ELSE 1 + d % 8 END AS t,
+	                   ARRAY[['index','table','query','replica','transaction','planner','checkpoint','vacuum'],
+	                         ['oven','recipe','knife','sauce','baker','kitchen','dough','spice'],
+	                         ['telescope','comet','planet','orbit','galaxy','astronomer','nebula','eclipse'],
+	                         ['goalkeeper','referee','stadium','striker','league','coach','penalty','match'],
+	                         ['violin','conductor','symphony','choir','orchestra','melody','concert','piano'],
+	                         ['gardener','tomato','greenhouse','seedling','compost','orchard','hedge','tulip'],
+	                         ['locomotive','platform','signal','timetable','carriage','station','railway','guard'],
+	                         ['surgeon','patient','ward','nurse','vaccine','clinic','fever','diagnosis']] AS nouns,
+	                   ARRAY[['scans','locks','replicates','rewrites','plans','flushes'],
+	                         ['bakes','slices','seasons','simmers','roasts','stirs'],
+	                         ['observes','tracks','photographs','orbits','eclipses','discovers'],
+	                         ['blocks','scores','referees','trains','defends','tackles'],
+	                         ['plays','conducts','rehearses','tunes','performs','composes'],
+	                         ['waters','prunes','plants','harvests','grows','fertilizes'],
+	                         ['departs','signals','couples','brakes','schedules','arrives'],
+	                         ['treats','examines','diagnoses','vaccinates','monitors','discharges']] AS verbs
+	            FROM generate_series(1, 6 + d % 5) s) x) y
+$f$;
+};
+my @questions = (
+	'which telescope tracks the comet near the galaxy',
+	'how does the planner lock a table during a transaction',
+	'the baker seasons the sauce in the kitchen',
+	'why did the referee give a penalty to the striker',
+	'the conductor rehearses the symphony with the choir',
+	'when should a gardener prune the orchard',
+	'the locomotive departs from the platform on time',
+	'a nurse monitors the fever of the patient in the ward');
+
+# Run a query template once per question (__Q__: the question as a literal)
+# in one session; "1:result;2:result;..."
+sub per_q
+{
+	my ($template, $pre) = @_;
+	my $sql = join("\n", map { ($template =~ s/__Q__/'$_'/gr) . ';' } @questions);
+	$sql = "SET citus.propagate_set_commands = 'local'; BEGIN; $pre; $sql COMMIT;" if $pre;
+	my @r = split /\n/, $coord->safe_psql('postgres', $sql), -1;
+	return join(';', map { ($_ + 1) . ':' . ($r[$_] // '') } 0 .. $#questions);
+}
+
+# Distributed tables, and the same tables undistributed on the coordinator
+my $ddl = q{
+	CREATE TABLE %1$s (id bigint PRIMARY KEY, body text NOT NULL);
+	CREATE TABLE %2$s (doc_id bigint NOT NULL, id bigint NOT NULL, ord int NOT NULL,
+	                   chunk text NOT NULL, emb vector(512),
+	                   tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', chunk)) STORED,
+	                   PRIMARY KEY (doc_id, id));
+};
+q1($gen . sprintf($ddl, 'docs', 'chunks') . sprintf($ddl, 'docs_local', 'chunks_local'));
+q1(q{
+	SELECT create_distributed_table('docs', 'id', shard_count => 4);
+	SELECT create_distributed_table('chunks', 'doc_id', colocate_with => 'docs');
+	INSERT INTO docs SELECT d, gen_doc(d) FROM generate_series(1, 300) d;
+	INSERT INTO docs_local SELECT d, gen_doc(d) FROM generate_series(1, 300) d;
+});
+is(q1(q{
+	SELECT count(DISTINCT colocationid) || ' ' || string_agg(partmethod::text, '' ORDER BY logicalrelid)
+	FROM pg_dist_partition WHERE logicalrelid IN ('docs'::regclass, 'chunks'::regclass)}),
+	'1 hh', 'docs and chunks are hash-distributed and colocated');
+is(q1(q{
+	SELECT string_agg(n::text, ',' ORDER BY nodeport) FROM (
+		SELECT nodeport, count(*) AS n FROM pg_dist_shard_placement
+		JOIN pg_dist_shard USING (shardid) WHERE logicalrelid = 'chunks'::regclass
+		GROUP BY nodeport) s}),
+	'2,2', 'chunks has two shards on each worker');
+
+# ---------------------------------------------------------------------------
+# Ingestion: chunk() on the workers, inserted shard-locally
+my $ingest = q{INSERT INTO %2$s (doc_id, id, ord, chunk)
+	SELECT id, id * 100 + (c).ord, (c).ord, (c).chunk
+	FROM (SELECT id, chunk(body, 40, 0) AS c FROM %1$s) s};
+my $ingest_dist = sprintf($ingest, 'docs', 'chunks');
+my $ingest_local = sprintf($ingest, 'docs_local', 'chunks_local');
+my $plan = q1("EXPLAIN (COSTS OFF) $ingest_dist");
+like($plan, qr/Task Count: 4.*Insert on chunks_\d+.*ProjectSet.*Seq Scan on docs_\d+/s,
+	'INSERT ... SELECT chunk() is pushed down: each shard chunks and inserts its own documents');
+unlike($plan, qr/pull to coordinator|repartition/, 'no rows go through the coordinator');
+q1($ingest_dist);
+q1($ingest_local);
+my $nchunks = q1('SELECT count(*) FROM chunks');
+cmp_ok($nchunks, '>', 1000, "300 documents gave $nchunks chunks");
+is(q1('SELECT count(DISTINCT chunk) FROM chunks'), $nchunks, 'chunks are all different (no ties)');
+is(q1(q{SELECT md5(string_agg(doc_id || ':' || id || ':' || chunk, '|' ORDER BY doc_id, id)) FROM chunks}),
+	q1(q{SELECT md5(string_agg(doc_id || ':' || id || ':' || chunk, '|' ORDER BY doc_id, id)) FROM chunks_local}),
+	'chunks on the workers are those of one node');
+
+# Embedding on the workers: embed_table on the distributed table runs on the
+# nodes holding its shards, one session per node at a time; the workers'
+# statement logs (with durations) show when each session ran
+for my $w ($w1, $w2)
+{
+	$w->safe_psql('postgres', "ALTER SYSTEM SET log_duration = on; SELECT pg_reload_conf()");
+}
+my %logpos = map { $_ => -s $node{$_}->logfile } qw(worker1 worker2);
+my ($ret, $out, $err) = $coord->psql('postgres', "CALL embed_table('chunks')");
+is($ret, 0, 'embed_table on the distributed table') or diag($err);
+like($err, qr/embed_table: \d+ rows of chunks to embed on the nodes holding its shards.*round 2 of 2.*done, $nchunks rows/s,
+	'embed_table reports progress per round');
+for my $w ($w1, $w2)
+{
+	$w->safe_psql('postgres', "ALTER SYSTEM RESET log_duration; SELECT pg_reload_conf()");
+}
+is(q1('SELECT count(*) FROM chunks WHERE emb IS NULL'), '0', 'every chunk embedded');
+
+# [start, end] of each shard's embed_table session on a worker, from its log
+# (the test nodes log every statement; the duration line follows it)
+sub embed_sessions
+{
+	my ($name) = @_;
+	my (%start, @iv);
+	for (split /\n/, slurp_file($node{$name}->logfile, $logpos{$name}))
+	{
+		next unless /^(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+\.\d+) \S+ \[(\d+)\]/;
+		my ($t, $pid) = (timegm(0, $5, $4, $3, $2 - 1, $1) + $6, $7);
+		if (/statement: DO .*embed_table\(''chunks_\d+''/)
+		{
+			$start{$pid} = $t;
+		}
+		elsif (/duration: ([\d.]+) ms/ && defined $start{$pid})
+		{
+			push @iv, [ $start{$pid}, $start{$pid} + $1 / 1000 ];
+			delete $start{$pid};
+		}
+	}
+	return @iv;
+}
+my @s1 = embed_sessions('worker1');
+my @s2 = embed_sessions('worker2');
+is(scalar(@s1) . ' ' . scalar(@s2), '2 2', 'each worker embedded its two shards in its own sessions');
+my $overlap = 0;
+for my $a (@s1)
+{
+	for my $b (@s2)
+	{
+		my $o = ($a->[1] < $b->[1] ? $a->[1] : $b->[1]) - ($a->[0] > $b->[0] ? $a->[0] : $b->[0]);
+		$overlap += $o if $o > 0;
+	}
+}
+my $busy = 0;
+$busy += $_->[1] - $_->[0] for @s1;
+note sprintf('worker1 embedded for %.2f s, both workers at once for %.2f s', $busy, $overlap);
+cmp_ok($overlap, '>', 0.5 * $busy, 'the two workers embedded in parallel');
+
+q1("CALL embed_table('chunks_local', quiet => true)");
+is(q1(q{SELECT count(*) || ' ' || (max(c.emb <=> l.emb) < 1e-6)
+		FROM chunks c JOIN chunks_local l USING (doc_id, id)}),
+	"$nchunks true", 'embeddings made on the workers equal those made on one node');
+
+# ---------------------------------------------------------------------------
+# Exact search (no index yet): the same rows and distances as on one node
+my $knn = q{
+	SELECT string_agg(id || '/' || round(d::numeric, 5), ',' ORDER BY d, id)
+	FROM (SELECT id, emb <=> embed(__Q__) AS d FROM %s %s ORDER BY emb <=> embed(__Q__) LIMIT 10) t};
+my %exact;
+for my $filter ('', q{WHERE doc_id % 3 = 0}, q{WHERE tsv @@ to_tsquery('english', 'report')},
+	q{WHERE doc_id IN (5, 77, 150, 151, 299)})
+{
+	my $d = per_q(sprintf($knn, 'chunks', $filter));
+	my $l = per_q(sprintf($knn, 'chunks_local', $filter));
+	is($d, $l, 'exact top-10 equals one node\'s' . ($filter ? " ($filter)" : ''));
+	$exact{$filter} = $l;
+}
+
+# Where the question is embedded: the plan sent to the shards holds the
+# constant vector (embed() folded once on the coordinator), and ORDER BY and
+# LIMIT go to every shard, the coordinator merging their top rows
+my $explain = q1(q{EXPLAIN (VERBOSE, COSTS OFF)
+	SELECT id FROM chunks ORDER BY emb <=> embed('which telescope tracks the comet') LIMIT 5});
+like($explain, qr/Limit.*->  Sort.*Sort Key: remote_scan\.worker_column_\d.*Custom Scan \(Citus Adaptive\).*Task Count: 4/s,
+	'coordinator: Limit over a merge sort of the shards\' results');
+like($explain, qr/Query: SELECT .* FROM public\.chunks_\d+ chunks WHERE true ORDER BY \(emb OPERATOR\(public\.<=>\) '\[[-0-9.e,]+\]'::public\.vector\) LIMIT '5'::bigint/,
+	'each shard gets ORDER BY distance LIMIT 5 with the question as a constant vector');
+unlike($explain, qr/embed\(/, 'no embed() call is sent to the shards');
+like(q1(q{EXPLAIN (COSTS OFF) SELECT id FROM chunks WHERE doc_id = 77
+		ORDER BY emb <=> embed('which telescope tracks the comet') LIMIT 5}),
+	qr/Task Count: 1\b/, 'a filter on the document id routes the query to one shard');
+like(q1(q{EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM chunks WHERE tsv @@ to_tsquery('english', 'report')
+		ORDER BY emb <=> embed('which telescope tracks the comet') LIMIT 5}),
+	qr/Query: SELECT .* WHERE \(tsv OPERATOR\(pg_catalog\.@@\) '''report'''::tsquery\) ORDER BY .* LIMIT '5'/,
+	'WHERE filters go to the shards with ORDER BY and LIMIT');
+
+# hybrid_search() and retrieve(): the single-node answer (exact vector side)
+my $hybrid = q{
+	SELECT string_agg(concat_ws('/', id, round(score::numeric, 8), vector_rank, text_rank,
+	                            round(text_score::numeric, 5)), ',')
+	FROM hybrid_search('%s', __Q__, k => 10, pool => 40, tsv_col => 'tsv' %s)};
+my $retrieve = q{
+	SELECT string_agg(concat_ws('/', rank, id, doc_id, round(score::numeric, 8), md5(chunk)), ',')
+	FROM retrieve('%s', __Q__, k => 5, tsv_col => 'tsv' %s)};
+my %single;
+for my $opts ('', q{, match => 'all', ranking => 'ts_rank_cd'}, q{, vector_weight => 0.5})
+{
+	my $d = per_q(sprintf($hybrid, 'chunks', $opts));
+	my $l = per_q(sprintf($hybrid, 'chunks_local', $opts));
+	cmp_ok(length($l), '>', 300, "hybrid_search$opts returns results");
+	is($d, $l, "hybrid_search$opts on the distributed table gives the single-node answer");
+	$single{"hybrid$opts"} = $l;
+}
+for my $opts ('', q{, mode => 'vector'}, q{, mode => 'text'})
+{
+	my $d = per_q(sprintf($retrieve, 'chunks', $opts));
+	my $l = per_q(sprintf($retrieve, 'chunks_local', $opts));
+	is($d, $l, "retrieve$opts on the distributed table gives the single-node answer");
+}
+
+# ---------------------------------------------------------------------------
+# Indexes: CREATE INDEX on the coordinator builds one on every shard
+q1(q{
+	CREATE INDEX chunks_emb ON chunks USING hnsw (emb vector_cosine_ops);
+	CREATE INDEX chunks_tsv ON chunks USING gin (tsv);
+	CREATE INDEX chunks_local_emb ON chunks_local USING hnsw (emb vector_cosine_ops);
+	CREATE INDEX chunks_local_tsv ON chunks_local USING gin (tsv);
+	ANALYZE chunks; ANALYZE chunks_local;
+});
+my $shard_hnsw = q{
+	SELECT string_agg(result, ',' ORDER BY shardid) FROM run_command_on_shards('chunks',
+		$$SELECT count(*) || ':' || bool_and(hnsw_check(i.indexrelid)) FROM pg_index i
+		  JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+		  WHERE i.indrelid = '%s'::regclass AND a.amname = 'hnsw'$$)};
+is(q1($shard_hnsw), '1:true,1:true,1:true,1:true', 'every shard has an hnsw index that passes hnsw_check');
+is(q1(q{SELECT string_agg(result, ',') FROM run_command_on_shards('chunks',
+		$$SELECT count(*) FROM pg_indexes WHERE tablename = '%s' AND indexdef LIKE '%%USING gin%%'$$)}),
+	'1,1,1,1', 'every shard has the GIN index');
+
+# Settings such as enable_seqscan and hnsw.ef_search are per node: SET
+# LOCAL reaches the shards in a transaction with citus.propagate_set_commands
+my $in_txn = sub {
+	my ($sets, $sql) = @_;
+	return "SET citus.propagate_set_commands = 'local'; BEGIN; $sets; $sql; COMMIT;";
+};
+$explain = q1($in_txn->('SET LOCAL enable_seqscan = off', q{EXPLAIN (VERBOSE, COSTS OFF)
+	SELECT id FROM chunks ORDER BY emb <=> embed('which telescope tracks the comet') LIMIT 5}));
+like($explain, qr/Task Count: 4.*->  Limit.*->  Index Scan using chunks_emb_\d+ on public\.chunks_\d+ chunks.*Order By: \(chunks\.emb <=> '\[/s,
+	'each shard answers through its hnsw index');
+
+# Approximate search: recall@10 against the exact answer, distributed vs one node
+sub recall
+{
+	my ($got, $want) = @_;
+	my %w = map { my ($q, $ids) = split /:/, $_; ($q => [ map { (split m{/})[0] } split /,/, $ids ]) } split /;/, $want;
+	my ($hit, $n) = (0, 0);
+	for (split /;/, $got)
+	{
+		my ($q, $ids) = split /:/;
+		my %g = map { ((split m{/})[0] => 1) } split /,/, ($ids // '');
+		$hit += grep { $g{$_} } @{ $w{$q} };
+		$n += @{ $w{$q} };
+	}
+	return $hit / $n;
+}
+for my $filter ('', q{WHERE doc_id % 3 = 0})
+{
+	my $sets = 'SET LOCAL enable_seqscan = off; SET LOCAL hnsw.iterative_scan = relaxed_order';
+	my $d = per_q(sprintf($knn, 'chunks', $filter), $sets);
+	my $l = per_q(sprintf($knn, 'chunks_local', $filter), $sets);
+	my ($rd, $rl) = (recall($d, $exact{$filter}), recall($l, $exact{$filter}));
+	note sprintf('recall@10%s: distributed %.3f, one node %.3f', $filter ? " ($filter)" : '', $rd, $rl);
+	cmp_ok($rd, '>=', $rl - 0.05, 'hnsw recall@10 on the shards is that of one node' . ($filter ? " ($filter)" : ''));
+	cmp_ok($rd, '>=', 0.8, 'hnsw recall@10 on the shards is high' . ($filter ? " ($filter)" : ''));
+}
+
+# hybrid_search through the indexes, with hnsw.ef_search high enough on
+# every node for an exact candidate pool: the single-node answer again
+for my $opts ('', q{, match => 'all', ranking => 'ts_rank_cd'})
+{
+	my $sets = 'SET LOCAL enable_seqscan = off; SET LOCAL hnsw.ef_search = 1000';
+	is(per_q(sprintf($hybrid, 'chunks', $opts), $sets), $single{"hybrid$opts"},
+		"hybrid_search$opts through the shards' indexes gives the single-node answer");
+}
+
+# ---------------------------------------------------------------------------
+# Prepared statements with parameters: the question is still embedded on
+# the coordinator, and the answers are one node's
+my @prep = (
+	[ 'kv', 'PREPARE kv(vector, int) AS SELECT id FROM %s ORDER BY emb <=> $1 LIMIT $2', 'kv(embed(__Q__), 10)' ],
+	[ 'kt', 'PREPARE kt(text, int) AS SELECT id FROM %s ORDER BY emb <=> embed($1) LIMIT $2', 'kt(__Q__, 10)' ],
+	[ 'kf', 'PREPARE kf(text, bigint) AS SELECT id FROM %s WHERE mod(doc_id, 5) = $2'
+		  . ' ORDER BY emb <=> embed($1) LIMIT 10', 'kf(__Q__, 2)' ]);
+for my $p (@prep)
+{
+	my ($name, $prepare, $exec) = @$p;
+	# seven executions: the plan cache switches to a generic plan after five
+	my $run = join("\n", map { 'EXECUTE ' . ($exec =~ s/__Q__/'$_'/r) . ';' } @questions[0 .. 6]);
+	my $d = q1(sprintf($prepare, 'chunks') . ";\n$run\nEXPLAIN (VERBOSE, COSTS OFF) EXECUTE "
+		  . ($exec =~ s/__Q__/'which telescope tracks the comet'/r));
+	my $l = q1(sprintf($prepare, 'chunks_local') . ";\n$run");
+	my ($plan) = $d =~ /^(Limit.*)/ms;
+	$d =~ s/^Limit.*//ms;
+	chomp $d;
+	is($d, $l, "prepared statement $name: seven executions give one node's answers");
+	like($plan, qr/Query: SELECT .*'\[[-0-9.e,]+\]'::public\.vector/, "$name: the shards get the embedded question");
+	unlike($plan, qr/embed\(/, "$name: no embed() call reaches the shards");
+}
+
+# Bind parameters of unknown type (extended protocol, as pgvector clients
+# send them; pgvector on Citus 11.3 failed with "could not determine data
+# type of parameter $1")
+SKIP:
+{
+	if (!eval { require DBI; require DBD::Pg; 1 })
+	{
+		my $why = 'DBD::Pg is not installed (Debian: libdbd-pg-perl)';
+		fail("bind parameters: $why") if $ENV{SEMVEC_REQUIRE_CLIENTS};
+		skip("bind parameters: $why", 1);
+	}
+	my $dbh = DBI->connect('dbi:Pg:dbname=postgres;host=' . $coord->host . ';port=' . $coord->port,
+		'', '', { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
+	my @binds = (
+		[ 'vector', 'SELECT id FROM %s ORDER BY emb <=> ? LIMIT ?', sub { ($_[1], 10) } ],
+		[ 'text', 'SELECT id FROM %s ORDER BY emb <=> embed(?) LIMIT ?', sub { ($_[0], 10) } ],
+		[ 'filter', 'SELECT id FROM %s WHERE doc_id > ? AND tsv @@ plainto_tsquery(\'english\', ?) ORDER BY emb <=> ? LIMIT 10',
+			sub { (100, 'report', $_[1]) } ],
+		[ 'distance in the select list', 'SELECT id, round((emb <=> ?)::numeric, 5) FROM %s ORDER BY 2, 1 LIMIT ?',
+			sub { ($_[1], 10) } ]);
+	for my $b (@binds)
+	{
+		my ($what, $sql, $args) = @$b;
+		my $sd = $dbh->prepare(sprintf($sql, 'chunks'));
+		my $sl = $dbh->prepare(sprintf($sql, 'chunks_local'));
+		my ($same, $n, $err) = (0, 0, '');
+		for my $q (@questions[0 .. 6])
+		{
+			my $v = $dbh->selectrow_array('SELECT embed(?)::text', undef, $q);
+			my @a = $args->($q, $v);
+			my $rd = eval { $dbh->selectall_arrayref($sd, undef, @a) };
+			$err ||= $@;
+			my $rl = $dbh->selectall_arrayref($sl, undef, @a);
+			$n++;
+			$same++ if $rd && join(',', map { join('/', @$_) } @$rd) eq join(',', map { join('/', @$_) } @$rl)
+			  && @$rl > 0;
+		}
+		is("$same/$n", "$n/$n", "bind parameters ($what): one node's answers") or diag($err);
+	}
+	$dbh->disconnect;
+}
+
+# ---------------------------------------------------------------------------
+# A worker without the model: a clear error where the worker must embed,
+# never a wrong answer; search still works (the coordinator embeds)
+rename "$models/worker2/mini", "$models/worker2/mini.away" or die $!;
+my $nodes = q1(q{SELECT string_agg(node_port || '=' || status, ',' ORDER BY node_port) FROM semvec_node_models()});
+like($nodes, qr/\b$wport2=error\b/, 'semvec_node_models: worker2 lacks the model');
+like($nodes, qr/\b$wport1=ok\b/, 'semvec_node_models: worker1 has it');
+like(q1(qq{SELECT detail FROM semvec_node_models() WHERE node_port = $wport2}),
+	qr/model "mini" does not exist/, 'semvec_node_models: the worker\'s own error');
+q1('UPDATE chunks SET emb = NULL WHERE doc_id % 3 = 0');
+my $nulls = q1('SELECT count(*) FROM chunks WHERE emb IS NULL');
+fails_like("CALL embed_table('chunks')",
+	qr/cannot embed chunks with model "mini" on node 127\.0\.0\.1:$wport2.*DETAIL:.*model "mini" does not exist.*HINT:  Install semvec and the same model folder on every node/s,
+	'embed_table when a worker lacks the model');
+is(q1('SELECT count(*) FROM chunks WHERE emb IS NULL'), $nulls, 'nothing was embedded (checked before any work)');
+fails_like(q{SELECT count(*) FROM chunks WHERE embed(chunk) <=> emb > 0.5},
+	qr/model "mini" does not exist/, 'a query embedding on the workers when one lacks the model');
+is(q1(q{SELECT string_agg(id::text, ',' ORDER BY d, id) FROM (SELECT id, emb <=> embed('which telescope tracks the comet') AS d
+		FROM chunks WHERE emb IS NOT NULL ORDER BY emb <=> embed('which telescope tracks the comet') LIMIT 10) t}),
+	q1(q{SELECT string_agg(id::text, ',' ORDER BY d, id) FROM (SELECT id, emb <=> embed('which telescope tracks the comet') AS d
+		FROM chunks_local WHERE doc_id % 3 <> 0 ORDER BY emb <=> embed('which telescope tracks the comet') LIMIT 10) t}),
+	'search still works: the coordinator embeds the question');
+
+# ... or with a different model under the same name
+mkdir "$models/worker2/mini" or die $!;
+for my $f (qw(config.json model.safetensors tokenizer.json LICENSE))
+{
+	symlink "$installed_model/$f", "$models/worker2/mini/$f" or die $!;
+}
+open(my $fh, '>', "$models/worker2/mini/sentence_bert_config.json") or die $!;
+print $fh qq({"max_seq_length": 8, "do_lower_case": true}\n);
+close $fh;
+like(q1(q{SELECT string_agg(node_port || '=' || status, ',' ORDER BY node_port) FROM semvec_node_models()}),
+	qr/\b$wport2=differs\b/, 'semvec_node_models: worker2 has another model under the same name');
+fails_like("CALL embed_table('chunks')",
+	qr/model "mini" on node 127\.0\.0\.1:$wport2 does not embed like the one on this node/,
+	'embed_table when a worker has a different model');
+is(q1('SELECT count(*) FROM chunks WHERE emb IS NULL'), $nulls, 'nothing was embedded');
+
+# The model back: embed_table resumes and the data is one node's again
+system('rm', '-rf', "$models/worker2/mini");
+rename "$models/worker2/mini.away", "$models/worker2/mini" or die $!;
+($ret, $out, $err) = $coord->psql('postgres', "CALL embed_table('chunks', quiet => true)");
+is($ret, 0, 'embed_table once the worker has the model again') or diag($err);
+is(q1(q{SELECT count(*) FILTER (WHERE c.emb IS NULL) || ' ' || (max(c.emb <=> l.emb) < 1e-6)
+		FROM chunks c JOIN chunks_local l USING (doc_id, id)}),
+	'0 true', 'every row embedded again, equal to one node\'s');
+is(per_q(sprintf($knn, 'chunks', '')), $exact{''}, 'search: the single-node answer');
+
+# ---------------------------------------------------------------------------
+# A worker down: clear errors; after it returns, the same answers
+$w2->stop('fast');
+fails_like(q{SELECT id FROM chunks ORDER BY emb <=> embed('which telescope tracks the comet') LIMIT 10},
+	qr/connection to the remote node .*127\.0\.0\.1:$wport2 failed/, 'search with a worker down');
+fails_like(q{SELECT * FROM hybrid_search('chunks', 'which telescope tracks the comet', tsv_col => 'tsv')},
+	qr/connection to the remote node .*127\.0\.0\.1:$wport2 failed/, 'hybrid_search with a worker down');
+fails_like(q{CALL embed_table('chunks')}, qr/cannot embed chunks: node 127\.0\.0\.1:$wport2 is unreachable/,
+	'embed_table with a worker down');
+like(q1(q{SELECT string_agg(node_port || '=' || status, ',' ORDER BY node_port) FROM semvec_node_models()}),
+	qr/\b$wport2=unreachable\b/, 'semvec_node_models: worker2 unreachable');
+$w2->start;
+is(per_q(sprintf($knn, 'chunks', '')), $exact{''}, 'after the worker returns: search gives the single-node answer');
+is(per_q(sprintf($hybrid, 'chunks', '')), $single{hybrid}, 'after the worker returns: hybrid_search too');
+
+# ---------------------------------------------------------------------------
+# Operations: drain a worker, remove it, add it back and rebalance; shards
+# move with their indexes (rebuilt on the target) and the answers stay
+q1("SELECT citus_drain_node('127.0.0.1', $wport2, shard_transfer_mode => 'block_writes')");
+is(q1(q{SELECT string_agg(DISTINCT nodeport::text, ',') FROM pg_dist_shard_placement}), $wport1,
+	'after draining worker2 every shard is on worker1');
+is(q1($shard_hnsw), '1:true,1:true,1:true,1:true', 'moved shards have their hnsw index');
+is(per_q(sprintf($knn, 'chunks', '')), $exact{''}, 'drained: the single-node answer');
+q1("SELECT citus_remove_node('127.0.0.1', $wport2)");
+q1("SELECT citus_add_node('127.0.0.1', $wport2)");
+is(q1(qq{SELECT status FROM semvec_node_models() WHERE node_port = $wport2}), 'ok',
+	'the added worker has semvec and the model');
+q1("SELECT rebalance_table_shards(shard_transfer_mode => 'block_writes')");
+is(q1(q{SELECT string_agg(n::text, ',') FROM (SELECT count(*) AS n FROM pg_dist_shard_placement
+		JOIN pg_dist_shard USING (shardid) WHERE logicalrelid = 'chunks'::regclass GROUP BY nodeport) s}),
+	'2,2', 'rebalanced: two chunks shards on each worker');
+is(q1($shard_hnsw), '1:true,1:true,1:true,1:true', 'rebalanced shards have their hnsw index');
+is(per_q(sprintf($knn, 'chunks', '')), $exact{''}, 'rebalanced: the single-node answer');
+is(per_q(sprintf($hybrid, 'chunks', '')), $single{hybrid}, 'rebalanced: hybrid_search gives the single-node answer');
+
+$_->stop for @all;
+done_testing();
