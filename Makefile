@@ -8,10 +8,11 @@ EXTVERSION = 0.1.0
 VECTOR_VERSION = 0.8.6
 
 MODULE_big = semvec
-# One folder per subsystem under src/ (docs/architecture.md); sources
-# include each other's headers as "subsystem/file.h", relative to src/.
+# One folder per subsystem under src/ (docs/architecture.md), which may
+# have one level of sub-folders (src/encoder/{model,arch,...}); sources
+# include each other's headers as "subsystem/[folder/]file.h", relative to src/.
 SUBSYSTEMS = simd vector hnsw encoder rag
-OBJS = src/semvec.o $(patsubst %.c,%.o,$(sort $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c))))
+OBJS = src/semvec.o $(patsubst %.c,%.o,$(sort $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c src/$(d)/*/*.c))))
 PG_CPPFLAGS += -I$(srcdir)/src
 # Installed for other extensions that read vectors (as pgvector installs its
 # vector.h): the type's layout and accessors only.
@@ -33,11 +34,17 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 # so the library runs on any x86-64.
 PG_CFLAGS += -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 PG_CFLAGS += -ftree-vectorize -fno-math-errno
+# Header dependencies (x.d next to x.o): PGXS tracks them only in servers
+# configured with --enable-depend, and an object built against an older
+# struct layout crashes at run time.
+PG_CFLAGS += -MMD -MP
 SHLIB_LINK += $(ICU_LIBS) -lopenblas -lm
 
-EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out tmp_check
+EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out tmp_check $(OBJS:.o=.d)
 
 include $(PGXS)
+
+-include $(OBJS:.o=.d)
 
 sql/semvec--$(EXTVERSION).sql: sql/header.sql.in $(SQL_PARTS) Makefile
 	sed -e 's/@EXTENSION@/semvec/g' -e 's/@OTHER_EXTENSION@/vector/g' $< > $@
