@@ -11,7 +11,7 @@
 
 #include "encoder/encoder.h"
 #include "hnsw/hnsw.h"
-#include "simd/simd.h"
+#include "simd/simd_setting.h"
 #include "vector/distance.h"
 
 PG_MODULE_MAGIC;

@@ -12,11 +12,11 @@ Hugging Face / sentence-transformers layout that semvec's loader reads:
   tokenizer.json             {"model": {"type": "Unigram", "vocab": ...}}
   sentence_bert_config.json  max_seq_length 128
 
-Tensor names.  Every matrix W is [in][out] and used as y = x.W + b, as in
-TF, but is STORED in panels of 16 columns, shape [out/16, in, 16] with
-stored[p][k][j] = W[k][16p + j], the layout semvec's product kernel reads
-(src/encoder/encgemm.c); config.json says "weight_layout": "panel16".  Shapes below
-are the logical [in][out]; the embedding table stays [vocab][256]:
+Tensor names.  Every tensor is stored as the graph publishes it (row-major,
+size-1 axes of the TF kernels dropped): every matrix W is [in][out] and
+used as y = x.W + b, as in TF.  No layout of any kernel is written here:
+semvec derives what its kernels want when it loads the model
+(src/encoder/kernels/linear.h).  Shapes:
 
   embeddings.weight                  [8002, 256]
   embeddings.inv_timescales          [128]
@@ -28,13 +28,7 @@ are the logical [in][out]; the embedding table stays [vocab][256]:
   layers.{0,1}.ln2.weight|bias       [512]  (pre-FFN LayerNorm)
   layers.{0,1}.ffn.in.weight|bias    [512, 1536]; [1536]
   layers.{0,1}.ffn.out.weight|bias   [1536, 512]; [512]
-  layers.{0,1}.ffn.out.weight_rows   [1536, 512]  (the same matrix, row-major)
   head.weight|bias                   [512, 512]; [512]  (tanh layer)
-
-The FFN output matrix is stored a second time in plain row-major layout: its
-input is a ReLU's output, about 93% zeros, and a short query reads only the
-rows that meet a nonzero (whole rows of 2 kB each, which streams far better
-than a scattered 64 bytes per panel row).
 
 The scalar constants of the graph that the C forward pass hard-codes (query
 scales, LayerNorm and L2 epsilons, head counts, 128-token clip) are checked
@@ -121,24 +115,6 @@ def expected_scalars():
         L(0) + "Const": [256, 256, 256],
         L(1) + "Const": [512, 512, 512],
     }
-
-
-PANEL = 16
-
-
-def to_panels(data, rows, cols):
-    """[rows][cols] float32 bytes -> [cols/16][rows][16] (column panels)."""
-    if cols % PANEL:
-        fail("matrix width %d is not a multiple of %d" % (cols, PANEL))
-    out = bytearray(len(data))
-    row_bytes, panel_bytes = cols * 4, PANEL * 4
-    o = 0
-    for p in range(cols // PANEL):
-        for k in range(rows):
-            s = k * row_bytes + p * panel_bytes
-            out[o:o + panel_bytes] = data[s:s + panel_bytes]
-            o += panel_bytes
-    return bytes(out)
 
 
 def fail(msg):
@@ -241,10 +217,6 @@ def main():
         squeezed = [s for s in tshape if s != 1] if len(tshape) != len(shape) else tshape
         if dtype != "float32" or squeezed != shape:
             fail("%s has shape %r, expected %r" % (theirs, tshape, shape))
-        if ours.endswith("ffn.out.weight"):
-            tensors.append((ours + "_rows", (shape, data)))
-        if len(shape) == 2 and ours != "embeddings.weight":
-            shape, data = [shape[1] // PANEL, shape[0], PANEL], to_panels(data, shape[0], shape[1])
         tensors.append((ours, (shape, data)))
     os.makedirs(out, exist_ok=True)
     write_safetensors(os.path.join(out, "model.safetensors"), tensors)
@@ -263,7 +235,6 @@ def main():
         "hidden_act": "relu",
         "max_position_embeddings": 128,
         "layer_norm_eps": 1e-6,
-        "weight_layout": "panel16",
     })
     write_json(os.path.join(out, "sentence_bert_config.json"),
                {"max_seq_length": 128, "do_lower_case": False})

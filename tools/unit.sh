@@ -9,6 +9,9 @@ out=$(mktemp -d /tmp/semvec-unit.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 CFLAGS="-O2 -Wall -Wextra -Werror -fwrapv -ftree-vectorize -fno-math-errno"
 
+# No include cycles, one header per file (the folders that follow the rule)
+/usr/bin/python3 tools/include_cycles.py src/encoder src/simd
+
 $CC $CFLAGS -Isrc -o "$out/distance_test" test/unit/distance_test.c \
 	src/simd/simd.c src/vector/distance.c src/vector/distance_x86.c -lm
 "$out/distance_test"
@@ -17,8 +20,9 @@ $CC $CFLAGS -Isrc -o "$out/distance_test" test/unit/distance_test.c \
 $CC $CFLAGS -Isrc -o "$out/half_test" test/unit/half_test.c -lm
 "$out/half_test"
 
-# encgemm: the sparse product must equal the dense one (needs libopenblas-dev
-# for encops.c)
-$CC $CFLAGS -Isrc -o "$out/encgemm_test" test/unit/encgemm_test.c \
-	src/encoder/encgemm.c src/encoder/encops.c src/simd/simd.c -lopenblas -lpthread -lm
-"$out/encgemm_test"
+# the encoder's linear layers: load-time packing, every kernel path against
+# a reference, sparse products equal to dense (needs libopenblas-dev)
+$CC $CFLAGS -Isrc -o "$out/linear_test" test/unit/linear_test.c \
+	src/encoder/kernels/linear.c src/encoder/kernels/gemm_panels.c \
+	src/encoder/kernels/gemm_rows.c src/simd/simd.c -lopenblas -lpthread -lm
+"$out/linear_test"

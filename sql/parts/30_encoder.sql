@@ -4,7 +4,8 @@
 
 -- embed() is IMMUTABLE so that it can feed generated columns and expression
 -- indexes: replacing a model folder requires re-embedding.  The one-argument
--- forms use semvec.default_model.
+-- forms always use the installed "default" model: no setting changes them
+-- (semvec.model_path cannot shadow that name).
 CREATE FUNCTION embed(text) RETURNS vector
 	AS 'MODULE_PATHNAME', 'semvec_embed'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
@@ -18,7 +19,7 @@ CREATE FUNCTION embed(text[], model text) RETURNS vector[]
 	AS 'MODULE_PATHNAME', 'semvec_embed_array'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
-COMMENT ON FUNCTION embed(text) IS 'embed a text with the default model (semvec.default_model)';
+COMMENT ON FUNCTION embed(text) IS 'embed a text with the installed default model';
 COMMENT ON FUNCTION embed(text, text) IS 'embed a text with the named model';
 COMMENT ON FUNCTION embed(text[]) IS 'embed texts in batches with the default model; NULL elements stay NULL';
 COMMENT ON FUNCTION embed(text[], text) IS 'embed texts in batches with the named model; NULL elements stay NULL';

@@ -5,7 +5,8 @@
 
 -- chunk(): sentence-aware chunks counted with the model's own tokenizer.
 -- Not STRICT: NULL doc gives no rows; a NULL option means its default.
--- STABLE: the result depends on semvec.default_model and the model files.
+-- STABLE: the result depends on the model files.  model NULL means the
+-- installed "default" model, the one embed(text) uses.
 CREATE FUNCTION chunk(doc text, max_tokens int DEFAULT NULL, overlap_tokens int DEFAULT 16,
                       model text DEFAULT NULL, locale text DEFAULT 'en')
 	RETURNS TABLE(ord int, chunk text, char_start int, char_end int, n_tokens int)

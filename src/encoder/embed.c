@@ -6,6 +6,8 @@
  * embed() is declared IMMUTABLE so that it can feed generated columns and
  * expression indexes: the result depends only on the text and the model
  * folder, and replacing a model folder requires re-embedding (documented).
+ * No setting changes it: the one-argument forms always use the installed
+ * "default" model (model/search_path.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,8 +28,10 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
-#include "encoder/encoder.h"
-#include "encoder/encmodel.h"
+#include "encoder/arch/arch.h"
+#include "encoder/embed_batch.h"
+#include "encoder/model/cache.h"
+#include "encoder/model/search_path.h"
 #include "vector/vector.h"
 
 PG_FUNCTION_INFO_V1(semvec_embed);
@@ -36,20 +40,13 @@ PG_FUNCTION_INFO_V1(semvec_embed_tokens);
 PG_FUNCTION_INFO_V1(semvec_models);
 PG_FUNCTION_INFO_V1(semvec_reload_models);
 
-/* The model named by argument argno, or semvec.default_model when absent */
+/* The model named by argument argno, or the installed default when absent */
 static EncModel *
 ModelArg(FunctionCallInfo fcinfo, int argno)
 {
-	char	   *name;
-
 	if (PG_NARGS() > argno)
 		return EncModelGet(text_to_cstring(PG_GETARG_TEXT_PP(argno)));
-	name = semvec_default_model;
-	if (name == NULL || *name == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("no model given and semvec.default_model is empty")));
-	return EncModelGet(name);
+	return EncModelGet(ENC_DEFAULT_MODEL);
 }
 
 /* A text datum as UTF-8 bytes (converted from the database encoding) */
@@ -320,6 +317,27 @@ ModelRow(ReturnSetInfo *rsinfo, const char *name, const char *dir)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 }
 
+/*
+ * A folder named "default" outside the installed directory: listed with the
+ * reason it is not used, so that its owner is not left guessing
+ */
+static void
+IgnoredDefaultRow(ReturnSetInfo *rsinfo, const char *dir, const char *name)
+{
+	Datum		values[8];
+	bool		isnull[8];
+
+	memset(isnull, true, sizeof(isnull));
+	values[0] = CStringGetTextDatum(name);
+	isnull[0] = false;
+	values[6] = CStringGetTextDatum(psprintf("%s/%s", dir, name));
+	isnull[6] = false;
+	values[7] = CStringGetTextDatum(psprintf("ignored: the name \"%s\" always means the installed model in \"%s\"",
+											 name, EncInstalledModelDir()));
+	isnull[7] = false;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+}
+
 /* semvec_models(): one row per model folder visible in the search path */
 Datum
 semvec_models(PG_FUNCTION_ARGS)
@@ -346,6 +364,12 @@ semvec_models(PG_FUNCTION_ARGS)
 					shadowed = true;
 			if (shadowed)
 				continue;
+			/* "default" is only ever the installed folder */
+			if (!EncModelDirAllowed(dir, name))
+			{
+				IgnoredDefaultRow(rsinfo, dir, name);
+				continue;
+			}
 			seen = lappend(seen, name);
 			ModelRow(rsinfo, name, dir);
 		}

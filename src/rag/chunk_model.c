@@ -14,7 +14,8 @@
 
 #include "rag/chunk.h"
 #include "rag/chunk_sql.h"
-#include "encoder/encoder.h"
+#include "encoder/model/cache.h"
+#include "encoder/model/search_path.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -63,8 +64,8 @@ ModelCountFull(void *arg, const char *text, int len)
 /*
  * chunk(doc, max_tokens, overlap_tokens, model, locale).  Not STRICT: a
  * NULL doc gives no rows, and a NULL optional argument means its default
- * (max_tokens: the model's max length; overlap_tokens: 16; model:
- * semvec.default_model; locale: "en").
+ * (max_tokens: the model's max length; overlap_tokens: 16; model: the
+ * installed "default", as for embed(text); locale: "en").
  */
 Datum
 semvec_chunk(PG_FUNCTION_ARGS)
@@ -81,12 +82,8 @@ semvec_chunk(PG_FUNCTION_ARGS)
 	int			len = 0;
 	char	   *utf8 = NULL;
 
-	name = PG_ARGISNULL(3) ? semvec_default_model :
+	name = PG_ARGISNULL(3) ? ENC_DEFAULT_MODEL :
 		text_to_cstring(PG_GETARG_TEXT_PP(3));
-	if (name == NULL || *name == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("no model given and semvec.default_model is empty")));
 	model = EncModelGet(name);
 	max_tokens = PG_ARGISNULL(1) ? model->max_tokens : PG_GETARG_INT32(1);
 	ChunkCheckSizes("max_tokens", max_tokens, "overlap_tokens", overlap);

@@ -8,7 +8,7 @@
  * run only where this module says the CPU has them.  Detection lives here
  * alone: the distance kernels (src/vector), the encoder's kernels
  * (src/encoder) and any later kernel ask this module, and follow one level
- * that the semvec.simd setting pins (simd_setting.c).
+ * that the semvec.simd setting pins (simd_setting.c, simd_setting.h).
  *
  * Levels, lowest first (each includes the ones below it):
  *
@@ -112,8 +112,5 @@ extern int	SimdSetLevel(SimdLevel level);
  */
 #define SIMD_MAX_LISTENERS 8
 extern int	SimdAddListener(void (*fn) (SimdLevel level));
-
-/* simd_setting.c (needs PostgreSQL): register semvec.simd */
-extern void SimdInit(void);
 
 #endif							/* SEMVEC_SIMD_H */

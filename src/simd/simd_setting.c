@@ -18,6 +18,7 @@
 #include "utils/guc.h"
 
 #include "simd/simd.h"
+#include "simd/simd_setting.h"
 
 static char *simd_setting = NULL;
 

@@ -6,7 +6,7 @@
 --   _default_model        reads semvec.default_model (STABLE)
 --   _rag_check_args       checks NULL arguments itself (not STRICT)
 --   chunk                 NULL options mean defaults; reads the default-model setting and model files
---   embed_tokens          reads semvec.default_model / model files (STABLE)
+--   embed_tokens          reads the model files (STABLE)
 --   hnsw_check            reads an index (VOLATILE)
 --   hnswhandler           index AM handler, as core's
 --   hybrid_search, retrieve, retrieve_prompt

@@ -1,6 +1,6 @@
 -- Default model (USE-lite): tokenizer quirks, embedding properties, NULLs,
 -- batching, truncation.  Needs no node: the reference values below were
--- checked by hand against shared/docs/use-lite-architecture.md and the JS
+-- checked by hand against docs/use-lite.md and the JS
 -- runtime's outputs (test/parity covers the full comparison).
 
 -- The installed default model

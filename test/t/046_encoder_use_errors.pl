@@ -42,31 +42,36 @@ my $hdr = decode_json(substr($raw, 8, $hlen));
 my $data = substr($raw, 8 + $hlen);
 sub st_with
 {
-	my ($h) = @_;
+	my ($h, $more) = @_;
 	my $j = $json->encode($h);
-	return pack('Q<', length($j)) . $j . $data;
+	return pack('Q<', length($j)) . $j . $data . ($more // '');
 }
 
 clone('copy');
-clone('layout', 'config.json', config_with(weight_layout => 'in_out'));
+# folders converted before model files held plain tensors say so
+clone('layout', 'config.json', config_with(weight_layout => 'panel16'));
 clone('layers3', 'config.json', config_with(num_hidden_layers => 3));
-clone('hidden', 'config.json', config_with(hidden_size => 500));
+clone('hidden', 'config.json', config_with(hidden_size => 0));
+clone('width', 'config.json', config_with(hidden_size => 500));
 clone('heads', 'config.json', config_with(num_attention_heads => 3));
 {
 	my %h = %$hdr;
 	delete $h{'layers.1.ffn.out.bias'};
 	clone('notensor', 'model.safetensors', st_with(\%h));
+	# a matrix stored transposed ([out][in]) is refused, not misread
 	%h = %$hdr;
-	$h{'layers.0.attn.qkv.weight'} = { %{ $h{'layers.0.attn.qkv.weight'} }, shape => [ 256, 768 ] };
-	clone('unpacked', 'model.safetensors', st_with(\%h));
-	# the row-major copies of the FFN output matrices are optional, but
-	# must have the matrix's shape when present
+	$h{'layers.0.attn.qkv.weight'} = { %{ $h{'layers.0.attn.qkv.weight'} }, shape => [ 768, 256 ] };
+	clone('transposed', 'model.safetensors', st_with(\%h));
+	# and so is a kernel layout (16-column panels) written into the file
 	%h = %$hdr;
-	delete @h{ grep { /_rows$/ } keys %h };
-	clone('norows', 'model.safetensors', st_with(\%h));
+	$h{'layers.1.ffn.out.weight'} = { %{ $h{'layers.1.ffn.out.weight'} }, shape => [ 32, 1536, 16 ] };
+	clone('panels', 'model.safetensors', st_with(\%h));
+	# tensors no architecture asks for are ignored (older folders had
+	# row-major copies of the FFN output matrices)
 	%h = %$hdr;
-	$h{'layers.0.ffn.out.weight_rows'} = { %{ $h{'layers.0.ffn.out.weight_rows'} }, shape => [ 512, 1536 ] };
-	clone('rowsshape', 'model.safetensors', st_with(\%h));
+	$h{'layers.0.ffn.out.weight_rows'} =
+	  { dtype => 'F32', shape => [4], data_offsets => [ length($data), length($data) + 16 ] };
+	clone('extra', 'model.safetensors', st_with(\%h, "\0" x 16));
 }
 clone('vocab', 'tokenizer.json', '{"model": {"type": "Unigram", "unk_id": 0, "vocab": [["a", 0], ["b"]]}}');
 clone('score', 'tokenizer.json', '{"model": {"type": "Unigram", "unk_id": 0, "vocab": [["a", "x"]]}}');
@@ -77,18 +82,19 @@ clone('novocab', 'tokenizer.json', '{"model": {"type": "Unigram"}}');
 is($node->safe_psql('postgres', q{SELECT embed('Hello world.', 'copy') <-> embed('Hello world.') = 0}),
 	't', 'an intact copy embeds exactly like the default model');
 is($node->safe_psql('postgres', q{
-	SELECT bool_and(embed(t, 'norows') <-> embed(t) = 0)
+	SELECT bool_and(embed(t, 'extra') <-> embed(t) = 0)
 	FROM unnest(ARRAY['Hello world.', 'A longer sentence about databases and vector search engines.']) t}),
-	't', 'without the row-major copies (read by short queries) the results are the same');
+	't', 'a tensor the architecture does not use is ignored');
 
 my @cases = (
-	[ layout => qr/invalid model config ".*\/layout\/config.json".*weight_layout is "in_out"/s ],
+	[ layout => qr/invalid model config ".*\/layout\/config.json".*weight_layout is "panel16".*Rebuild the model folder/s ],
 	[ layers3 => qr/layers\.2\./ ],
 	[ hidden => qr/"hidden_size" is not supported/ ],
+	[ width => qr/invalid tensor "head.weight".*Shape is \[512, 512\], expected \[500, 500\]/s ],
 	[ heads => qr/"num_attention_heads" is not supported/ ],
 	[ notensor => qr/layers\.1\.ffn\.out\.bias/ ],
-	[ unpacked => qr/layers\.0\.attn\.qkv\.weight/ ],
-	[ rowsshape => qr/layers\.0\.ffn\.out\.weight_rows/ ],
+	[ transposed => qr/invalid tensor "layers\.0\.attn\.qkv\.weight".*Shape is \[768, 256\], expected \[256, 768\]/s ],
+	[ panels => qr/invalid tensor "layers\.1\.ffn\.out\.weight".*Shape is \[32, 1536, 16\], expected \[1536, 512\]/s ],
 	[ vocab => qr/invalid tokenizer file ".*\/vocab\/tokenizer.json".*\[piece, score\] pair/s ],
 	[ score => qr/invalid tokenizer file.*\[piece, score\] pair/s ],
 	[ unk => qr/invalid tokenizer file.*unk_id/s ],

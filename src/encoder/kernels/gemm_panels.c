@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * encgemm.c
- *	  Matrix products on weights stored in column panels
+ * gemm_panels.c
+ *	  Matrix products on weights packed in column panels
  *
  * cblas_sgemm repacks its weight operand on every call.  For a short query
  * (a dozen tokens) that repacking streams the whole weight matrix through
@@ -31,19 +31,19 @@
  * blocks, which keeps the k order and so the results.  More rows are bound
  * by the FMAs and walk whole panels.
  *
- * The converter of the default model writes its matrices in this layout
- * (tools/convert_use_lite.py), so they are mmapped and shared like any
- * other tensor.  On CPUs without AVX2/FMA, callers unpack a private
- * [in][out] copy at load (EncUnpackWeights) and use cblas_sgemm.  Sums are
+ * Model files hold plain [in][out] matrices; the panels are derived from
+ * them when a model loads (EncPanelsPack, called through kernels/linear.c)
+ * and kept in the model's memory, one copy per backend.  Below the avx2
+ * SIMD level callers use cblas_sgemm on the plain matrix instead.  Sums are
  * accumulated in k order, so results agree with sgemm to float rounding.
  *
- * Sparse products (EncLinearPackedSparse) serve the FFN's output matrix,
+ * Sparse products (EncPanelsGemmSparse) serve the FFN's output matrix,
  * whose input is a ReLU's output, about 93% zeros: many rows skip the
  * panel rows that meet only zeros in a register group (SparseGemmAvx2);
- * few rows read only the needed rows of a row-major copy of the matrix,
- * token by token (TokenSparseAvx2).  Both give the dense product's result.
+ * few rows read only the needed rows of the plain row-major matrix, token
+ * by token (TokenSparseAvx2).  Both give the dense product's result.
  *
- * Threads: with EncPackedSetThreads(n > 1) (semvec.blas_threads), products
+ * Threads: with EncPanelsSetThreads(n > 1) (semvec.blas_threads), products
  * of at least ENC_THREAD_MIN_MACS multiply-adds split their panels over n
  * threads (the caller runs one share; the others go to kept workers, see
  * EncPool).  Every output element is computed by one thread in the same
@@ -59,7 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoder/encops.h"
+#include "encoder/kernels/gemm_panels.h"
 #include "simd/simd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -74,7 +74,7 @@ static int	EncThreads = 1;
 
 /* Threads for large products (semvec.blas_threads) */
 void
-EncPackedSetThreads(int n)
+EncPanelsSetThreads(int n)
 {
 	EncThreads = n < 1 ? 1 : (n > ENC_MAX_THREADS ? ENC_MAX_THREADS : n);
 }
@@ -91,14 +91,14 @@ EncPackedSetThreads(int n)
 #define ENC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ENC_MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* Reorder packed panels back into w[in][out] (for the sgemm fallback) */
+/* packed[p][k][j] = w[k][p * ENC_PANEL + j], w [in][out] */
 void
-EncUnpackWeights(const float *packed, int in, int out, float *w)
+EncPanelsPack(const float *w, int in, int out, float *packed)
 {
 	for (int p = 0; p < out / ENC_PANEL; p++)
 		for (int k = 0; k < in; k++)
-			memcpy(w + (long) k * out + (long) p * ENC_PANEL,
-				   packed + ((long) p * in + k) * ENC_PANEL,
+			memcpy(packed + ((long) p * in + k) * ENC_PANEL,
+				   w + (long) k * out + (long) p * ENC_PANEL,
 				   sizeof(float) * ENC_PANEL);
 }
 
@@ -756,68 +756,67 @@ TokenSparseAvx2(const float *x, int n, int in, const float *rows,
 	return true;
 }
 
-/* Whether the SIMD level in force runs the AVX2 kernel */
-static inline bool
-PackedKernelUsable(void)
-{
-	return SimdAllows(SIMD_AVX2);
-}
 #endif							/* ENC_HAVE_X86_GEMM */
 
-/* Whether EncLinearPacked can use packed weights at the SIMD level in force */
+/* Whether this CPU can run the panel products at some SIMD level */
 bool
-EncPackedAvailable(void)
+EncPanelsSupported(void)
 {
 #ifdef ENC_HAVE_X86_GEMM
-	return PackedKernelUsable();
+	return SimdLevelSupported(SIMD_AVX2);
+#else
+	return false;
+#endif
+}
+
+/* Whether the panel products run at the SIMD level in force */
+bool
+EncPanelsUsable(void)
+{
+#ifdef ENC_HAVE_X86_GEMM
+	return SimdAllows(SIMD_AVX2);
 #else
 	return false;
 #endif
 }
 
 /*
- * y = x·W + b (accumulate false) or y += x·W + b (true).  Either packed
- * (panels, needs EncPackedAvailable) or w ([in][out], for sgemm) is given;
- * out is a multiple of ENC_PANEL.
+ * y = x·W + b (accumulate false) or y += x·W + b (true) over panels;
+ * false, computing nothing, below the avx2 SIMD level
  */
-void
-EncLinearPacked(const float *x, int n, int in, const float *w,
-				const float *packed, const float *b, int out, float *y,
-				bool accumulate)
+bool
+EncPanelsGemm(const float *x, int n, int in, const float *packed,
+			  const float *b, int out, float *y, bool accumulate)
 {
 #ifdef ENC_HAVE_X86_GEMM
-	if (packed != NULL && PackedKernelUsable())
+	if (EncPanelsUsable())
 	{
 		PackedGemmAvx2(x, n, in, packed, b, out, y, accumulate, NULL, NULL);
-		return;
+		return true;
 	}
 #endif
-	if (accumulate)
-		EncLinearAdd(x, n, in, w, false, b, out, y);
-	else
-		EncLinear(x, n, in, w, false, b, out, y);
+	return false;
 }
 
 /*
- * EncLinearPacked for a mostly zero x, such as a ReLU's output: rows of W
- * that meet only zeros of x are not read.  rows, when not NULL, is W once
- * more in plain row-major [in][out] layout, which products of few rows
- * read instead.  Only zero terms are skipped and the rest are summed in
- * the same order, so the result equals EncLinearPacked's (up to the sign
- * of a zero).
+ * EncPanelsGemm for a mostly zero x, such as a ReLU's output: rows of W
+ * that meet only zeros of x are not read.  rows, when not NULL, is W in
+ * plain row-major [in][out] layout, which products of few rows read
+ * instead.  Only zero terms are skipped and the rest are summed in the same
+ * order, so the result equals EncPanelsGemm's (up to the sign of a zero).
+ * Returns false, computing nothing, when skipping would not pay or below
+ * the avx2 SIMD level.
  */
-void
-EncLinearPackedSparse(const float *x, int n, int in, const float *w,
-					  const float *packed, const float *rows, const float *b,
-					  int out, float *y, bool accumulate)
+bool
+EncPanelsGemmSparse(const float *x, int n, int in, const float *packed,
+					const float *rows, const float *b, int out, float *y,
+					bool accumulate)
 {
 #ifdef ENC_HAVE_X86_GEMM
-	if (packed != NULL && PackedKernelUsable())
-	{
-		if (UseKBlocks(n) ? rows != NULL && TokenSparseAvx2(x, n, in, rows, b, out, y, accumulate) :
-			SparseGemmAvx2(x, n, in, packed, b, out, y, accumulate))
-			return;
-	}
+	if (EncPanelsUsable())
+		return UseKBlocks(n) ?
+			rows != NULL && TokenSparseAvx2(x, n, in, rows, b, out, y, accumulate) :
+			SparseGemmAvx2(x, n, in, packed, b, out, y, accumulate);
 #endif
-	EncLinearPacked(x, n, in, w, packed, b, out, y, accumulate);
+	return false;
 }

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * encbatch.c
+ * embed_batch.c
  *	  Embed many texts: tokenize, group by length, pad, run the forward pass
  *
  * Texts are sorted by token count so that each batch pads little; the
@@ -14,8 +14,8 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
-#include "encoder/encoder.h"
-#include "encoder/encmodel.h"
+#include "encoder/arch/arch.h"
+#include "encoder/embed_batch.h"
 
 typedef struct SortItem
 {

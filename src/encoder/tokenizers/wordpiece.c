@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tokenizer_wordpiece.c
+ * wordpiece.c
  *	  BERT tokenizer: basic (normalise, split) tokenizer + greedy WordPiece
  *
  * Follows the Hugging Face "tokenizers" BertNormalizer, BertPreTokenizer and
@@ -32,7 +32,8 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 
-#include "encoder/encoder.h"
+#include "encoder/format/json.h"
+#include "encoder/tokenizers/wordpiece.h"
 
 typedef struct WordPiece
 {
@@ -662,17 +663,16 @@ static const EncTokenizerOps WordPieceOps = {
  * current context (the model's).
  */
 EncTokenizer *
-EncWordPieceLoad(EncModel *model, Jsonb *tokenizer_json,
-				 const char *vocab_txt_path)
+EncWordPieceLoad(const EncTokenizerSource *src)
 {
+	Jsonb	   *tokenizer_json = src->tokenizer_json;
 	WordPiece  *wp = palloc0(sizeof(WordPiece));
 	EncTokenizer *tok = palloc0(sizeof(EncTokenizer));
 	char	   *path;
 	char	   *cls = "[CLS]";
 	char	   *sep = "[SEP]";
 	char	   *unk = "[UNK]";
-	Jsonb	   *tcfg = EncJsonReadFile(EncModelFile(model, "tokenizer_config.json"), true);
-	JsonbContainer *tcfgc = tcfg ? &tcfg->root : NULL;
+	JsonbContainer *tcfgc = src->tokenizer_config ? &src->tokenizer_config->root : NULL;
 	UErrorCode	err = U_ZERO_ERROR;
 	JsonbValue	v;
 	char	   *s;
@@ -699,7 +699,7 @@ EncWordPieceLoad(EncModel *model, Jsonb *tokenizer_json,
 		JsonbContainer *norm = EncJsonGetContainer(root, "normalizer");
 		JsonbContainer *vocab = m ? EncJsonGetContainer(m, "vocab") : NULL;
 
-		path = EncModelFile(model, "tokenizer.json");
+		path = pstrdup(src->tokenizer_json_path);
 		if (vocab == NULL)
 			VocabError(path, "model.vocab is missing.");
 		ReadVocabJson(wp, vocab, path);
@@ -732,7 +732,7 @@ EncWordPieceLoad(EncModel *model, Jsonb *tokenizer_json,
 	}
 	else
 	{
-		path = pstrdup(vocab_txt_path);
+		path = pstrdup(src->vocab_txt_path);
 		ReadVocabTxt(wp, path);
 	}
 	wp->prefix_len = strlen(wp->prefix);

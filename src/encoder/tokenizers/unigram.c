@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
- * tokenizer_unigram.c
+ * unigram.c
  *	  USE-lite's unigram tokenizer: a Viterbi over piece scores
  *
  * This reproduces, id for id, the tokenizer of @energetic-ai/embeddings
  * 0.2.0 (a copy of tfjs-models' Universal Sentence Encoder tokenizer), which
  * is not SentencePiece proper.  Its quirks are kept on purpose, because the
- * model was run with them (shared/docs/use-lite-architecture.md, section 1):
+ * model was run with them (docs/use-lite.md, "Tokenizer"):
  *
  *	 1. NFKC (ICU), no lower-casing, no other cleaning.
  *	 2. Empty result -> no tokens.  Otherwise "\u2581" + text with every
@@ -47,7 +47,8 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "encoder/encoder.h"
+#include "encoder/format/json.h"
+#include "encoder/tokenizers/unigram.h"
 
 #define UNIGRAM_SPACE		0x2581	/* "LOWER ONE EIGHTH BLOCK", SentencePiece's space */
 #define UNIGRAM_MAX_PIECE	64		/* longest piece accepted, in code points */
@@ -278,11 +279,11 @@ InsertPiece(UnigramState *st, const char *p, int n, int32 id)
 
 /* Report a malformed tokenizer.json */
 static void
-BadTokenizer(EncModel *model, const char *detail)
+BadTokenizer(const EncTokenizerSource *src, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("invalid tokenizer file \"%s/tokenizer.json\"", model->dir),
+			 errmsg("invalid tokenizer file \"%s\"", src->tokenizer_json_path),
 			 errdetail("%s", detail)));
 }
 
@@ -313,7 +314,7 @@ JsonbNumberOrNull(JsonbValue *v, double *out)
 
 /* Mark the ids of special added_tokens as reserved */
 static void
-MarkSpecials(EncModel *model, JsonbContainer *root, bool *reserved, int nvocab)
+MarkSpecials(const EncTokenizerSource *src, JsonbContainer *root, bool *reserved, int nvocab)
 {
 	JsonbValue *added = GetMember(root, "added_tokens");
 	int			n;
@@ -321,7 +322,7 @@ MarkSpecials(EncModel *model, JsonbContainer *root, bool *reserved, int nvocab)
 	if (added == NULL || added->type == jbvNull)
 		return;
 	if (added->type != jbvBinary || !JsonContainerIsArray(added->val.binary.data))
-		BadTokenizer(model, "\"added_tokens\" is not an array.");
+		BadTokenizer(src, "\"added_tokens\" is not an array.");
 	n = JsonContainerSize(added->val.binary.data);
 	for (int i = 0; i < n; i++)
 	{
@@ -331,11 +332,11 @@ MarkSpecials(EncModel *model, JsonbContainer *root, bool *reserved, int nvocab)
 		double		id;
 
 		if (tokv->type != jbvBinary)
-			BadTokenizer(model, "An \"added_tokens\" entry is not an object.");
+			BadTokenizer(src, "An \"added_tokens\" entry is not an object.");
 		idv = GetMember(tokv->val.binary.data, "id");
 		special = GetMember(tokv->val.binary.data, "special");
 		if (idv == NULL || !JsonbNumberOrNull(idv, &id))
-			BadTokenizer(model, "An \"added_tokens\" entry has no numeric \"id\".");
+			BadTokenizer(src, "An \"added_tokens\" entry has no numeric \"id\".");
 		if (special != NULL && special->type == jbvBool && special->val.boolean &&
 			id >= 0 && id < nvocab)
 			reserved[(int) id] = true;
@@ -344,9 +345,9 @@ MarkSpecials(EncModel *model, JsonbContainer *root, bool *reserved, int nvocab)
 
 /* Build the tokenizer from tokenizer.json's "model": {"type": "Unigram"} */
 EncTokenizer *
-EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
+EncUnigramLoad(const EncTokenizerSource *src)
 {
-	MemoryContext old = MemoryContextSwitchTo(model->mcxt);
+	Jsonb	   *tokenizer_json = src->tokenizer_json;
 	JsonbContainer *root = &tokenizer_json->root;
 	JsonbValue *m = GetMember(root, "model");
 	JsonbContainer *mc;
@@ -361,23 +362,23 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	double		unk;
 
 	if (m == NULL || m->type != jbvBinary)
-		BadTokenizer(model, "The \"model\" object is missing.");
+		BadTokenizer(src, "The \"model\" object is missing.");
 	mc = m->val.binary.data;
 	vocabv = GetMember(mc, "vocab");
 	if (vocabv == NULL || vocabv->type != jbvBinary ||
 		!JsonContainerIsArray(vocabv->val.binary.data))
-		BadTokenizer(model, "\"model.vocab\" is not an array.");
+		BadTokenizer(src, "\"model.vocab\" is not an array.");
 	vocab = vocabv->val.binary.data;
 
 	st = palloc0(sizeof(UnigramState));
 	st->nvocab = JsonContainerSize(vocab);
 	if (st->nvocab < 1 || st->nvocab > 2000000)
-		BadTokenizer(model, "\"model.vocab\" has an unsupported size.");
+		BadTokenizer(src, "\"model.vocab\" has an unsupported size.");
 	unkv = GetMember(mc, "unk_id");
 	if (unkv == NULL || unkv->type == jbvNull)
 		unk = 0;
 	else if (!JsonbNumberOrNull(unkv, &unk) || unk < 0 || unk >= st->nvocab)
-		BadTokenizer(model, "\"model.unk_id\" is not a valid id.");
+		BadTokenizer(src, "\"model.unk_id\" is not a valid id.");
 	st->unk_id = (int32) unk;
 	st->id_ncp = palloc0(sizeof(int16) * st->nvocab);
 	st->id_piece = palloc0(sizeof(char *) * st->nvocab);
@@ -387,7 +388,7 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	reserved = palloc0(sizeof(bool) * st->nvocab);
 	st->id_score = palloc(sizeof(double) * st->nvocab);
 	reserved[st->unk_id] = true;
-	MarkSpecials(model, root, reserved, st->nvocab);
+	MarkSpecials(src, root, reserved, st->nvocab);
 
 	/* First pass: validate, copy the pieces and their scores */
 	for (int i = 0; i < st->nvocab; i++)
@@ -399,11 +400,11 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 
 		if (e->type != jbvBinary || !JsonContainerIsArray(e->val.binary.data) ||
 			JsonContainerSize(e->val.binary.data) != 2)
-			BadTokenizer(model, "A \"model.vocab\" entry is not a [piece, score] pair.");
+			BadTokenizer(src, "A \"model.vocab\" entry is not a [piece, score] pair.");
 		piece = getIthJsonbValueFromContainer(e->val.binary.data, 0);
 		score = getIthJsonbValueFromContainer(e->val.binary.data, 1);
 		if (piece->type != jbvString || !JsonbNumberOrNull(score, &st->id_score[i]))
-			BadTokenizer(model, "A \"model.vocab\" entry is not a [piece, score] pair.");
+			BadTokenizer(src, "A \"model.vocab\" entry is not a [piece, score] pair.");
 		len = piece->val.string.len;
 		st->id_piece[i] = st->pool + pool_used;
 		memcpy(st->id_piece[i], piece->val.string.val, len);
@@ -455,7 +456,6 @@ EncUnigramLoad(EncModel *model, Jsonb *tokenizer_json)
 	tok->ops = &UnigramOps;
 	tok->state = st;
 	pfree(reserved);
-	MemoryContextSwitchTo(old);
 	return tok;
 }
 

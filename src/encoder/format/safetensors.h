@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * safetensors.h
- *	  Read-only access to .safetensors weight files
+ *	  Read-only access to .safetensors weight files (safetensors.c)
  *
  * File layout (little endian):
  *
@@ -18,8 +18,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef SEMVEC_SAFETENSORS_H
-#define SEMVEC_SAFETENSORS_H
+#ifndef SEMVEC_ENC_SAFETENSORS_H
+#define SEMVEC_ENC_SAFETENSORS_H
 
 #include "postgres.h"
 
@@ -77,4 +77,4 @@ extern const float *SafeTensorsFloat(SafeTensors *st, SafeTensor *t);
 
 extern const char *SafeTensorDTypeName(SafeTensorDType dtype);
 
-#endif							/* SEMVEC_SAFETENSORS_H */
+#endif							/* SEMVEC_ENC_SAFETENSORS_H */

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * arch_bert.c
+ * bert.c
  *	  BertModel forward pass (all-MiniLM, bge, e5, gte ...) and pooling
  *
  * Mirrors Hugging Face's BertModel in eval mode:
@@ -11,8 +11,10 @@
  *	 pooled = mean over real tokens, or x[0] (CLS); then optional L2 norm
  *
  * Padding: the batch's rows are packed into one [tokens, hidden] matrix
- * without the padding, so every projection is a single sgemm over the
+ * without the padding, so every projection is a single product over the
  * whole batch and attention of a sentence only ever sees its own tokens.
+ * Matrices are torch's nn.Linear weights, [out][in], used as published
+ * (kernels/linear.h).
  * A sentence's vector therefore does not depend on what it is batched with.
  *
  * Tensor names are the Hugging Face ones, with or without a "bert." prefix.
@@ -21,23 +23,28 @@
  */
 #include "postgres.h"
 
-#include <cblas.h>
 #include <math.h>
 
 #include "miscadmin.h"
 
-#include "encoder/encoder.h"
-#include "encoder/encops.h"
-#include "encoder/safetensors.h"
+#include "encoder/arch/bert.h"
+#include "encoder/format/safetensors.h"
+#include "encoder/kernels/attention.h"
+#include "encoder/kernels/elementwise.h"
+#include "encoder/kernels/linear.h"
 
 typedef struct BertLayer
 {
-	const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;	/* [H][H], [H] */
-	const float *o_w, *o_b;		/* attention output dense */
-	const float *ln1_g, *ln1_b; /* attention output LayerNorm */
-	const float *i_w, *i_b;		/* intermediate [FF][H], [FF] */
-	const float *f_w, *f_b;		/* output dense [H][FF], [H] */
-	const float *ln2_g, *ln2_b; /* output LayerNorm */
+	EncLinear	q,
+				k,
+				v;				/* [H][H] */
+	EncLinear	o;				/* attention output dense */
+	const float *ln1_g,
+			   *ln1_b;			/* attention output LayerNorm */
+	EncLinear	i;				/* intermediate [FF][H] */
+	EncLinear	f;				/* output dense [H][FF] */
+	const float *ln2_g,
+			   *ln2_b;			/* output LayerNorm */
 } BertLayer;
 
 typedef struct Bert
@@ -49,6 +56,7 @@ typedef struct Bert
 	int			vocab;
 	int			max_pos;
 	float		eps;
+	EncAttention attn;			/* heads, 1/sqrt(head size) on the scores */
 	bool		relu;			/* hidden_act relu instead of gelu */
 	const char *prefix;			/* "" or "bert." */
 	const float *word;			/* [V][H] */
@@ -66,6 +74,16 @@ T(EncModel *model, Bert *b, const char *name, int64 d0, int64 d1)
 
 	return EncModelTensor(model, psprintf("%s%s", b->prefix, name),
 						  d1 < 0 ? 1 : 2, shape);
+}
+
+/* Bind the linear layer "<prefix><name>.weight" [out][in] and its bias */
+static void
+Linear(EncModel *model, Bert *b, const char *name, int in, int out,
+	   EncLinear *l)
+{
+	EncModelLinear(model, l, psprintf("%s%s.weight", b->prefix, name),
+				   psprintf("%s%s.bias", b->prefix, name), ENC_W_OUT_IN,
+				   in, out);
 }
 
 /* Read a positive hyper-parameter from config.json */
@@ -144,23 +162,20 @@ BertLoad(EncModel *model)
 
 #define LT(field, suffix, d0, d1) \
 		L->field = T(model, b, psprintf("%s%s", p, suffix), d0, d1)
-		LT(q_w, "attention.self.query.weight", H, H);
-		LT(q_b, "attention.self.query.bias", H, -1);
-		LT(k_w, "attention.self.key.weight", H, H);
-		LT(k_b, "attention.self.key.bias", H, -1);
-		LT(v_w, "attention.self.value.weight", H, H);
-		LT(v_b, "attention.self.value.bias", H, -1);
-		LT(o_w, "attention.output.dense.weight", H, H);
-		LT(o_b, "attention.output.dense.bias", H, -1);
+#define LL(field, suffix, in, out) \
+		Linear(model, b, psprintf("%s%s", p, suffix), in, out, &L->field)
+		LL(q, "attention.self.query", H, H);
+		LL(k, "attention.self.key", H, H);
+		LL(v, "attention.self.value", H, H);
+		LL(o, "attention.output.dense", H, H);
 		LT(ln1_g, "attention.output.LayerNorm.weight", H, -1);
 		LT(ln1_b, "attention.output.LayerNorm.bias", H, -1);
-		LT(i_w, "intermediate.dense.weight", FF, H);
-		LT(i_b, "intermediate.dense.bias", FF, -1);
-		LT(f_w, "output.dense.weight", H, FF);
-		LT(f_b, "output.dense.bias", H, -1);
+		LL(i, "intermediate.dense", H, FF);
+		LL(f, "output.dense", FF, H);
 		LT(ln2_g, "output.LayerNorm.weight", H, -1);
 		LT(ln2_b, "output.LayerNorm.bias", H, -1);
 #undef LT
+#undef LL
 	}
 	if (EncModelHasTensor(model, psprintf("%sencoder.layer.%d.attention.self.query.weight",
 										   b->prefix, b->layers)))
@@ -170,35 +185,16 @@ BertLoad(EncModel *model)
 						model->weights->path),
 				 errdetail("config.json says num_hidden_layers = %d.", b->layers)));
 
+	b->attn.nheads = b->heads;
+	b->attn.head_dim = H / b->heads;
+	b->attn.scale = 1.0f / sqrtf((float) b->attn.head_dim);
+	b->attn.scale_query = false;
 	model->dim = H;
 	/* Positions beyond the table cannot be embedded */
 	model->max_tokens = Min(model->max_tokens, b->max_pos);
 	if (model->pooling == ENC_POOL_ARCH)
 		model->pooling = ENC_POOL_MEAN;
 	return b;
-}
-
-/* Self-attention of one sentence (rows [0, n) of q/k/v), all heads */
-static void
-Attention(Bert *b, int n, const float *q, const float *k, const float *v,
-		  float *ctx, float *scores)
-{
-	int			H = b->hidden;
-	int			dh = H / b->heads;
-	float		scale = 1.0f / sqrtf((float) dh);
-
-	for (int h = 0; h < b->heads; h++)
-	{
-		int			off = h * dh;
-
-		/* scores[n][n] = scale * Q_h K_h^T */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, dh,
-					scale, q + off, H, k + off, H, 0.0f, scores, n);
-		EncSoftmaxRows(scores, n, n);
-		/* ctx_h[n][dh] = P V_h */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, n,
-					1.0f, scores, n, v + off, H, 0.0f, ctx + off, H);
-	}
 }
 
 /* y += x, elementwise over n floats */
@@ -277,27 +273,27 @@ BertForward(EncModel *model, int batch, int seq, const int32 *ids,
 		BertLayer  *L = &b->layer[l];
 
 		CHECK_FOR_INTERRUPTS();
-		EncLinear(x, total, H, L->q_w, true, L->q_b, H, q);
-		EncLinear(x, total, H, L->k_w, true, L->k_b, H, k);
-		EncLinear(x, total, H, L->v_w, true, L->v_b, H, v);
+		EncLinearApply(&L->q, x, total, q, false);
+		EncLinearApply(&L->k, x, total, k, false);
+		EncLinearApply(&L->v, x, total, v, false);
 		for (int s = 0; s < batch; s++)
 		{
 			long		o = (long) first[s] * H;
 
-			Attention(b, first[s + 1] - first[s], q + o, k + o, v + o,
-					  ctx + o, scores);
+			EncSelfAttention(&b->attn, q + o, k + o, v + o, H,
+							 first[s + 1] - first[s], ctx + o, H, scores);
 		}
 		/* attention output: LayerNorm(x + dense(ctx)) */
-		EncLinear(ctx, total, H, L->o_w, true, L->o_b, H, tmp);
+		EncLinearApply(&L->o, ctx, total, tmp, false);
 		AddInPlace(tmp, x, (long) total * H);
 		EncLayerNorm(tmp, total, H, L->ln1_g, L->ln1_b, b->eps);
 		/* feed-forward: LayerNorm(a + W2 act(W1 a)) */
-		EncLinear(tmp, total, H, L->i_w, true, L->i_b, FF, mid);
+		EncLinearApply(&L->i, tmp, total, mid, false);
 		if (b->relu)
 			EncRelu(mid, (long) total * FF);
 		else
 			EncGelu(mid, (long) total * FF);
-		EncLinear(mid, total, FF, L->f_w, true, L->f_b, H, x);
+		EncLinearApply(&L->f, mid, total, x, false);
 		AddInPlace(x, tmp, (long) total * H);
 		EncLayerNorm(x, total, H, L->ln2_g, L->ln2_b, b->eps);
 	}

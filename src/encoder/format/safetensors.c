@@ -3,7 +3,7 @@
  * safetensors.c
  *	  Map a .safetensors file and validate its header (format only)
  *
- * Nothing here knows about models: encmodel.c asks for tensors by name and
+ * Nothing here knows about models: model/model.c asks for tensors by name and
  * checks their shapes.  All header problems are ERRCODE_DATA_CORRUPTED
  * errors naming the file, raised at open time, so a forward pass never
  * reads outside the mapping.
@@ -24,8 +24,8 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "encoder/encoder.h"
-#include "encoder/safetensors.h"
+#include "encoder/format/json.h"
+#include "encoder/format/safetensors.h"
 
 /* The format caps the header at 100 MB; so do we */
 #define ST_MAX_HEADER ((uint64) 100 * 1024 * 1024)

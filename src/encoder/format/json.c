@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * encjson.c
+ * json.c
  *	  JSON files of model folders, parsed with PostgreSQL's own parser
  *
  * Every JSON document of a model folder (config.json, tokenizer.json, the
@@ -28,7 +28,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
-#include "encoder/encoder.h"
+#include "encoder/format/json.h"
 
 /* Top-level keys longer than this are compared by prefix */
 #define ENC_JSON_MAX_KEY 1024

