@@ -23,7 +23,7 @@ if not os.path.exists(STSB):
     STSB = "/work/shared/data/stsb/sts-test.tsv"
 SHORT = "PostgreSQL is a powerful open source relational database."  # 13 tokens
 ROUNDS = 2
-# The 9 dense products per token of USE-lite: (in, out), spec section 6
+# The 9 dense products per token of USE-lite: (in, out), docs/use-lite.md
 DENSE = [(256, 768), (256, 512), (256, 512), (512, 1536), (1536, 512),
          (512, 1536), (512, 512), (512, 1536), (1536, 512)]
 
@@ -65,26 +65,28 @@ def sgemm_gflops(m, n, k, reps):
 
 
 def kernel_gflops(rows_list, reps=7):
-    """semvec's dense products (src/encoder/encgemm.c) and sgemm on the 9 USE-lite
-    shapes for each row count; returns {rows: (semvec_gflops, sgemm_gflops)}."""
+    """semvec's panel products (src/encoder/kernels/gemm_panels.c) and sgemm
+    on the 9 USE-lite shapes for each row count; returns
+    {rows: (semvec_gflops, sgemm_gflops)}."""
     work = tempfile.mkdtemp(dir=os.environ.get("SEMVEC_BENCH_WORK"))
-    so = os.path.join(work, "encgemm.so")
+    so = os.path.join(work, "gemm_panels.so")
     subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-ftree-vectorize", "-fno-math-errno",
                     "-I", os.path.join(ROOT, "src"), "-o", so,
-                    os.path.join(ROOT, "src", "encoder", "encgemm.c"),
-                    os.path.join(ROOT, "src", "encoder", "encops.c"),
-                    os.path.join(ROOT, "src", "simd", "simd.c"),
-                    "-lopenblas", "-lm"], check=True)
+                    os.path.join(ROOT, "src", "encoder", "kernels", "gemm_panels.c"),
+                    os.path.join(ROOT, "src", "simd", "simd.c"), "-lm"], check=True)
     lib = ctypes.CDLL(so)
     lib.SimdSetLevel(lib.SimdBestLevel())
-    lib.EncSetThreads(1)
-    lib.EncPackedAvailable.restype = ctypes.c_bool
-    packed_ok = lib.EncPackedAvailable()
+    lib.EncPanelsSetThreads(1)
+    lib.EncPanelsUsable.restype = ctypes.c_bool
+    packed_ok = lib.EncPanelsUsable()
+    blas = ctypes.CDLL("libopenblas.so.0")
+    blas.openblas_set_num_threads(1)
     p = ctypes.POINTER(ctypes.c_float)
     rng = np.random.default_rng(0)
     mats = []
     for i, o in DENSE:
         w = rng.standard_normal((i, o), dtype=np.float32)
+        # the layout EncPanelsPack derives at load: [out/16][in][16]
         packed = np.ascontiguousarray(w.reshape(i, o // 16, 16).transpose(1, 0, 2))
         mats.append((i, o, w, packed))
     out = {}
@@ -97,9 +99,13 @@ def kernel_gflops(rows_list, reps=7):
             for mode in (0, 1):
                 t = time.perf_counter()
                 for i, o, w, packed in mats:
-                    lib.EncLinearPacked(x.ctypes.data_as(p), rows, i, w.ctypes.data_as(p),
-                                        packed.ctypes.data_as(p) if mode == 0 and packed_ok else None,
-                                        None, o, y.ctypes.data_as(p), ctypes.c_bool(False))
+                    if mode == 0 and packed_ok:
+                        lib.EncPanelsGemm(x.ctypes.data_as(p), rows, i, packed.ctypes.data_as(p),
+                                          None, o, y.ctypes.data_as(p), ctypes.c_bool(False))
+                    else:
+                        blas.cblas_sgemm(101, 111, 111, rows, o, i, ctypes.c_float(1.0),
+                                         x.ctypes.data_as(p), i, w.ctypes.data_as(p), o,
+                                         ctypes.c_float(0.0), y.ctypes.data_as(p), o)
                 best[mode] = min(best[mode], time.perf_counter() - t)
         out[rows] = (fl / best[0] / 1e9, fl / best[1] / 1e9)
     return out
@@ -234,7 +240,7 @@ def run(dsn, n, modules):
     print("core GF/s counts the model's dense FLOPs per sentence; the FFN output products skip the")
     print("terms of zero activations (about 93%), so the work actually done is smaller")
     print()
-    print("dense products alone (src/encoder/encgemm.c vs cblas_sgemm, the 9 USE-lite shapes):")
+    print("dense products alone (src/encoder/kernels/gemm_panels.c vs cblas_sgemm, the 9 USE-lite shapes):")
     print("%-6s %12s %12s %8s %8s" % ("rows", "semvec GF/s", "sgemm GF/s", "ratio", "%peak"))
     for m, (ours, blas) in kern.items():
         print("%-6d %12.1f %12.1f %8.2f %7.0f%%" % (m, ours, blas, ours / blas, 100 * ours / peak))

@@ -55,7 +55,7 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 psql -c "CREATE EXTENSION semvec"
-echo "bench/rag: BEIR SciFact, $workers embedding sessions, $(nproc) CPUs, model $(psql -At -c "SELECT vector_dims(embed('x')) IS NOT NULL AND true, current_setting('semvec.default_model')" | cut -d'|' -f2)"
+echo "bench/rag: BEIR SciFact, $workers embedding sessions, $(nproc) CPUs, model default ($(psql -At -c "SELECT architecture || ', ' || dims || ' dims' FROM semvec_models WHERE name = 'default' AND error IS NULL"))"
 
 # ---- stage 0: load
 t0=$(now)

@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""Two semvec builds side by side on one model: the A/B half of
+bench/encoder_use.sh and bench/encoder_bert.sh (BASE_PGBIN=...).
+
+  encoder_ab.py MODEL N_SENTENCES BASE_DSN NEW_DSN
+
+Each round measures every case on the base build, then on the new one
+(the order alternates between rounds), so that load from other processes
+hits both alike; each case keeps its best round.  Ratios are new/base
+speed (base time / new time: > 1 means the new build is faster), so the
+no-slowdown target is >= 0.97 for every row.  Memory rows compare a
+fresh backend's footprint after its first embed().
+"""
+import os
+import statistics
+import sys
+import time
+
+import psycopg2
+
+STSB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
+                    "data", "stsb", "sts-test.tsv")
+if not os.path.exists(STSB):
+    STSB = "/work/shared/data/stsb/sts-test.tsv"
+ROUNDS = int(os.environ.get("SEMVEC_AB_ROUNDS", "3"))
+LOADS = 6  # fresh backends per build and round for the load time
+
+
+def sentences(n):
+    out = []
+    with open(STSB, encoding="utf-8") as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            out += [p[1], p[2]]
+    return out[:n]
+
+
+def status_kb(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def connect(dsn):
+    c = psycopg2.connect(dsn)
+    c.autocommit = True
+    return c
+
+
+def first_call(dsn, model):
+    """A fresh backend with the library loaded: ms of the first embed()
+    minus a cached call (the model load), and its memory after it"""
+    c = connect(dsn)
+    k = c.cursor()
+    k.execute("LOAD 'semvec'")
+    pid = c.get_backend_pid()
+    anon0 = status_kb(pid, "RssAnon")
+    t = time.perf_counter()
+    k.execute("SELECT embed('warm', %s) IS NOT NULL", (model,))
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    k.execute("SELECT embed('warm up', %s) IS NOT NULL", (model,))
+    cached = time.perf_counter() - t
+    k.execute("""SELECT coalesce(sum(total_bytes), 0) FROM pg_backend_memory_contexts
+                 WHERE name = 'semvec model'""")
+    ctx = k.fetchone()[0]
+    mem = {"anon": status_kb(pid, "RssAnon") - anon0, "file": status_kb(pid, "RssFile"),
+           "ctx": ctx / 1024}
+    c.close()
+    return (first - cached) * 1000, mem
+
+
+CORE = """CREATE FUNCTION pg_temp.core_ms(t text[], b int, m text) RETURNS float8 AS $$
+    DECLARE t0 timestamptz; i int := 1;
+    BEGIN
+      t0 := clock_timestamp();
+      WHILE i <= cardinality(t) LOOP
+        IF b = 1 THEN PERFORM embed(t[i], m);
+        ELSE PERFORM embed(t[i:i + b - 1], m); END IF;
+        i := i + b;
+      END LOOP;
+      RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+    END $$ LANGUAGE plpgsql"""
+
+
+def round_once(cur, model, sents, shorts, res):
+    """One round of the throughput and latency cases on one build"""
+    def keep(key, v, better=min):
+        res[key] = better(res.get(key, v), v)
+
+    cur.execute("SELECT pg_temp.core_ms(%s, 1, %s)", (shorts, model))
+    keep("short core ms", cur.fetchone()[0] / len(shorts))
+    lat = []
+    for s in shorts[:100]:
+        t = time.perf_counter()
+        cur.execute("SELECT embed(%s, %s)", (s, model))
+        cur.fetchall()
+        lat.append((time.perf_counter() - t) * 1000)
+    keep("short SQL ms (median)", statistics.median(lat))
+    for b in (1, 8, 32):
+        cur.execute("SELECT pg_temp.core_ms(%s, %s, %s)", (sents, b, model))
+        keep("batch %d core sent/s" % b, len(sents) / (cur.fetchone()[0] / 1000), max)
+    t = time.perf_counter()
+    for i in range(0, len(sents), 32):
+        cur.execute("SELECT embed(%s::text[], %s)", (sents[i:i + 32], model))
+        cur.fetchall()
+    keep("batch 32 SQL sent/s", len(sents) / (time.perf_counter() - t), max)
+
+
+def main():
+    model, n, dsns = sys.argv[1], int(sys.argv[2]), sys.argv[3:5]
+    labels = ["base", "new"]
+    sents = sentences(n)
+    short = "PostgreSQL is a powerful open source relational database."
+    # distinct texts, so that nothing is constant-folded or cached
+    shorts = [short.replace(".", " " * (i % 2) + ".") for i in range(200)]
+    curs = []
+    for dsn in dsns:
+        c = connect(dsn)
+        k = c.cursor()
+        k.execute("SET semvec.blas_threads = 1")
+        k.execute(CORE)
+        k.execute("SELECT embed('warm', %s) IS NOT NULL", (model,))
+        curs.append(k)
+    k = curs[0]
+    k.execute("SELECT count(*) FROM embed_tokens(%s, %s)", (short, model))
+    short_tokens = k.fetchone()[0]
+    k.execute("SELECT sum((SELECT count(*) FROM embed_tokens(t, %s))) FROM unnest(%s::text[]) t",
+              (model, sents))
+    tokens = k.fetchone()[0]
+
+    res = [{} for _ in dsns]
+    loads = [[] for _ in dsns]
+    mems = [None for _ in dsns]
+    avg = []
+    for r in range(ROUNDS):
+        avg.append(os.getloadavg()[0])
+        order = (0, 1) if r % 2 == 0 else (1, 0)
+        for _ in range(LOADS // 2):
+            for i in order:
+                ms, mem = first_call(dsns[i], model)
+                loads[i].append(ms)
+                mems[i] = mem
+        for i in order:
+            round_once(curs[i], model, sents, shorts, res[i])
+    for i in range(2):
+        res[i]["model load ms (median)"] = statistics.median(loads[i])
+
+    print("A/B: model %s, %d STS-B test sentences (%d tokens), short query %d tokens, 1 thread;"
+          % (model, len(sents), tokens, short_tokens))
+    print("%d rounds alternating base and new, best round per case; load average %.1f-%.1f (%d CPUs)"
+          % (ROUNDS, min(avg), max(avg), os.cpu_count()))
+    print()
+    print("| case | base | new | new/base speed |")
+    print("|---|---|---|---|")
+    for key in res[0]:
+        a, b = res[0][key], res[1][key]
+        faster_is_bigger = "sent/s" in key
+        ratio = b / a if faster_is_bigger else a / b
+        print("| %s | %.2f | %.2f | %.3f |" % (key, a, b, ratio))
+    print()
+    print("memory of a fresh backend after its first embed() (last round):")
+    print("| | base | new |")
+    print("|---|---|---|")
+    print("| private memory added by the load (RssAnon delta, kB) | %d | %d |"
+          % (mems[0]["anon"], mems[1]["anon"]))
+    print("| 'semvec model' memory context (kB) | %.0f | %.0f |" % (mems[0]["ctx"], mems[1]["ctx"]))
+    print("| file-backed resident (RssFile, kB; weights shared via page cache) | %d | %d |"
+          % (mems[0]["file"], mems[1]["file"]))
+    print("model load ms: first embed() in a fresh backend with the library loaded, minus a cached call "
+          "(%d per build)" % len(loads[0]))
+
+
+if __name__ == "__main__":
+    main()
