@@ -24,15 +24,6 @@ BEGIN
 	RETURN found;
 END $$;
 
--- _default_model(): this session's semvec.default_model (the setting exists
--- once semvec's library is loaded: a vector literal loads it)
-CREATE FUNCTION _default_model()
-	RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
-BEGIN
-	PERFORM '[0]'::@extschema@.vector;
-	RETURN pg_catalog.current_setting('semvec.default_model');
-END $$;
-
 -- semvec_node_models(): does every active Citus node embed like this one?
 -- Embeds a probe text with the model here and on each node (a new
 -- connection each, so nothing cached is reused) and compares.  status is
@@ -56,7 +47,8 @@ BEGIN
 			USING ERRCODE = 'feature_not_supported',
 			      HINT = 'semvec_node_models() checks the nodes of a Citus cluster.';
 	END IF;
-	m := coalesce(model, @extschema@._default_model());
+	-- no model named: the installed default, as embed(text) everywhere
+	m := coalesce(model, 'default');
 	here := @extschema@.embed(probe, m);
 	EXECUTE 'SELECT array_agg(nodename ORDER BY nodeid), array_agg(nodeport ORDER BY nodeid)'
 	        ' FROM pg_catalog.pg_dist_node WHERE isactive AND noderole = ''primary'''
@@ -111,8 +103,8 @@ DECLARE
 	count_sql text := pg_catalog.format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL',
 	                                    tbl, emb_col, text_col);
 BEGIN
-	-- the nodes embed with this session's model, whatever their own default
-	m := coalesce(model, @extschema@._default_model());
+	-- no model named: the installed default, as embed(text) on every node
+	m := coalesce(model, 'default');
 	-- a shard with several placements (a reference table, or a replicated
 	-- distributed table) would be written behind Citus's back
 	EXECUTE 'SELECT count(*) FROM (SELECT shardid FROM pg_catalog.pg_dist_shard_placement'

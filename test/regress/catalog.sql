@@ -3,9 +3,8 @@
 -- Every function is STRICT, IMMUTABLE and PARALLEL SAFE unless there is a
 -- reason; the rows below are the exceptions, each one deliberate:
 --   _citus_distributed    reads the catalog (STABLE)
---   _default_model        reads semvec.default_model (STABLE)
 --   _rag_check_args       checks NULL arguments itself (not STRICT)
---   chunk                 NULL options mean defaults; reads the default-model setting and model files
+--   chunk                 NULL options mean defaults; reads the model files
 --   embed_tokens          reads the model files (STABLE)
 --   hnsw_check            reads an index (VOLATILE)
 --   hnswhandler           index AM handler, as core's

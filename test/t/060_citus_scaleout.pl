@@ -33,7 +33,9 @@ my $installed_model = "$sharedir/semvec/models/default";
 -d $installed_model or BAIL_OUT("no installed default model in $installed_model");
 
 # Each node finds the model "mini" in its own folder (semvec.model_path), so
-# one node can lack it or hold a different one
+# one node can lack it or hold a different one.  It links to the installed
+# default model, which the one-argument forms (embed(text), chunk(),
+# embed_table without a model) use on every node.
 my $models = PostgreSQL::Test::Utils::tempdir;
 my (%node, @all);
 for my $name (qw(coordinator worker1 worker2))
@@ -50,7 +52,6 @@ listen_addresses = '127.0.0.1'
 citus.local_hostname = '127.0.0.1'
 max_connections = 60
 semvec.model_path = '$models/$name'
-semvec.default_model = 'mini'
 });
 	$n->start;
 	$n->safe_psql('postgres', 'CREATE EXTENSION citus');
@@ -73,6 +74,9 @@ is($coord->safe_psql('postgres', q{
 	'0.1.0,0.1.0', 'CREATE EXTENSION semvec on the coordinator reached both workers');
 is($coord->safe_psql('postgres', q{
 	SELECT string_agg(status, ',' ORDER BY node_port) FROM semvec_node_models()}),
+	'ok,ok,ok', 'semvec_node_models: every node embeds with the default model like the coordinator');
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(status, ',' ORDER BY node_port) FROM semvec_node_models('mini')}),
 	'ok,ok,ok', 'semvec_node_models: every node embeds with "mini" like the coordinator');
 
 # Short helpers
@@ -447,18 +451,18 @@ SKIP:
 # A worker without the model: a clear error where the worker must embed,
 # never a wrong answer; search still works (the coordinator embeds)
 rename "$models/worker2/mini", "$models/worker2/mini.away" or die $!;
-my $nodes = q1(q{SELECT string_agg(node_port || '=' || status, ',' ORDER BY node_port) FROM semvec_node_models()});
+my $nodes = q1(q{SELECT string_agg(node_port || '=' || status, ',' ORDER BY node_port) FROM semvec_node_models('mini')});
 like($nodes, qr/\b$wport2=error\b/, 'semvec_node_models: worker2 lacks the model');
 like($nodes, qr/\b$wport1=ok\b/, 'semvec_node_models: worker1 has it');
-like(q1(qq{SELECT detail FROM semvec_node_models() WHERE node_port = $wport2}),
+like(q1(qq{SELECT detail FROM semvec_node_models('mini') WHERE node_port = $wport2}),
 	qr/model "mini" does not exist/, 'semvec_node_models: the worker\'s own error');
 q1('UPDATE chunks SET emb = NULL WHERE doc_id % 3 = 0');
 my $nulls = q1('SELECT count(*) FROM chunks WHERE emb IS NULL');
-fails_like("CALL embed_table('chunks')",
+fails_like("CALL embed_table('chunks', model => 'mini')",
 	qr/cannot embed chunks with model "mini" on node 127\.0\.0\.1:$wport2.*DETAIL:.*model "mini" does not exist.*HINT:  Install semvec and the same model folder on every node/s,
 	'embed_table when a worker lacks the model');
 is(q1('SELECT count(*) FROM chunks WHERE emb IS NULL'), $nulls, 'nothing was embedded (checked before any work)');
-fails_like(q{SELECT count(*) FROM chunks WHERE embed(chunk) <=> emb > 0.5},
+fails_like(q{SELECT count(*) FROM chunks WHERE embed(chunk, 'mini') <=> emb > 0.5},
 	qr/model "mini" does not exist/, 'a query embedding on the workers when one lacks the model');
 is(q1(q{SELECT string_agg(id::text, ',' ORDER BY d, id) FROM (SELECT id, emb <=> embed('which telescope tracks the comet') AS d
 		FROM chunks WHERE emb IS NOT NULL ORDER BY emb <=> embed('which telescope tracks the comet') LIMIT 10) t}),
@@ -475,9 +479,9 @@ for my $f (qw(config.json model.safetensors tokenizer.json LICENSE))
 open(my $fh, '>', "$models/worker2/mini/sentence_bert_config.json") or die $!;
 print $fh qq({"max_seq_length": 8, "do_lower_case": true}\n);
 close $fh;
-like(q1(q{SELECT string_agg(node_port || '=' || status, ',' ORDER BY node_port) FROM semvec_node_models()}),
+like(q1(q{SELECT string_agg(node_port || '=' || status, ',' ORDER BY node_port) FROM semvec_node_models('mini')}),
 	qr/\b$wport2=differs\b/, 'semvec_node_models: worker2 has another model under the same name');
-fails_like("CALL embed_table('chunks')",
+fails_like("CALL embed_table('chunks', model => 'mini')",
 	qr/model "mini" on node 127\.0\.0\.1:$wport2 does not embed like the one on this node/,
 	'embed_table when a worker has a different model');
 is(q1('SELECT count(*) FROM chunks WHERE emb IS NULL'), $nulls, 'nothing was embedded');
@@ -485,7 +489,7 @@ is(q1('SELECT count(*) FROM chunks WHERE emb IS NULL'), $nulls, 'nothing was emb
 # The model back: embed_table resumes and the data is one node's again
 system('rm', '-rf', "$models/worker2/mini");
 rename "$models/worker2/mini.away", "$models/worker2/mini" or die $!;
-($ret, $out, $err) = $coord->psql('postgres', "CALL embed_table('chunks', quiet => true)");
+($ret, $out, $err) = $coord->psql('postgres', "CALL embed_table('chunks', model => 'mini', quiet => true)");
 is($ret, 0, 'embed_table once the worker has the model again') or diag($err);
 is(q1(q{SELECT count(*) FILTER (WHERE c.emb IS NULL) || ' ' || (max(c.emb <=> l.emb) < 1e-6)
 		FROM chunks c JOIN chunks_local l USING (doc_id, id)}),
