@@ -1,5 +1,3 @@
--- complain if script is sourced in psql, rather than via CREATE EXTENSION
-\echo Use "CREATE EXTENSION semvec" to load this file. \quit
 
 -- ===================================================================
 -- SIMD level of semvec's kernels (src/simd/)
