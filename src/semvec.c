@@ -13,6 +13,7 @@
 #include "hnsw/hnsw.h"
 #include "simd/simd_setting.h"
 #include "vector/distance.h"
+#include "vector/distance_half.h"
 
 PG_MODULE_MAGIC;
 
@@ -24,6 +25,7 @@ _PG_init(void)
 {
 	SimdInit();					/* first: kernels follow its level */
 	DistanceInit();
+	HalfDistanceInit();
 	EncoderInit();
 	HnswInit();
 }

@@ -16,9 +16,14 @@ $CC $CFLAGS -Isrc -o "$out/distance_test" test/unit/distance_test.c \
 	src/simd/simd.c src/vector/distance.c src/vector/distance_x86.c -lm
 "$out/distance_test"
 
-# half: float4 <-> binary16 conversions against the compiler's _Float16
+# half: float4 <-> binary16 conversions against the compiler's _Float16,
+# and the halfvec distance kernels of every SIMD level
 $CC $CFLAGS -Isrc -o "$out/half_test" test/unit/half_test.c -lm
 "$out/half_test"
+$CC $CFLAGS -Isrc -o "$out/distance_half_test" test/unit/distance_half_test.c \
+	src/simd/simd.c src/vector/distance.c src/vector/distance_x86.c \
+	src/vector/distance_half.c src/vector/distance_half_x86.c -lm
+"$out/distance_half_test"
 
 # the encoder's linear layers: load-time packing, every kernel path against
 # a reference, sparse products equal to dense (needs libopenblas-dev)

@@ -1,17 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * distance_half.c
- *	  Distance kernels over half elements (see distance_half.h)
+ *	  Portable distance kernels over half elements, and their dispatch
+ *	  (see distance_half.h)
  *
- * Each kernel widens HALF_BLOCK elements of both inputs into float arrays
- * on the stack (in L1 cache) and hands them to the float kernel, adding up
- * the per-block results.  The widening is portable C; the float arithmetic
- * uses whatever SIMD path distance.c selected.
+ * The portable kernels widen HALF_BLOCK elements of both inputs into float
+ * arrays on the stack (in L1 cache) and hand them to the float kernel of
+ * distance.h, adding up the per-block results; the dispatch pointers
+ * switch to the F16C kernels (distance_half_x86.c) from the avx2 level up.
  *
  *-------------------------------------------------------------------------
  */
 #include <math.h>
+#include <stddef.h>
 
+#include "simd/simd.h"
 #include "vector/distance.h"
 #include "vector/distance_half.h"
 
@@ -24,8 +27,8 @@ HalfToFloat4Array(const half *src, float *dst, int n)
 		dst[i] = HalfToFloat4(src[i]);
 }
 
-float
-HalfDistanceL2Squared(int dim, const half *a, const half *b)
+static float
+L2SquaredBlocks(int dim, const half *a, const half *b)
 {
 	float		fa[HALF_BLOCK];
 	float		fb[HALF_BLOCK];
@@ -42,8 +45,8 @@ HalfDistanceL2Squared(int dim, const half *a, const half *b)
 	return sum;
 }
 
-float
-HalfDistanceInnerProduct(int dim, const half *a, const half *b)
+static float
+InnerProductBlocks(int dim, const half *a, const half *b)
 {
 	float		fa[HALF_BLOCK];
 	float		fb[HALF_BLOCK];
@@ -60,8 +63,8 @@ HalfDistanceInnerProduct(int dim, const half *a, const half *b)
 	return sum;
 }
 
-double
-HalfDistanceCosineSimilarity(int dim, const half *a, const half *b)
+static double
+CosineSimilarityBlocks(int dim, const half *a, const half *b)
 {
 	float		fa[HALF_BLOCK];
 	float		fb[HALF_BLOCK];
@@ -83,8 +86,8 @@ HalfDistanceCosineSimilarity(int dim, const half *a, const half *b)
 	return (double) dot / sqrt((double) na * (double) nb);
 }
 
-float
-HalfDistanceL1(int dim, const half *a, const half *b)
+static float
+L1Blocks(int dim, const half *a, const half *b)
 {
 	float		fa[HALF_BLOCK];
 	float		fb[HALF_BLOCK];
@@ -99,4 +102,36 @@ HalfDistanceL1(int dim, const half *a, const half *b)
 		sum += DistanceL1(n, fa, fb);
 	}
 	return sum;
+}
+
+float		(*HalfDistanceL2Squared) (int dim, const half *a, const half *b) = L2SquaredBlocks;
+float		(*HalfDistanceInnerProduct) (int dim, const half *a, const half *b) = InnerProductBlocks;
+double		(*HalfDistanceCosineSimilarity) (int dim, const half *a, const half *b) = CosineSimilarityBlocks;
+float		(*HalfDistanceL1) (int dim, const half *a, const half *b) = L1Blocks;
+
+/* Point the dispatch pointers at the kernels of the level */
+static void
+HalfDistanceUseLevel(SimdLevel level)
+{
+#ifdef SEMVEC_HAVE_X86_HALF_KERNELS
+	if (level >= SIMD_AVX2)
+	{
+		HalfDistanceL2Squared = HalfDistanceL2SquaredF16c;
+		HalfDistanceInnerProduct = HalfDistanceInnerProductF16c;
+		HalfDistanceCosineSimilarity = HalfDistanceCosineSimilarityF16c;
+		HalfDistanceL1 = HalfDistanceL1F16c;
+		return;
+	}
+#endif
+	/* the block kernels call distance.h's pointers, which follow the level */
+	HalfDistanceL2Squared = L2SquaredBlocks;
+	HalfDistanceInnerProduct = InnerProductBlocks;
+	HalfDistanceCosineSimilarity = CosineSimilarityBlocks;
+	HalfDistanceL1 = L1Blocks;
+}
+
+void
+HalfDistanceInit(void)
+{
+	(void) SimdAddListener(HalfDistanceUseLevel);
 }

@@ -70,27 +70,26 @@ HalfIsZero(half h)
 }
 
 /*
- * Widen a half to float4 (exact).  Normal numbers and infinities/NaNs only
- * need their exponent rebiased (15 -> 127); subnormals are mant * 2^-24,
- * which float4 holds exactly.
+ * Widen a half to float4 (exact).  Branch-free: the magnitude is the
+ * integer significand (with the implicit 1 of normal numbers) times a
+ * power of two, both exact in float4; subnormals take exponent 1's scale
+ * without the implicit bit; the largest exponent (infinity, NaN) only
+ * needs the float exponent field filled, the significand bits being in
+ * place already.
  */
 static inline float
 HalfToFloat4(half h)
 {
-	uint32_t	sign = (uint32_t) (h & HALF_SIGN_MASK) << 16;
 	uint32_t	exp = (h & HALF_EXP_MASK) >> 10;
-	uint32_t	mant = h & HALF_MANT_MASK;
+	uint32_t	normal = (exp + 31) >> 5;	/* 1 unless exp == 0 */
+	uint32_t	special = (exp + 1) >> 5;	/* 1 when exp == 31 */
+	uint32_t	sig = (h & HALF_MANT_MASK) | (normal << 10);
+	uint32_t	scale_exp = exp + (1 - normal) + (127 - 15 - 10);
+	float		mag = (float) (int32_t) sig * HalfBitsFloat(scale_exp << 23);
 
-	if (exp == 0x1F)
-		return HalfBitsFloat(sign | 0x7F800000 | (mant << 13));
-	if (exp == 0)
-	{
-		/* zero or subnormal: mant * 2^-24 (2^-24 is 0x33800000) */
-		float		v = (float) mant * HalfBitsFloat(0x33800000);
-
-		return sign ? -v : v;
-	}
-	return HalfBitsFloat(sign | ((exp + (127 - 15)) << 23) | (mant << 13));
+	return HalfBitsFloat(HalfFloatBits(mag) |
+						 ((0u - special) & 0x7F800000) |
+						 ((uint32_t) (h & HALF_SIGN_MASK) << 16));
 }
 
 /*
