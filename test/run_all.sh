@@ -39,6 +39,8 @@ bash tools/build_citus.sh || exit 1
 
 [ -x tools/unit.sh ] && run "C unit tests" bash tools/unit.sh
 run "pg_regress" bash tools/regress.sh
+# the input parsers of vector/halfvec/sparsevec under libFuzzer + sanitizers
+run "fuzz (60 s)" bash tools/fuzz.sh 60
 # Client-library interop must really run in CI (npm registry is reachable)
 export SEMVEC_REQUIRE_CLIENTS=${SEMVEC_REQUIRE_CLIENTS:-1}
 run "TAP" bash tools/tap.sh
