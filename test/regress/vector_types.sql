@@ -3,7 +3,7 @@
 -- half, sparse merges over far-apart indices, orderings, and casts in
 -- assignments
 
-CREATE FUNCTION err(stmt text, OUT state text, OUT message text)
+CREATE FUNCTION type_err(stmt text, OUT state text, OUT message text)
 LANGUAGE plpgsql AS $$
 BEGIN
 	EXECUTE stmt;
@@ -48,7 +48,7 @@ SELECT s.stmt, e.* FROM (VALUES
 	($$SELECT '{1:1}/16001'::sparsevec::vector$$),
 	($$SELECT '111'::bit(3) <~> '11'::bit(2)$$),
 	($$SELECT hamming_distance('1', '10')$$)) s(stmt),
-	LATERAL err(s.stmt) e;
+	LATERAL type_err(s.stmt) e;
 
 -- sparse merges: indices far apart, interleaved, and at the ends of 1e9
 SELECT l2_distance(a, b), inner_product(a, b), cosine_distance(a, b), l1_distance(a, b)
@@ -96,3 +96,4 @@ WHERE (p.proargtypes::regtype[] && ARRAY['halfvec'::regtype, 'sparsevec'::regtyp
 	OR p.proname IN ('hamming_distance', 'jaccard_distance'))
 	AND p.prokind = 'f'
 	AND NOT (p.provolatile = 'i' AND p.proisstrict AND p.proparallel = 's');
+DROP FUNCTION type_err(text);
