@@ -11,6 +11,7 @@
 
 #include "encoder/encoder.h"
 #include "hnsw/hnsw.h"
+#include "ivfflat/ivfflat.h"
 #include "simd/simd_setting.h"
 #include "vector/distance.h"
 #include "vector/distance_half.h"
@@ -28,4 +29,5 @@ _PG_init(void)
 	HalfDistanceInit();
 	EncoderInit();
 	HnswInit();
+	IvfflatInit();
 }

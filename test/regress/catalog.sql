@@ -8,6 +8,7 @@
 --   embed_tokens          reads the model files (STABLE)
 --   hnsw_check            reads an index (VOLATILE)
 --   hnswhandler           index AM handler, as core's
+--   ivfflathandler        index AM handler, as core's
 --   hybrid_search, retrieve, retrieve_prompt
 --                         read tables, NULL options mean defaults, set hnsw.ef_search (RESTRICTED)
 --   rrf_fuse              NULL arrays are empty lists (not STRICT)
