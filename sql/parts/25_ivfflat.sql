@@ -31,3 +31,10 @@ CREATE OPERATOR CLASS vector_cosine_ops
 	FUNCTION 2 vector_norm(vector),
 	FUNCTION 3 vector_spherical_distance(vector, vector),
 	FUNCTION 4 vector_norm(vector);
+
+-- Structural checker: raises an error describing any broken invariant
+CREATE FUNCTION ivfflat_check(regclass) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'ivfflat_check' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION ivfflat_check(regclass) IS
+	'check the structural invariants of an ivfflat index; errors out on corruption';

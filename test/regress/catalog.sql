@@ -8,6 +8,7 @@
 --   embed_tokens          reads the model files (STABLE)
 --   hnsw_check            reads an index (VOLATILE)
 --   hnswhandler           index AM handler, as core's
+--   ivfflat_check         reads an index (VOLATILE)
 --   ivfflathandler        index AM handler, as core's
 --   hybrid_search, retrieve, retrieve_prompt
 --                         read tables, NULL options mean defaults, set hnsw.ef_search (RESTRICTED)

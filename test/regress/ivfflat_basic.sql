@@ -94,6 +94,7 @@ SELECT id FROM few ORDER BY v <-> '[2,4]';
 INSERT INTO few SELECT i, ARRAY[i * 0.5, -i] FROM generate_series(1, 40) i;
 SELECT count(*) FROM (SELECT id FROM few ORDER BY v <-> '[0,0]') s;
 SELECT id FROM few ORDER BY v <-> '[10,-20]' LIMIT 3;
+SELECT ivfflat_check('few_idx');
 RESET ALL;
 DROP TABLE few;
 
@@ -106,6 +107,7 @@ REINDEX INDEX dup_idx;
 SET enable_seqscan = off;
 SELECT count(*) FROM (SELECT id FROM dup ORDER BY v <-> '[1,2,3]' LIMIT 100) s;
 SELECT count(*) FROM (SELECT id FROM dup ORDER BY v <-> '[4,5,6]' LIMIT 100) s;
+SELECT ivfflat_check('dup_idx');
 RESET enable_seqscan;
 DROP TABLE dup;
 
@@ -138,6 +140,7 @@ INSERT INTO u SELECT ARRAY[i, 1] FROM generate_series(1, 10) i;
 SET enable_seqscan = off;
 SET ivfflat.probes = 2;
 SELECT v FROM u ORDER BY v <-> '[3,1]' LIMIT 2;
+SELECT ivfflat_check('u_idx');
 RESET ALL;
 DROP TABLE u;
 
@@ -168,3 +171,11 @@ RESET enable_seqscan;
 SELECT pg_stat_force_next_flush();
 SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelid = 'c_idx'::regclass;
 DROP TABLE c;
+
+-- ivfflat_check refuses what is not an ivfflat index
+CREATE TABLE k (id int PRIMARY KEY, v vector(2));
+\set VERBOSITY terse
+SELECT ivfflat_check('k');
+SELECT ivfflat_check('k_pkey');
+\set VERBOSITY default
+DROP TABLE k;

@@ -44,6 +44,8 @@ INSERT INTO sizes VALUES ('after rounds', pg_relation_size('vt_idx'));
 SELECT (SELECT bytes FROM sizes WHERE label = 'after rounds') <=
 	1.10 * (SELECT bytes FROM sizes WHERE label = 'built') AS bounded;
 
+SELECT ivfflat_check('vt_idx');
+
 -- Every live row is still found, with its right distance order
 SELECT (SELECT count(*) FROM (SELECT id FROM vt ORDER BY v <-> '[0.1,0.2,0.3,0.4]') s) =
 	(SELECT count(*) FROM vt) AS all_found;
