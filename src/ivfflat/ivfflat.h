@@ -130,6 +130,8 @@ typedef struct IvfflatTypeOps
 }			IvfflatTypeOps;
 
 extern const IvfflatTypeOps IvfflatVectorOps;
+extern const IvfflatTypeOps IvfflatHalfvecOps;
+extern const IvfflatTypeOps IvfflatBitOps;
 
 typedef struct IvfflatOptions
 {

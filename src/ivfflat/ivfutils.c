@@ -23,18 +23,36 @@
 /* The C functions behind the distance support functions of the opclasses */
 extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
 extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
+extern Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS);
+extern Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
+extern Datum hamming_distance(PG_FUNCTION_ARGS);
 
-/* Which kind of distance support function 1 computes */
+/*
+ * Which kind of distance support function 1 computes; it must measure the
+ * element type that support function 5 names.
+ */
 static IvfflatKind
-KindOfDistanceProc(Relation index, bool normalize)
+KindOfDistanceProc(Relation index, const IvfflatTypeOps * ops, bool normalize)
 {
 	FmgrInfo   *dist = index_getprocinfo(index, 1, IVFFLAT_DISTANCE_PROC);
 	PGFunction	fn = dist->fn_addr;
 
-	if (fn == vector_l2_squared_distance)
-		return IVFFLAT_KIND_L2;
-	if (fn == vector_negative_inner_product)
-		return normalize ? IVFFLAT_KIND_COSINE : IVFFLAT_KIND_IP;
+	if (ops == &IvfflatVectorOps)
+	{
+		if (fn == vector_l2_squared_distance)
+			return IVFFLAT_KIND_L2;
+		if (fn == vector_negative_inner_product)
+			return normalize ? IVFFLAT_KIND_COSINE : IVFFLAT_KIND_IP;
+	}
+	else if (ops == &IvfflatHalfvecOps)
+	{
+		if (fn == halfvec_l2_squared_distance)
+			return IVFFLAT_KIND_L2;
+		if (fn == halfvec_negative_inner_product)
+			return normalize ? IVFFLAT_KIND_COSINE : IVFFLAT_KIND_IP;
+	}
+	else if (ops == &IvfflatBitOps && fn == hamming_distance && !normalize)
+		return IVFFLAT_KIND_HAMMING;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("ivfflat distance support function %s is not supported",
@@ -54,7 +72,7 @@ IvfflatGetIndexInfo(Relation index, IvfflatIndexInfo * info)
 
 		tmp.ops = IvfflatTypeOpsFor(index);
 		tmp.normalize = OidIsValid(index_getprocid(index, 1, IVFFLAT_NORM_PROC));
-		tmp.kind = KindOfDistanceProc(index, tmp.normalize);
+		tmp.kind = KindOfDistanceProc(index, tmp.ops, tmp.normalize);
 		tmp.lists = opts ? opts->lists : IVFFLAT_DEFAULT_LISTS;
 		tmp.typmodDim = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 		index->rd_amcache = MemoryContextAlloc(index->rd_indexcxt, sizeof(IvfflatIndexInfo));
