@@ -227,6 +227,10 @@ typedef struct IvfflatCenters
 
 #define IvfflatCenter(c, i)		((void *) ((c)->items + (Size) (i) * (c)->itemSize))
 
+/* Called for each list tuple by IvfflatWalkLists, its page share-locked */
+typedef void (*IvfflatListVisitor) (void *arg, int list, BlockNumber blkno,
+									OffsetNumber offno, IvfflatListTuple lt);
+
 /* GUCs */
 extern int	ivfflat_probes;
 extern int	ivfflat_iterative_scan;
@@ -240,14 +244,12 @@ extern const IvfflatTypeOps *IvfflatTypeOpsFor(Relation index);
 
 /* ivfutils.c */
 extern void IvfflatGetIndexInfo(Relation index, IvfflatIndexInfo * info);
-extern int	IvfflatGetLists(Relation index);
-extern int	IvfflatIndexDimensions(Relation index, IvfflatIndexInfo * info);
 extern Buffer IvfflatNewBuffer(Relation index, ForkNumber forkNum);
 extern void IvfflatInitPage(Page page, uint16 flags);
 extern IvfflatMetaPageData IvfflatReadMeta(Relation index);
 extern void *IvfflatPrepareValue(IvfflatIndexInfo * info, Datum value, bool forQuery);
 extern int	IvfflatNearestList(IvfflatIndexInfo * info, IvfflatCenters * centers, const void *value);
-extern IvfflatCenters *IvfflatReadCenters(Relation index, IvfflatIndexInfo * info, bool withLocs);
+extern void IvfflatWalkLists(Relation index, uint32 lists, IvfflatListVisitor visit, void *arg);
 extern float IvfflatDistance(IvfflatIndexInfo * info, int dim, const void *a, const void *b);
 
 /* ivfkmeans.c: clustering of samples held as rows of rowBytes bytes */

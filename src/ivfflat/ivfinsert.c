@@ -31,61 +31,45 @@
 /* The list a value belongs to, read from the list pages */
 typedef struct ListChoice
 {
+	IvfflatIndexInfo *info;
+	int			dim;
+	const void *value;
+	float		bestDist;
 	IvfflatListLoc loc;
 	BlockNumber insertPage;
 }			ListChoice;
+
+/* As IvfflatNearestList: the first list, until one is strictly nearer */
+static void
+ConsiderList(void *arg, int list, BlockNumber blkno, OffsetNumber offno, IvfflatListTuple lt)
+{
+	ListChoice *c = arg;
+	float		d = IvfflatDistance(c->info, c->dim, c->value, lt->center);
+
+	if (list == 0)
+		c->bestDist = INFINITY;
+	if (list == 0 || d < c->bestDist)
+	{
+		if (d < c->bestDist)
+			c->bestDist = d;
+		c->loc.blkno = blkno;
+		c->loc.offno = offno;
+		c->insertPage = lt->insertPage;
+	}
+}
 
 /* Find the nearest list of a prepared value */
 static ListChoice
 ChooseList(Relation index, IvfflatIndexInfo * info, IvfflatMetaPageData * meta, const void *value)
 {
-	ListChoice	best;
-	float		bestDist = INFINITY;
-	BlockNumber blkno = IVFFLAT_HEAD_BLKNO;
-	int			seen = 0;
+	ListChoice	c;
 
-	best.loc.blkno = InvalidBlockNumber;
-	best.loc.offno = InvalidOffsetNumber;
-	best.insertPage = InvalidBlockNumber;
-
-	while (BlockNumberIsValid(blkno) && seen < (int) meta->lists)
-	{
-		Buffer		buf = ReadBuffer(index, blkno);
-		Page		page;
-		OffsetNumber maxoff;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			IvfflatListTuple lt = (IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
-			float		d = IvfflatDistance(info, meta->dimensions, value, lt->center);
-
-			/* As IvfflatNearestList: strictly nearer, else the first list */
-			if (seen == 0)
-			{
-				best.loc.blkno = blkno;
-				best.loc.offno = off;
-				best.insertPage = lt->insertPage;
-			}
-			if (d < bestDist)
-			{
-				bestDist = d;
-				best.loc.blkno = blkno;
-				best.loc.offno = off;
-				best.insertPage = lt->insertPage;
-			}
-			seen++;
-		}
-		blkno = IvfflatPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
-	if (!BlockNumberIsValid(best.loc.blkno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("ivfflat index \"%s\" has no lists", RelationGetRelationName(index))));
-	return best;
+	c.info = info;
+	c.dim = (int) meta->dimensions;
+	c.value = value;
+	c.bestDist = INFINITY;
+	IvfflatWalkLists(index, meta->lists, ConsiderList, &c);
+	return c;
 }
 
 /* Add a tuple to a page through a WAL record of its own */

@@ -172,46 +172,35 @@ ivfflatrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 }
 
+/* Measure the query against one centre */
+static void
+MeasureList(void *arg, int list, BlockNumber blkno, OffsetNumber offno, IvfflatListTuple lt)
+{
+	IvfflatScanOpaque so = arg;
+	float		d = 0;
+
+	if (so->query != NULL)
+	{
+		d = IvfflatDistance(&so->info, so->dim, so->query, lt->center);
+		if (isnan(d))
+			d = INFINITY;
+	}
+	so->lists[list].dist = d;
+	so->lists[list].list = list;
+	so->lists[list].startPage = lt->startPage;
+}
+
 /* Measure the query against every centre and order the lists */
 static void
 OrderLists(IndexScanDesc scan, IvfflatMetaPageData * meta)
 {
 	IvfflatScanOpaque so = (IvfflatScanOpaque) scan->opaque;
-	BlockNumber blkno = IVFFLAT_HEAD_BLKNO;
-	int			n = 0;
 
 	so->lists = palloc(sizeof(ScanList) * meta->lists);
-	while (BlockNumberIsValid(blkno) && n < (int) meta->lists)
-	{
-		Buffer		buf = ReadBuffer(scan->indexRelation, blkno);
-		Page		page;
-		OffsetNumber maxoff;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < (int) meta->lists; off++)
-		{
-			IvfflatListTuple lt = (IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
-			float		d = 0;
-
-			if (so->query != NULL)
-			{
-				d = IvfflatDistance(&so->info, so->dim, so->query, lt->center);
-				if (isnan(d))
-					d = INFINITY;
-			}
-			so->lists[n].dist = d;
-			so->lists[n].list = n;
-			so->lists[n].startPage = lt->startPage;
-			n++;
-		}
-		blkno = IvfflatPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
-	so->nlists = n;
+	IvfflatWalkLists(scan->indexRelation, meta->lists, MeasureList, so);
+	so->nlists = (int) meta->lists;
 	if (so->query != NULL)
-		qsort(so->lists, n, sizeof(ScanList), CompareLists);
+		qsort(so->lists, so->nlists, sizeof(ScanList), CompareLists);
 }
 
 /* Move the batch from memory into a sort, which may spill to disk */

@@ -81,15 +81,6 @@ IvfflatGetIndexInfo(Relation index, IvfflatIndexInfo * info)
 	memcpy(info, index->rd_amcache, sizeof(IvfflatIndexInfo));
 }
 
-/* The lists reloption of an index */
-int
-IvfflatGetLists(Relation index)
-{
-	IvfflatOptions *opts = (IvfflatOptions *) index->rd_options;
-
-	return opts ? opts->lists : IVFFLAT_DEFAULT_LISTS;
-}
-
 /* Extend a fork by one exclusively locked page (caller initialises it) */
 Buffer
 IvfflatNewBuffer(Relation index, ForkNumber forkNum)
@@ -198,69 +189,54 @@ IvfflatNearestList(IvfflatIndexInfo * info, IvfflatCenters * centers, const void
 }
 
 /*
- * The dimensions of an index: the column's declared ones (the build
- * requires them), or the metapage's for an index built otherwise.
+ * Visit every list tuple in list order, each under a share lock on its
+ * page: build the list pages once, read them everywhere (insert, scan,
+ * VACUUM).  A list page that is not one, or a chain that does not move
+ * forward, is corruption.
  */
-int
-IvfflatIndexDimensions(Relation index, IvfflatIndexInfo * info)
+void
+IvfflatWalkLists(Relation index, uint32 lists, IvfflatListVisitor visit, void *arg)
 {
-	if (info->typmodDim > 0)
-		return info->typmodDim;
-	return (int) IvfflatReadMeta(index).dimensions;
-}
-
-/*
- * All centres of an index, read from its list pages, with the location of
- * each list tuple when withLocs.
- */
-IvfflatCenters *
-IvfflatReadCenters(Relation index, IvfflatIndexInfo * info, bool withLocs)
-{
-	IvfflatMetaPageData meta = IvfflatReadMeta(index);
-	IvfflatCenters *centers = palloc0(sizeof(IvfflatCenters));
 	BlockNumber blkno = IVFFLAT_HEAD_BLKNO;
+	BlockNumber prev = IVFFLAT_METAPAGE_BLKNO;
 	int			n = 0;
 
-	centers->lists = meta.lists;
-	centers->dim = meta.dimensions;
-	centers->itemSize = MAXALIGN(info->ops->valueSize(meta.dimensions));
-	centers->items = palloc_extended(centers->itemSize * meta.lists, MCXT_ALLOC_HUGE);
-	if (withLocs)
-		centers->locs = palloc(sizeof(IvfflatListLoc) * meta.lists);
-
-	while (BlockNumberIsValid(blkno) && n < centers->lists)
+	while (BlockNumberIsValid(blkno) && n < (int) lists)
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
+		Buffer		buf;
 		Page		page;
+		IvfflatPageOpaque opaque;
 		OffsetNumber maxoff;
 
+		if (blkno <= prev)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfflat index \"%s\" has a list page chain going back from block %u to %u",
+							RelationGetRelationName(index), prev, blkno)));
+		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
+		opaque = IvfflatPageGetOpaque(page);
+		if (PageIsNew(page) || opaque->page_id != IVFFLAT_PAGE_ID ||
+			(opaque->flags & IVFFLAT_LIST_PAGE) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfflat index \"%s\" has no list page at block %u",
+							RelationGetRelationName(index), blkno)));
 		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < centers->lists; off++)
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < (int) lists; off++)
 		{
 			IvfflatListTuple lt = (IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
 
-			if (VARSIZE(lt->center) != info->ops->valueSize(meta.dimensions))
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("ivfflat index \"%s\" has a centre of the wrong size in block %u",
-								RelationGetRelationName(index), blkno)));
-			memcpy(IvfflatCenter(centers, n), lt->center, VARSIZE(lt->center));
-			if (withLocs)
-			{
-				centers->locs[n].blkno = blkno;
-				centers->locs[n].offno = off;
-			}
-			n++;
+			visit(arg, n++, blkno, off, lt);
 		}
-		blkno = IvfflatPageGetOpaque(page)->nextblkno;
+		prev = blkno;
+		blkno = opaque->nextblkno;
 		UnlockReleaseBuffer(buf);
 	}
-	if (n != centers->lists)
+	if (n != (int) lists)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("ivfflat index \"%s\" has %d lists on its list pages, expected %d",
-						RelationGetRelationName(index), n, centers->lists)));
-	return centers;
+				 errmsg("ivfflat index \"%s\" has %d lists on its list pages, expected %u",
+						RelationGetRelationName(index), n, lists)));
 }

@@ -32,37 +32,25 @@ typedef struct VacuumList
 	BlockNumber startPage;
 }			VacuumList;
 
+static void
+RecordList(void *arg, int list, BlockNumber blkno, OffsetNumber offno, IvfflatListTuple lt)
+{
+	VacuumList *lists = arg;
+
+	lists[list].loc.blkno = blkno;
+	lists[list].loc.offno = offno;
+	lists[list].startPage = lt->startPage;
+}
+
 /* Where every list tuple is and where its chain starts */
 static VacuumList *
 ReadLists(Relation index, int *nlists)
 {
 	IvfflatMetaPageData meta = IvfflatReadMeta(index);
 	VacuumList *lists = palloc(sizeof(VacuumList) * meta.lists);
-	BlockNumber blkno = IVFFLAT_HEAD_BLKNO;
-	int			n = 0;
 
-	while (BlockNumberIsValid(blkno) && n < (int) meta.lists)
-	{
-		Buffer		buf = ReadBuffer(index, blkno);
-		Page		page;
-		OffsetNumber maxoff;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && n < (int) meta.lists; off++)
-		{
-			IvfflatListTuple lt = (IvfflatListTuple) PageGetItem(page, PageGetItemId(page, off));
-
-			lists[n].loc.blkno = blkno;
-			lists[n].loc.offno = off;
-			lists[n].startPage = lt->startPage;
-			n++;
-		}
-		blkno = IvfflatPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
-	*nlists = n;
+	IvfflatWalkLists(index, meta.lists, RecordList, lists);
+	*nlists = (int) meta.lists;
 	return lists;
 }
 
