@@ -46,6 +46,11 @@ include $(PGXS)
 
 -include $(OBJS:.o=.d)
 
+# The JIT bitcode (x.bc, installed for inlining) goes stale the same way, and
+# inlining a stale definition aborts the backend in LLVM: rebuild it with its
+# object (PGXS's recipe; this only adds the prerequisite)
+$(OBJS:.o=.bc): %.bc: %.o
+
 sql/semvec--$(EXTVERSION).sql: sql/header.sql.in $(SQL_PARTS) Makefile
 	sed -e 's/@EXTENSION@/semvec/g' -e 's/@OTHER_EXTENSION@/vector/g' $< > $@
 	cat $(SQL_PARTS) >> $@
