@@ -9,6 +9,7 @@
 
 #include "fmgr.h"
 
+#include "bm25/bm25.h"
 #include "encoder/encoder.h"
 #include "hnsw/hnsw.h"
 #include "ivfflat/ivfflat.h"
@@ -30,4 +31,5 @@ _PG_init(void)
 	EncoderInit();
 	HnswInit();
 	IvfflatInit();
+	Bm25Init();
 }

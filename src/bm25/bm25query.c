@@ -1,0 +1,578 @@
+/*-------------------------------------------------------------------------
+ *
+ * bm25query.c
+ *	  SQL side of bm25: the bm25query type, the <@> operator and
+ *	  bm25_score(), their planner support, and introspection functions
+ *
+ * `body <@> 'question'` is the index's ordering operator: its value is the
+ * negated BM25 score (an index can only return ascending order), so
+ * ORDER BY body <@> 'question' LIMIT k is the top k.  The right operand is
+ * a bm25query: the question text and, optionally, the index whose
+ * statistics (N, average length, document frequencies) score it.
+ *
+ * A score needs those statistics, so the operator must know its index
+ * even when it is not evaluated by an index scan (in the select list, in
+ * a filter, in a plan that sorts).  The planner support function binds
+ * it: when the left operand is a column or expression of one table that
+ * has a bm25 index on exactly that, the right operand becomes
+ * bm25query_bind(query, index).  The operator form is kept, so the index
+ * still matches ORDER BY.  When the operator is evaluated for rows that a
+ * scan of the same index and query returns, it uses that scan's captured
+ * statistics, so the value equals the scan's ordering value exactly.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
+#include "parser/parse_oper.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "bm25/bm25.h"
+#include "bm25/bm25query.h"
+
+/* ---------------------------------------------------------------------
+ * The type
+ * ---------------------------------------------------------------------
+ */
+
+static Bm25QueryData *
+MakeQuery(const char *text, int len, Oid index)
+{
+	Bm25QueryData *q = palloc(BM25QUERY_HDRSZ + len);
+
+	SET_VARSIZE(q, BM25QUERY_HDRSZ + len);
+	q->index = index;
+	memcpy(q->query, text, len);
+	return q;
+}
+
+/* The query text of a bm25query datum (not NUL-terminated) */
+void
+Bm25QueryText(Datum d, char **query, int *len)
+{
+	Bm25QueryData *q = (Bm25QueryData *) PG_DETOAST_DATUM(d);
+
+	*len = VARSIZE(q) - BM25QUERY_HDRSZ;
+	*query = palloc(*len + 1);
+	memcpy(*query, q->query, *len);
+	(*query)[*len] = '\0';
+}
+
+PG_FUNCTION_INFO_V1(bm25query_in);
+Datum
+bm25query_in(PG_FUNCTION_ARGS)
+{
+	char	   *s = PG_GETARG_CSTRING(0);
+
+	PG_RETURN_POINTER(MakeQuery(s, strlen(s), InvalidOid));
+}
+
+PG_FUNCTION_INFO_V1(bm25query_out);
+Datum
+bm25query_out(PG_FUNCTION_ARGS)
+{
+	char	   *s;
+	int			len;
+
+	Bm25QueryText(PG_GETARG_DATUM(0), &s, &len);
+	PG_RETURN_CSTRING(s);
+}
+
+PG_FUNCTION_INFO_V1(bm25query_recv);
+Datum
+bm25query_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			len;
+	char	   *s = pq_getmsgtext(buf, buf->len - buf->cursor, &len);
+
+	PG_RETURN_POINTER(MakeQuery(s, len, InvalidOid));
+}
+
+PG_FUNCTION_INFO_V1(bm25query_send);
+Datum
+bm25query_send(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+	char	   *s;
+	int			len;
+
+	Bm25QueryText(PG_GETARG_DATUM(0), &s, &len);
+	pq_begintypsend(&buf);
+	pq_sendtext(&buf, s, len);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* Is this relation a bm25 index (with storage)? */
+static bool
+IsBm25Index(Relation rel)
+{
+	return rel->rd_rel->relkind == RELKIND_INDEX && rel->rd_indam != NULL &&
+		rel->rd_indam->ambuild == bm25build;
+}
+
+/* Check that an index is a bm25 index the user may read statistics of */
+static void
+CheckIndexUsable(Relation index)
+{
+	Oid			heap;
+	AclResult	aclresult;
+
+	if (!IsBm25Index(index))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a bm25 index", RelationGetRelationName(index))));
+	heap = IndexGetRelation(RelationGetRelid(index), false);
+	aclresult = pg_class_aclcheck(heap, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(heap));
+}
+
+/* to_bm25query(query text, index regclass DEFAULT NULL) */
+PG_FUNCTION_INFO_V1(to_bm25query);
+Datum
+to_bm25query(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	Oid			index = PG_NARGS() > 1 && !PG_ARGISNULL(1) ? PG_GETARG_OID(1) : InvalidOid;
+
+	if (OidIsValid(index))
+	{
+		Relation	rel = relation_open(index, AccessShareLock);
+
+		CheckIndexUsable(rel);
+		relation_close(rel, AccessShareLock);
+	}
+	PG_RETURN_POINTER(MakeQuery(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), index));
+}
+
+/* bm25query_bind(query, index): the planner's binding (see above) */
+PG_FUNCTION_INFO_V1(bm25query_bind);
+Datum
+bm25query_bind(PG_FUNCTION_ARGS)
+{
+	char	   *s;
+	int			len;
+
+	Bm25QueryText(PG_GETARG_DATUM(0), &s, &len);
+	PG_RETURN_POINTER(MakeQuery(s, len, PG_GETARG_OID(1)));
+}
+
+/* ---------------------------------------------------------------------
+ * Scoring a text
+ * ---------------------------------------------------------------------
+ */
+
+/* What an operator call keeps between rows (fn_extra) */
+typedef struct ScoreCache
+{
+	Oid			index;
+	char	   *query;
+	int			len;
+	Oid			cfg;
+	Bm25Stats	stats;			/* own statistics, when no scan provides them */
+	bool		haveStats;
+}			ScoreCache;
+
+/* BM25 score of a document text for a bound query */
+static double
+ScoreText(FunctionCallInfo fcinfo, text *doc, Bm25QueryData *q)
+{
+	ScoreCache *cache = fcinfo->flinfo->fn_extra;
+	int			len = VARSIZE(q) - BM25QUERY_HDRSZ;
+	Bm25Stats  *st;
+	Bm25Terms	dt;
+	uint32	   *tfs;
+	double		score;
+	int			i = 0,
+				j = 0;
+
+	if (!OidIsValid(q->index))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no bm25 index to score the query with"),
+				 errdetail("A BM25 score needs the statistics of a bm25 index; the left operand is not a column or expression with a bm25 index on it."),
+				 errhint("Create a bm25 index on the column, or name one with to_bm25query(query, index).")));
+
+	if (cache == NULL || cache->index != q->index || cache->len != len ||
+		memcmp(cache->query, q->query, len) != 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		Relation	index = relation_open(q->index, AccessShareLock);
+		Bm25IndexInfo info;
+
+		CheckIndexUsable(index);
+		Bm25GetIndexInfo(index, &info);
+		relation_close(index, AccessShareLock);
+		cache = palloc0(sizeof(ScoreCache));
+		cache->index = q->index;
+		cache->len = len;
+		cache->query = palloc(len + 1);
+		memcpy(cache->query, q->query, len);
+		cache->query[len] = '\0';
+		cache->cfg = info.textConfig;
+		fcinfo->flinfo->fn_extra = cache;
+		MemoryContextSwitchTo(old);
+	}
+
+	/*
+	 * A scan of this index and query in progress: the row it just returned
+	 * (same text, same score), or at least its statistics
+	 */
+	if (Bm25ScanScoreFor(cache->index, cache->query, cache->len,
+						 Bm25TextHash(VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc)), &score, &st))
+		return score;
+	if (st == NULL)
+	{
+		if (!cache->haveStats)
+		{
+			MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+			Relation	index = relation_open(q->index, AccessShareLock);
+
+			Bm25StatsFor(index, cache->query, cache->len, &cache->stats);
+			relation_close(index, AccessShareLock);
+			cache->haveStats = true;
+			MemoryContextSwitchTo(old);
+		}
+		st = &cache->stats;
+	}
+	if (st->nterms == 0 || st->ndocs <= 0)
+		return 0;
+
+	Bm25Tokenize(cache->cfg, VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc), &dt);
+	tfs = palloc0(sizeof(uint32) * st->nterms);
+	while (i < dt.nterms && j < st->nterms)
+	{
+		const Bm25Term *a = &dt.terms[i];
+		const Bm25Term *b = &st->terms[j].term;
+		int			c = Bm25CompareLexemes(a->lexeme, a->len, b->lexeme, b->len);
+
+		if (c < 0)
+			i++;
+		else if (c > 0)
+			j++;
+		else
+			tfs[j++] = dt.terms[i++].tf;
+	}
+	score = Bm25ScoreDoc(st, tfs, dt.length);
+	pfree(tfs);
+	return score;
+}
+
+/* text <@> bm25query: the negated BM25 score (smaller is better) */
+PG_FUNCTION_INFO_V1(bm25_distance);
+Datum
+bm25_distance(PG_FUNCTION_ARGS)
+{
+	double		score = ScoreText(fcinfo, PG_GETARG_TEXT_PP(0),
+								  (Bm25QueryData *) PG_GETARG_VARLENA_P(1));
+
+	PG_RETURN_FLOAT8(score > 0 ? -score : 0);
+}
+
+/* bm25_score(text, bm25query): the BM25 score */
+PG_FUNCTION_INFO_V1(bm25_score);
+Datum
+bm25_score(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(ScoreText(fcinfo, PG_GETARG_TEXT_PP(0),
+							   (Bm25QueryData *) PG_GETARG_VARLENA_P(1)));
+}
+
+/* ---------------------------------------------------------------------
+ * Planner support: bind the query to the index on the left operand
+ * ---------------------------------------------------------------------
+ */
+
+static Node *
+StripRelabel(Node *n)
+{
+	while (n && IsA(n, RelabelType))
+		n = (Node *) ((RelabelType *) n)->arg;
+	return n;
+}
+
+/*
+ * The bm25 index on relation relid whose key is expr (with Vars of
+ * varno), preferring one without a predicate; InvalidOid if none.
+ */
+static Oid
+FindIndexFor(Oid relid, Node *expr, Index varno)
+{
+	Relation	heap = table_open(relid, NoLock);
+	List	   *indexes = RelationGetIndexList(heap);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+	bool		foundPartial = false;
+	Node	   *key = StripRelabel(expr);
+	Node	   *keyAt1 = NULL;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		Relation	index = index_open(indexoid, AccessShareLock);
+		bool		match = false;
+
+		if (IsBm25Index(index) && index->rd_index->indisvalid && index->rd_index->indnatts == 1)
+		{
+			AttrNumber attno = index->rd_index->indkey.values[0];
+
+			if (attno != 0)
+				match = IsA(key, Var) && ((Var *) key)->varattno == attno;
+			else
+			{
+				List	   *exprs = RelationGetIndexExpressions(index);
+
+				if (keyAt1 == NULL)
+				{
+					keyAt1 = copyObject(key);
+					ChangeVarNodes(keyAt1, varno, 1, 0);
+				}
+				match = exprs != NIL && equal(keyAt1, StripRelabel(linitial(exprs)));
+			}
+			if (match)
+			{
+				bool		partial = RelationGetIndexPredicate(index) != NIL;
+
+				if (!OidIsValid(found) || (foundPartial && !partial))
+				{
+					found = indexoid;
+					foundPartial = partial;
+				}
+			}
+		}
+		index_close(index, AccessShareLock);
+	}
+	list_free(indexes);
+	table_close(heap, NoLock);
+	return found;
+}
+
+PG_FUNCTION_INFO_V1(bm25_query_support);
+Datum
+bm25_query_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestSimplify *req;
+	FuncExpr   *fexpr;
+	Node	   *left;
+	Node	   *right;
+	List	   *vars;
+	ListCell   *lc;
+	Index		varno = 0;
+	RangeTblEntry *rte;
+	Oid			index;
+	Node	   *bound;
+	char	   *nsp;
+	Oid			queryType;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestSimplify *) rawreq;
+	fexpr = req->fcall;
+	if (req->root == NULL || list_length(fexpr->args) != 2)
+		PG_RETURN_POINTER(NULL);
+	left = linitial(fexpr->args);
+	right = lsecond(fexpr->args);
+	queryType = exprType(right);
+
+	/* already bound? */
+	if (IsA(right, Const))
+	{
+		Const	   *c = (Const *) right;
+
+		if (c->constisnull || OidIsValid(((Bm25QueryData *) DatumGetPointer(PG_DETOAST_DATUM(c->constvalue)))->index))
+			PG_RETURN_POINTER(NULL);
+	}
+	else if (IsA(right, FuncExpr) && get_func_name(((FuncExpr *) right)->funcid) != NULL &&
+			 strcmp(get_func_name(((FuncExpr *) right)->funcid), "bm25query_bind") == 0)
+		PG_RETURN_POINTER(NULL);
+
+	/* the left operand must use the columns of exactly one table */
+	vars = pull_var_clause(left, 0);
+	if (vars == NIL)
+		PG_RETURN_POINTER(NULL);
+	foreach(lc, vars)
+	{
+		Var		   *v = lfirst(lc);
+
+		if (!IsA(v, Var) || v->varlevelsup != 0 || (varno != 0 && v->varno != varno))
+			PG_RETURN_POINTER(NULL);
+		varno = v->varno;
+	}
+	if (varno < 1 || varno > list_length(req->root->parse->rtable))
+		PG_RETURN_POINTER(NULL);
+	rte = rt_fetch(varno, req->root->parse->rtable);
+	if (rte->rtekind != RTE_RELATION)
+		PG_RETURN_POINTER(NULL);
+	index = FindIndexFor(rte->relid, left, varno);
+	if (!OidIsValid(index))
+		PG_RETURN_POINTER(NULL);
+
+	nsp = get_namespace_name(get_func_namespace(fexpr->funcid));
+	if (IsA(right, Const))
+	{
+		Const	   *c = (Const *) right;
+		char	   *s;
+		int			len;
+
+		Bm25QueryText(c->constvalue, &s, &len);
+		bound = (Node *) makeConst(queryType, -1, InvalidOid, -1,
+								   PointerGetDatum(MakeQuery(s, len, index)), false, false);
+	}
+	else
+	{
+		Oid			argtypes[2] = {queryType, OIDOID};
+		Oid			bindfn = LookupFuncName(list_make2(makeString(nsp), makeString("bm25query_bind")),
+											2, argtypes, false);
+
+		bound = (Node *) makeFuncExpr(bindfn, queryType,
+									  list_make2(right, makeConst(OIDOID, -1, InvalidOid, sizeof(Oid),
+																  ObjectIdGetDatum(index), false, true)),
+									  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	}
+
+	if (strcmp(get_func_name(fexpr->funcid), "bm25_distance") == 0)
+	{
+		OpExpr	   *op = makeNode(OpExpr);
+
+		op->opno = OpernameGetOprid(list_make2(makeString(nsp), makeString("<@>")),
+									exprType(left), queryType);
+		if (!OidIsValid(op->opno))
+			op->opno = OpernameGetOprid(list_make2(makeString(nsp), makeString("<@>")),
+										TEXTOID, queryType);
+		if (!OidIsValid(op->opno))
+			PG_RETURN_POINTER(NULL);
+		op->opfuncid = fexpr->funcid;
+		op->opresulttype = fexpr->funcresulttype;
+		op->opretset = false;
+		op->opcollid = fexpr->funccollid;
+		op->inputcollid = fexpr->inputcollid;
+		op->args = list_make2(left, bound);
+		op->location = fexpr->location;
+		PG_RETURN_POINTER(op);
+	}
+	else
+	{
+		FuncExpr   *f = copyObject(fexpr);
+
+		f->args = list_make2(left, bound);
+		PG_RETURN_POINTER(f);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Introspection
+ * ---------------------------------------------------------------------
+ */
+
+/* bm25_stats(index): documents, total length, segments, pending documents */
+PG_FUNCTION_INFO_V1(bm25_stats);
+Datum
+bm25_stats(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Relation	index = relation_open(indexoid, AccessShareLock);
+	Bm25MetaPageData meta;
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {0};
+	uint64		segDocs = 0;
+
+	CheckIndexUsable(index);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	Bm25ReadMeta(index, &meta);
+	for (uint32 i = 0; i < meta.nsegments; i++)
+		segDocs += meta.segs[i].ndocs;
+	values[0] = Int64GetDatum((int64) meta.totalDocs);
+	values[1] = Int64GetDatum((int64) meta.totalLen);
+	values[2] = Float8GetDatum(meta.totalDocs > 0 ? (double) meta.totalLen / meta.totalDocs : 0);
+	values[3] = Int32GetDatum((int32) meta.nsegments);
+	values[4] = Int64GetDatum((int64) segDocs);
+	values[5] = Int64GetDatum((int64) meta.active.ndocs + meta.sealed.ndocs);
+	values[6] = ObjectIdGetDatum(meta.textConfig);
+	relation_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* bm25_query_terms(index, query): each query lexeme with its statistics */
+PG_FUNCTION_INFO_V1(bm25_query_terms);
+Datum
+bm25_query_terms(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			indexoid = PG_GETARG_OID(0);
+	text	   *query = PG_GETARG_TEXT_PP(1);
+	Relation	index;
+	Bm25Stats	st;
+
+	InitMaterializedSRF(fcinfo, 0);
+	index = relation_open(indexoid, AccessShareLock);
+	CheckIndexUsable(index);
+	Bm25StatsFor(index, VARDATA_ANY(query), VARSIZE_ANY_EXHDR(query), &st);
+	relation_close(index, AccessShareLock);
+	for (int t = 0; t < st.nterms; t++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+
+		values[0] = PointerGetDatum(cstring_to_text_with_len(st.terms[t].term.lexeme,
+															  st.terms[t].term.len));
+		values[1] = Int32GetDatum((int32) st.terms[t].term.tf);
+		values[2] = Int64GetDatum((int64) st.terms[t].df);
+		values[3] = Float8GetDatum(st.terms[t].idf);
+		values[4] = Float8GetDatum(st.terms[t].weight);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* bm25_tokenize(text, regconfig): the lexemes and counts the index would store */
+PG_FUNCTION_INFO_V1(bm25_tokenize);
+Datum
+bm25_tokenize(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *doc = PG_GETARG_TEXT_PP(0);
+	Oid			cfg = PG_GETARG_OID(1);
+	Bm25Terms	dt;
+
+	InitMaterializedSRF(fcinfo, 0);
+	Bm25Tokenize(cfg, VARDATA_ANY(doc), VARSIZE_ANY_EXHDR(doc), &dt);
+	for (int t = 0; t < dt.nterms; t++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {0};
+
+		values[0] = PointerGetDatum(cstring_to_text_with_len(dt.terms[t].lexeme, dt.terms[t].len));
+		values[1] = Int32GetDatum((int32) dt.terms[t].tf);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

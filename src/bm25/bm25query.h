@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * bm25query.h
+ *	  The bm25query type: a query text, optionally bound to a bm25 index
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEMVEC_BM25QUERY_H
+#define SEMVEC_BM25QUERY_H
+
+#include "postgres.h"
+
+#include "bm25/bm25.h"
+
+typedef struct Bm25QueryData
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	Oid			index;			/* the bm25 index whose statistics score it, or 0 */
+	char		query[FLEXIBLE_ARRAY_MEMBER];
+}			Bm25QueryData;
+
+#define BM25QUERY_HDRSZ		offsetof(Bm25QueryData, query)
+
+extern void Bm25QueryText(Datum d, char **query, int *len);
+extern bool Bm25ScanScoreFor(Oid index, const char *query, int len, uint64 textHash,
+							 double *score, Bm25Stats * *stats);
+
+#endif							/* SEMVEC_BM25QUERY_H */
