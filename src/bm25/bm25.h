@@ -188,10 +188,13 @@ typedef struct Bm25StreamInfo
 {
 	uint64		nbytes;
 	uint32		npages;
-	uint32		firstDir;		/* its directory pages: dirs[firstDir ..] */
-	uint32		ndirs;
-	uint32		unused;
+	uint32		firstDir;		/* its entries in the header: dirs[firstDir ..] */
+	uint32		ndirs;			/* directory pages (0 when direct) */
+	uint32		direct;			/* 1: the entries are its data pages themselves */
 }			Bm25StreamInfo;
+
+/* A stream of at most this many pages lists them in the header itself */
+#define BM25_DIRECT_PAGES			32
 
 /* Contents of a segment's header page */
 typedef struct Bm25SegHeaderData
@@ -201,7 +204,7 @@ typedef struct Bm25SegHeaderData
 	uint32		nterms;
 	uint64		totalLen;
 	uint32		hashSlots;		/* a power of two */
-	uint32		ndirs;			/* directory pages of all streams */
+	uint32		ndirs;			/* entries used in dirs[] */
 	Bm25StreamInfo streams[BM25_NSTREAMS];
 	BlockNumber dirs[FLEXIBLE_ARRAY_MEMBER];
 }			Bm25SegHeaderData;

@@ -171,16 +171,19 @@ to_bm25query(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(MakeQuery(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), index));
 }
 
-/* bm25query_bind(query, index): the planner's binding (see above) */
+/*
+ * bm25query_bind(query, index): the planner's binding (see above); a query
+ * that names its index already (to_bm25query(q, index)) keeps it
+ */
 PG_FUNCTION_INFO_V1(bm25query_bind);
 Datum
 bm25query_bind(PG_FUNCTION_ARGS)
 {
-	char	   *s;
-	int			len;
+	Bm25QueryData *q = (Bm25QueryData *) PG_GETARG_VARLENA_P(0);
 
-	Bm25QueryText(PG_GETARG_DATUM(0), &s, &len);
-	PG_RETURN_POINTER(MakeQuery(s, len, PG_GETARG_OID(1)));
+	if (OidIsValid(q->index))
+		PG_RETURN_POINTER(q);
+	PG_RETURN_POINTER(MakeQuery(q->query, VARSIZE(q) - BM25QUERY_HDRSZ, PG_GETARG_OID(1)));
 }
 
 /* ---------------------------------------------------------------------
@@ -373,6 +376,80 @@ FindIndexFor(Oid relid, Node *expr, Index varno)
 	return found;
 }
 
+/* Replace Vars of one subquery RTE by its output expressions */
+typedef struct SubstContext
+{
+	Index		varno;
+	List	   *targetList;
+	bool		failed;
+}			SubstContext;
+
+static Node *
+SubstituteVars(Node *node, SubstContext * ctx)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var))
+	{
+		Var		   *v = (Var *) node;
+		TargetEntry *tle;
+
+		if (v->varno != ctx->varno || v->varattno <= 0 ||
+			(tle = get_tle_by_resno(ctx->targetList, v->varattno)) == NULL)
+		{
+			ctx->failed = true;
+			return node;
+		}
+		return copyObject((Node *) tle->expr);
+	}
+	return expression_tree_mutator(node, SubstituteVars, ctx);
+}
+
+/*
+ * The table the expression's columns come from, seen through subqueries
+ * (ORDER BY on a subquery's output, views that the planner kept): sets
+ * *relid and returns the expression over that table's Vars (range table
+ * index *varno of the returned level), or NULL.
+ */
+static Node *
+ResolveRelation(Query *query, Node *expr, Oid *relid, Index *varno, int depth)
+{
+	List	   *vars = pull_var_clause(expr, 0);
+	ListCell   *lc;
+	Index		vn = 0;
+	RangeTblEntry *rte;
+
+	if (vars == NIL || depth > 8)
+		return NULL;
+	foreach(lc, vars)
+	{
+		Var		   *v = lfirst(lc);
+
+		if (!IsA(v, Var) || v->varlevelsup != 0 || (vn != 0 && v->varno != vn))
+			return NULL;
+		vn = v->varno;
+	}
+	if (vn < 1 || vn > list_length(query->rtable))
+		return NULL;
+	rte = rt_fetch(vn, query->rtable);
+	if (rte->rtekind == RTE_RELATION)
+	{
+		*relid = rte->relid;
+		*varno = vn;
+		return expr;
+	}
+	if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+	{
+		SubstContext ctx = {vn, rte->subquery->targetList, false};
+		Node	   *inner = SubstituteVars(copyObject(expr), &ctx);
+
+		if (ctx.failed)
+			return NULL;
+		return ResolveRelation(rte->subquery, inner, relid, varno, depth + 1);
+	}
+	return NULL;
+}
+
 PG_FUNCTION_INFO_V1(bm25_query_support);
 Datum
 bm25_query_support(PG_FUNCTION_ARGS)
@@ -382,10 +459,9 @@ bm25_query_support(PG_FUNCTION_ARGS)
 	FuncExpr   *fexpr;
 	Node	   *left;
 	Node	   *right;
-	List	   *vars;
-	ListCell   *lc;
+	Node	   *relexpr;
+	Oid			relid;
 	Index		varno = 0;
-	RangeTblEntry *rte;
 	Oid			index;
 	Node	   *bound;
 	char	   *nsp;
@@ -414,23 +490,10 @@ bm25_query_support(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(NULL);
 
 	/* the left operand must use the columns of exactly one table */
-	vars = pull_var_clause(left, 0);
-	if (vars == NIL)
+	relexpr = ResolveRelation(req->root->parse, left, &relid, &varno, 0);
+	if (relexpr == NULL)
 		PG_RETURN_POINTER(NULL);
-	foreach(lc, vars)
-	{
-		Var		   *v = lfirst(lc);
-
-		if (!IsA(v, Var) || v->varlevelsup != 0 || (varno != 0 && v->varno != varno))
-			PG_RETURN_POINTER(NULL);
-		varno = v->varno;
-	}
-	if (varno < 1 || varno > list_length(req->root->parse->rtable))
-		PG_RETURN_POINTER(NULL);
-	rte = rt_fetch(varno, req->root->parse->rtable);
-	if (rte->rtekind != RTE_RELATION)
-		PG_RETURN_POINTER(NULL);
-	index = FindIndexFor(rte->relid, left, varno);
+	index = FindIndexFor(relid, relexpr, varno);
 	if (!OidIsValid(index))
 		PG_RETURN_POINTER(NULL);
 

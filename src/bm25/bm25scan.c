@@ -73,11 +73,17 @@ typedef struct TopK
 	bool		haveCursor;
 	double		cursorScore;
 	ItemPointerData cursorTid;
+	/* what the batch did, for a DEBUG1 line */
+	uint64		postings;		/* of the query terms, in the segments */
+	uint64		blocks;			/* of those lists */
+	uint64		decoded;		/* blocks decoded */
+	uint64		scored;			/* documents scored in full */
 }			TopK;
 
 /* A cursor over one query term's postings in one segment */
 typedef struct TermCursor
 {
+	TopK	   *tk;				/* for its counters */
 	int			term;
 	double		weight;
 	double		ub;				/* bound over the whole list */
@@ -90,6 +96,7 @@ typedef struct TermCursor
 	int			pos;
 	uint32		doc;			/* current document, BM25_NO_DOC when done */
 	uint32		sblk;			/* block of the last bound lookup */
+	double		sbound;			/* and its bound */
 	uint32		docs[BM25_BLOCK_SIZE];
 	uint32		tfs[BM25_BLOCK_SIZE];
 }			TermCursor;
@@ -428,6 +435,7 @@ DecodeBlock(TermCursor * c, uint32 b)
 		return false;
 	Bm25DecodeBlock(data, h, b > 0 ? c->hdrs[b - 1].lastDoc : BM25_NO_DOC, c->docs, c->tfs);
 	c->decoded = b;
+	c->tk->decoded++;
 	c->pos = 0;
 	return true;
 }
@@ -462,18 +470,62 @@ SeekGEQ(TermCursor * c, uint32 target)
 static inline double
 BlockBound(const Bm25Stats * st, TermCursor * c, uint32 target, uint32 *last)
 {
-	uint32		b = Max(c->sblk, c->blk);
+	uint32		b = c->sblk != PG_UINT32_MAX ? Max(c->sblk, c->blk) : c->blk;
 
 	while (b < c->nblocks && c->hdrs[b].lastDoc < target)
 		b++;
-	c->sblk = b;
 	if (b >= c->nblocks)
 	{
 		*last = BM25_NO_DOC;
 		return 0;
 	}
+	if (b != c->sblk)
+	{
+		c->sblk = b;
+		c->sbound = Bm25TermScore(st, c->weight, c->hdrs[b].maxTf, c->hdrs[b].minLen);
+	}
 	*last = c->hdrs[b].lastDoc;
-	return Bm25TermScore(st, c->weight, c->hdrs[b].maxTf, c->hdrs[b].minLen);
+	return c->sbound;
+}
+
+/*
+ * Of the first n cursors, the one with the largest bound among those
+ * before doc (Ding & Suel move one cursor at a time: the others may never
+ * need to decode the blocks in between)
+ */
+static int
+StrongestBefore(TermCursor * *cur, int n, uint32 doc)
+{
+	int			best = -1;
+
+	for (int i = 0; i < n; i++)
+		if (cur[i]->doc < doc && (best < 0 || cur[i]->ub > cur[best]->ub))
+			best = i;
+	return best < 0 ? 0 : best;
+}
+
+/*
+ * Advance cursor i to target and put it back in document order (it only
+ * moves right; an exhausted cursor leaves the array)
+ */
+static void
+Advance(TermCursor * *cur, int *ncur, int i, uint32 target)
+{
+	TermCursor *c = cur[i];
+
+	SeekGEQ(c, target);
+	if (c->doc == BM25_NO_DOC)
+	{
+		memmove(&cur[i], &cur[i + 1], sizeof(TermCursor *) * (*ncur - i - 1));
+		(*ncur)--;
+		return;
+	}
+	while (i + 1 < *ncur && cur[i + 1]->doc < c->doc)
+	{
+		cur[i] = cur[i + 1];
+		i++;
+	}
+	cur[i] = c;
 }
 
 static void
@@ -518,15 +570,18 @@ SearchSegment(const Bm25Stats * st, TopK * tk, int segNo, Bm25TermEntry * entrie
 		if (entries[t].df == 0)
 			continue;
 		c = &cursors[ninit++];
+		c->tk = tk;
 		c->term = t;
 		c->weight = st->terms[t].weight;
 		c->ub = Bm25TermScore(st, c->weight, entries[t].maxTf, entries[t].minLen);
 		c->nblocks = entries[t].nblocks;
 		c->postOffset = entries[t].postOffset;
+		tk->postings += entries[t].df;
+		tk->blocks += c->nblocks;
 		c->hdrs = palloc(sizeof(Bm25BlockHeader) * Max(c->nblocks, 1));
 		Bm25StreamReaderInit(&c->post, seg, BM25_STREAM_POST);
 		c->blk = 0;
-		c->sblk = 0;
+		c->sblk = PG_UINT32_MAX;
 		c->decoded = -1;
 		c->pos = 0;
 		c->doc = BM25_NO_DOC;
@@ -581,8 +636,7 @@ SearchSegment(const Bm25Stats * st, TopK * tk, int segNo, Bm25TermEntry * entrie
 
 			if (p + 1 < ncur && cur[p + 1]->doc < next)
 				next = cur[p + 1]->doc;
-			for (int i = 0; i <= p; i++)
-				SeekGEQ(cur[i], next);
+			Advance(cur, &ncur, StrongestBefore(cur, p + 1, next), next);
 		}
 		else if (cur[0]->doc == pivot)
 		{
@@ -591,6 +645,7 @@ SearchSegment(const Bm25Stats * st, TopK * tk, int segNo, Bm25TermEntry * entrie
 			for (int i = 0; i <= p; i++)
 				tfs[cur[i]->term] = cur[i]->tfs[cur[i]->pos];
 			cand.score = Bm25ScoreDoc(st, tfs, Bm25SegmentDocLen(seg, pivot));
+			tk->scored++;
 			cand.seg = segNo;
 			cand.doc = pivot;
 			cand.tidKnown = false;
@@ -598,16 +653,15 @@ SearchSegment(const Bm25Stats * st, TopK * tk, int segNo, Bm25TermEntry * entrie
 				tfs[cur[i]->term] = 0;
 			if (!seg->stale)
 				Consider(tk, &cand);
-			for (int i = 0; i <= p; i++)
-				SeekGEQ(cur[i], pivot + 1);
+			/* the cursors at the pivot are cur[0..p]; advance from the right */
+			for (int i = p; i >= 0; i--)
+				Advance(cur, &ncur, i, pivot + 1);
 		}
 		else
 		{
-			/* bring the cursors before the pivot up to it */
-			for (int i = 0; i < p && cur[i]->doc < pivot; i++)
-				SeekGEQ(cur[i], pivot);
+			/* bring one cursor before the pivot up to it */
+			Advance(cur, &ncur, StrongestBefore(cur, p, pivot), pivot);
 		}
-		SortCursors(cur, &ncur);
 	}
 
 done:
@@ -717,6 +771,11 @@ TryBatch(Relation index, Bm25ScanOpaque so, int k, Candidate **out, int *nout)
 		}
 		*out = res;
 		*nout = n;
+		elog(DEBUG1, "bm25 scan of \"%s\": batch of %d rows: %d pending documents and " UINT64_FORMAT
+			 " of " UINT64_FORMAT " postings scored in %d segments, " UINT64_FORMAT " of " UINT64_FORMAT
+			 " blocks decoded",
+			 RelationGetRelationName(index), k, snap.nhits, tk.scored, tk.postings, nseg,
+			 tk.decoded, tk.blocks);
 	}
 	for (int s = 0; s < nseg; s++)
 		Bm25SegmentClose(&segs[s]);

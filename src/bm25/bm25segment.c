@@ -262,6 +262,16 @@ Bm25SegWriterFinish(Bm25SegWriter * w)
 		hdr->streams[s].nbytes = sw->nbytes;
 		hdr->streams[s].npages = sw->nblocks;
 		hdr->streams[s].firstDir = ndirs;
+		if (sw->nblocks <= BM25_DIRECT_PAGES)
+		{
+			/* few pages: list them in the header, no directory page */
+			hdr->streams[s].direct = 1;
+			hdr->streams[s].ndirs = 0;
+			memcpy(&hdr->dirs[ndirs], sw->blocks, sizeof(BlockNumber) * sw->nblocks);
+			ndirs += sw->nblocks;
+			npages += sw->nblocks;
+			continue;
+		}
 		hdr->streams[s].ndirs = (sw->nblocks + BM25_DIR_ENTRIES - 1) / BM25_DIR_ENTRIES;
 		if (ndirs + hdr->streams[s].ndirs > BM25_MAX_DIRS)
 			ereport(ERROR,
@@ -397,6 +407,9 @@ DirLookup(Bm25StreamReader * r, uint32 pageNo)
 	const Bm25StreamInfo *si = &r->hdr->streams[r->stream];
 	int			dir = pageNo / BM25_DIR_ENTRIES;
 
+	if (si->direct)
+		return si->firstDir + pageNo < (uint32) BM25_MAX_DIRS ?
+			r->hdr->dirs[si->firstDir + pageNo] : InvalidBlockNumber;
 	if (dir != r->curDir)
 	{
 		Buffer		buf;
@@ -593,9 +606,9 @@ Bm25SegmentBlocks(Relation index, const Bm25SegmentRef * ref, BlockNumber **bloc
 		*blocks = NULL;
 		return -1;
 	}
-	cap = 1 + seg.hdr->ndirs;
+	cap = 1;
 	for (int s = 0; s < BM25_NSTREAMS; s++)
-		cap += seg.hdr->streams[s].npages;
+		cap += seg.hdr->streams[s].npages + seg.hdr->streams[s].ndirs;
 	out = palloc(sizeof(BlockNumber) * cap);
 	out[n++] = ref->head;
 	for (int s = 0; s < BM25_NSTREAMS; s++)
