@@ -821,6 +821,8 @@ ComputeBatch(IndexScanDesc scan)
 					 errmsg("could not read a consistent state of bm25 index \"%s\" during recovery",
 							RelationGetRelationName(scan->indexRelation)),
 					 errhint("Retry the query.")));
+		elog(DEBUG1, "bm25 scan of \"%s\": a page was freed by recovery under the reader, starting over",
+			 RelationGetRelationName(scan->indexRelation));
 		CHECK_FOR_INTERRUPTS();
 		pg_usleep(1000);
 	}
