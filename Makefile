@@ -104,6 +104,3 @@ install-model: model
 uninstall: uninstall-model
 uninstall-model:
 	rm -rf '$(DESTDIR)$(datadir)/semvec/models/default'
-
-# bm25's objects share its on-disk structs: rebuild them when a header changes
-$(filter src/bm25/%,$(OBJS)) src/semvec.o: $(wildcard src/bm25/*.h)

@@ -31,11 +31,6 @@ $CC $CFLAGS -Isrc -o "$out/linear_test" test/unit/linear_test.c \
 	src/encoder/kernels/linear.c src/encoder/kernels/gemm_panels.c \
 	src/encoder/kernels/gemm_rows.c src/simd/simd.c -lopenblas -lpthread -lm
 "$out/linear_test"
-# encgemm: the sparse product must equal the dense one (needs libopenblas-dev
-# for encops.c)
-$CC $CFLAGS -Isrc -o "$out/encgemm_test" test/unit/encgemm_test.c \
-	src/encoder/encgemm.c src/encoder/encops.c -lopenblas -lpthread -lm
-"$out/encgemm_test"
 
 # bm25 posting blocks: delta + bit-packing round trips at every width
 $CC $CFLAGS -Isrc -o "$out/bm25codec_test" test/unit/bm25codec_test.c src/bm25/bm25codec.c

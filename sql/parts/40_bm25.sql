@@ -45,7 +45,7 @@ CREATE FUNCTION bm25query_bind(bm25query, oid) RETURNS bm25query
 -- (STABLE) and use a backend's running scans (PARALLEL RESTRICTED); they
 -- tokenise their document (COST).
 CREATE FUNCTION bm25_query_support(internal) RETURNS internal
-	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION bm25_distance(text, bm25query) RETURNS float8
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED COST 1000
 	SUPPORT bm25_query_support;

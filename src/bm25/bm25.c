@@ -39,17 +39,6 @@ int			bm25_first_batch = BM25_DEFAULT_FIRST_BATCH;
 
 static relopt_kind bm25_relopt_kind;
 
-/* A text_config value must name an existing text search configuration */
-static void
-ValidateTextConfig(const char *value)
-{
-	if (value == NULL || value[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("text_config must name a text search configuration")));
-	(void) get_ts_config_oid(stringToQualifiedNameList(value), false);
-}
-
 /* Register reloptions and GUCs; called once per backend from _PG_init */
 void
 Bm25Init(void)
@@ -57,7 +46,7 @@ Bm25Init(void)
 	bm25_relopt_kind = add_reloption_kind();
 	add_string_reloption(bm25_relopt_kind, "text_config",
 						 "Text search configuration that splits documents and queries into lexemes",
-						 BM25_DEFAULT_TEXT_CONFIG, ValidateTextConfig, AccessExclusiveLock);
+						 BM25_DEFAULT_TEXT_CONFIG, NULL, AccessExclusiveLock);
 	add_real_reloption(bm25_relopt_kind, "k1", "BM25 term frequency saturation (k1)",
 					   BM25_DEFAULT_K1, BM25_MIN_K1, BM25_MAX_K1, AccessExclusiveLock);
 	add_real_reloption(bm25_relopt_kind, "b", "BM25 document length normalisation (b)",
@@ -87,8 +76,28 @@ bm25options(Datum reloptions, bool validate)
 		{"b", RELOPT_TYPE_REAL, offsetof(Bm25Options, b)},
 	};
 
-	return (bytea *) build_reloptions(reloptions, validate, bm25_relopt_kind,
-									  sizeof(Bm25Options), tab, lengthof(tab));
+	Bm25Options *opts;
+
+	opts = (Bm25Options *) build_reloptions(reloptions, validate, bm25_relopt_kind,
+											sizeof(Bm25Options), tab, lengthof(tab));
+
+	/*
+	 * text_config must name an existing configuration.  Checked here, not
+	 * by a reloption validator: that one also runs on the default value
+	 * when the library loads, possibly outside a transaction (a parallel
+	 * worker), where the catalogs cannot be read.
+	 */
+	if (validate && opts && opts->textConfigOffset != 0)
+	{
+		const char *name = GET_STRING_RELOPTION(opts, textConfigOffset);
+
+		if (name[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("text_config must name a text search configuration")));
+		(void) get_ts_config_oid(stringToQualifiedNameList(name), false);
+	}
+	return (bytea *) opts;
 }
 
 /* The text search configuration the index's options name */

@@ -4,6 +4,13 @@
 -- reason; the rows below are the exceptions, each one deliberate:
 --   _citus_distributed    reads the catalog (STABLE)
 --   _rag_check_args       checks NULL arguments itself (not STRICT)
+--   bm25_check, bm25_query_terms, bm25_stats
+--                         read an index (VOLATILE)
+--   bm25_distance, bm25_score
+--                         read an index's statistics (STABLE) and this backend's
+--                         running scans of it (RESTRICTED)
+--   bm25_tokenize         reads the text search configuration (STABLE)
+--   bm25handler           index AM handler, as core's
 --   chunk                 NULL options mean defaults; reads the model files
 --   embed_tokens          reads the model files (STABLE)
 --   hnsw_check            reads an index (VOLATILE)
@@ -17,6 +24,7 @@
 --   semvec_models         reads the file system (VOLATILE, UNSAFE: may raise errors per folder)
 --   semvec_node_models    NULL model means the default; connects to the Citus nodes (VOLATILE, UNSAFE)
 --   semvec_reload_models  drops this backend's cache (VOLATILE, RESTRICTED)
+--   to_bm25query          NULL index means none; checks the index (STABLE)
 SELECT p.proname, p.proisstrict, p.provolatile, p.proparallel
 	FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 	JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'semvec'
