@@ -18,6 +18,9 @@ PKGS=(
 # Extra test/bench packages (large): only with --full
 if [ "${1:-}" = "--full" ]; then
 	PKGS+=(python3-torch python3-hnswlib)
+	# libFuzzer's runtime for tools/fuzz.sh (clang-14 itself comes with
+	# postgresql-server-dev-15; without this the fuzzer falls back to gcc)
+	PKGS+=(libclang-rt-14-dev)
 	# Citus, built from source by tools/build_citus.sh for the distributed
 	# tests (test/t/060_citus_*), and DBD::Pg for their bind-parameter checks
 	PKGS+=(liblz4-dev libzstd-dev libkrb5-dev libpam0g-dev libreadline-dev libselinux1-dev
