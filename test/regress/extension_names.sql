@@ -6,6 +6,13 @@ CREATE DATABASE semvec_names_test;
 \c semvec_names_test
 SET client_min_messages = notice;
 
+-- the versions installed under each name, and the update paths: every
+-- sql/semvec--A--B.sql has its sql/vector--VA--VB.sql (docs/conformance.md)
+SELECT name, version, superuser, relocatable FROM pg_available_extension_versions
+WHERE name IN ('semvec', 'vector') ORDER BY name, version;
+SELECT (SELECT count(*) FROM pg_extension_update_paths('semvec') WHERE path IS NOT NULL) =
+	(SELECT count(*) FROM pg_extension_update_paths('vector') WHERE path IS NOT NULL) AS same_update_paths;
+
 -- CREATE EXTENSION vector, as every pgvector client runs it: no CASCADE needed
 CREATE EXTENSION vector;
 SELECT extname, extversion, extrelocatable FROM pg_extension WHERE extname <> 'plpgsql';
