@@ -51,11 +51,15 @@ include $(PGXS)
 # object (PGXS's recipe; this only adds the prerequisite)
 $(OBJS:.o=.bc): %.bc: %.o
 
+# A part must not carry its own psql guard: a "\quit" in the middle of the
+# assembled script would silently drop every part after it
 sql/semvec--$(EXTVERSION).sql: sql/header.sql.in $(SQL_PARTS) Makefile
+	@if grep -l '\\quit' $(SQL_PARTS); then echo "sql/parts: remove the \\quit line (sql/header.sql.in has the guard)"; exit 1; fi
 	sed -e 's/@EXTENSION@/semvec/g' -e 's/@OTHER_EXTENSION@/vector/g' $< > $@
 	cat $(SQL_PARTS) >> $@
 
 sql/vector--$(VECTOR_VERSION).sql: sql/header.sql.in $(SQL_PARTS) Makefile
+	@if grep -l '\\quit' $(SQL_PARTS); then echo "sql/parts: remove the \\quit line (sql/header.sql.in has the guard)"; exit 1; fi
 	sed -e 's/@EXTENSION@/vector/g' -e 's/@OTHER_EXTENSION@/semvec/g' $< > $@
 	cat $(SQL_PARTS) >> $@
 
