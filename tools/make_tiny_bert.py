@@ -46,6 +46,12 @@ def build_vocab():
 
 def wordpiece(text, index, max_len):
     """Lower-case ASCII BERT tokenization: [CLS] pieces [SEP]."""
+    ids = wordpiece_pieces(text, index)[:max_len - 2]
+    return [index["[CLS]"]] + ids + [index["[SEP]"]]
+
+
+def wordpiece_pieces(text, index):
+    """The WordPiece ids of an ASCII text, without special tokens."""
     words, cur = [], ""
     for ch in text.lower():
         if ch.isspace():
@@ -77,8 +83,7 @@ def wordpiece(text, index, max_len):
             pieces.append(index[sub])
             start = end
         ids += pieces
-    ids = ids[:max_len - 2]
-    return [index["[CLS]"]] + ids + [index["[SEP]"]]
+    return ids
 
 
 def sentences():
@@ -97,11 +102,18 @@ def sentences():
     return out
 
 
-def make_weights(cfg, rng, prefix):
+def make_weights(cfg, rng, prefix, fan_in=False, classifier=False):
+    """Random BERT weights under Hugging Face's tensor names.  fan_in scales
+    each dense matrix by 1/sqrt(its inputs), which keeps activations O(1) at
+    real sizes; classifier adds BertForSequenceClassification's head
+    ("classifier.weight" [num_labels, hidden], "classifier.bias")."""
     h, ff, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
 
     def r(*shape, std=0.3):
         return (rng.standard_normal(shape) * std).astype(np.float32)
+
+    def dense(out, inp):  # [out][in], as torch.nn.Linear stores it
+        return r(out, inp, std=1.0 / math.sqrt(inp) if fan_in else 0.3)
 
     w = {}
     e = prefix + "embeddings."
@@ -113,21 +125,24 @@ def make_weights(cfg, rng, prefix):
     for l in range(cfg["num_hidden_layers"]):
         p = "%sencoder.layer.%d." % (prefix, l)
         for name in ("query", "key", "value"):
-            w[p + "attention.self.%s.weight" % name] = r(h, h)
+            w[p + "attention.self.%s.weight" % name] = dense(h, h)
             w[p + "attention.self.%s.bias" % name] = r(h, std=0.1)
-        w[p + "attention.output.dense.weight"] = r(h, h)
+        w[p + "attention.output.dense.weight"] = dense(h, h)
         w[p + "attention.output.dense.bias"] = r(h, std=0.1)
         w[p + "attention.output.LayerNorm.weight"] = 1 + r(h, std=0.1)
         w[p + "attention.output.LayerNorm.bias"] = r(h, std=0.1)
-        w[p + "intermediate.dense.weight"] = r(ff, h)
+        w[p + "intermediate.dense.weight"] = dense(ff, h)
         w[p + "intermediate.dense.bias"] = r(ff, std=0.1)
-        w[p + "output.dense.weight"] = r(h, ff)
+        w[p + "output.dense.weight"] = dense(h, ff)
         w[p + "output.dense.bias"] = r(h, std=0.1)
         w[p + "output.LayerNorm.weight"] = 1 + r(h, std=0.1)
         w[p + "output.LayerNorm.bias"] = r(h, std=0.1)
     # A pooler, as real checkpoints have; embed() must ignore it
-    w[prefix + "pooler.dense.weight"] = r(h, h)
+    w[prefix + "pooler.dense.weight"] = dense(h, h)
     w[prefix + "pooler.dense.bias"] = r(h)
+    if classifier:
+        w["classifier.weight"] = dense(cfg.get("num_labels", 1), h)
+        w["classifier.bias"] = r(cfg.get("num_labels", 1))
     return w
 
 
@@ -164,23 +179,29 @@ def write_safetensors(path, tensors, dtype):
             f.write(b)
 
 
-def forward(cfg, w, prefix, batch_ids, pooling, normalize):
-    """Independent BertModel forward on a right-padded batch."""
+def forward(cfg, w, prefix, batch_ids, pooling, normalize, batch_types=None):
+    """Independent BertModel forward on a right-padded batch.  pooling
+    "mean"/"cls" give sentence vectors; "hidden" returns the last layer
+    [batch, seq, hidden] and the mask.  batch_types: token type ids per row
+    (default all 0)."""
     t = {k: (v if torch.is_tensor(v) else torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)))
          for k, v in w.items()}
     n = len(batch_ids)
     seq = max(len(x) for x in batch_ids)
     ids = torch.zeros((n, seq), dtype=torch.long)
+    types = torch.zeros((n, seq), dtype=torch.long)
     mask = torch.zeros((n, seq))
     for i, x in enumerate(batch_ids):
         ids[i, :len(x)] = torch.tensor(x)
         mask[i, :len(x)] = 1
+        if batch_types is not None:
+            types[i, :len(x)] = torch.tensor(batch_types[i])
     h, nh = cfg["hidden_size"], cfg["num_attention_heads"]
     dh, eps = h // nh, cfg["layer_norm_eps"]
     e = prefix + "embeddings."
     x = (t[e + "word_embeddings.weight"][ids]
          + t[e + "position_embeddings.weight"][torch.arange(seq)][None]
-         + t[e + "token_type_embeddings.weight"][0][None, None])
+         + t[e + "token_type_embeddings.weight"][types])
     x = torch.nn.functional.layer_norm(x, (h,), t[e + "LayerNorm.weight"],
                                        t[e + "LayerNorm.bias"], eps)
     add_mask = (1.0 - mask)[:, None, None, :] * torch.finfo(torch.float32).min
@@ -205,6 +226,8 @@ def forward(cfg, w, prefix, batch_ids, pooling, normalize):
         o = lin(m, t[p + "output.dense.weight"], t[p + "output.dense.bias"])
         x = torch.nn.functional.layer_norm(o + a, (h,), t[p + "output.LayerNorm.weight"],
                                            t[p + "output.LayerNorm.bias"], eps)
+    if pooling == "hidden":
+        return x, mask
     if pooling == "cls":
         out = x[:, 0]
     else:
