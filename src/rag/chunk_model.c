@@ -26,6 +26,7 @@ PG_FUNCTION_INFO_V1(semvec_chunk);
 typedef struct ModelCounter
 {
 	EncTokenizer *tok;
+	bool		with_specials;	/* the model's inputs carry [CLS]/[SEP] */
 	MemoryContext scratch;
 } ModelCounter;
 
@@ -54,7 +55,7 @@ ModelCountFull(void *arg, const char *text, int len)
 {
 	ModelCounter *mc = (ModelCounter *) arg;
 	MemoryContext old = MemoryContextSwitchTo(mc->scratch);
-	int			n = mc->tok->ops->encode(mc->tok, text, len, -1, true)->n;
+	int			n = mc->tok->ops->encode(mc->tok, text, len, -1, mc->with_specials)->n;
 
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(mc->scratch);
@@ -89,6 +90,7 @@ semvec_chunk(PG_FUNCTION_ARGS)
 	ChunkCheckSizes("max_tokens", max_tokens, "overlap_tokens", overlap);
 
 	mc.tok = model->tokenizer;
+	mc.with_specials = model->with_specials;
 	mc.scratch = AllocSetContextCreate(CurrentMemoryContext,
 									   "chunk tokenizer scratch",
 									   ALLOCSET_DEFAULT_SIZES);

@@ -1,5 +1,5 @@
 /*
- * Unit test of src/encoder/adapter_train.c:
+ * Unit test of src/encoder/train.c:
  *  - AdapterStep's gradients against central finite differences of its loss
  *    (query map and document map, with masked columns);
  *  - training on synthetic data whose queries are a fixed linear distortion
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoder/adapter_train.h"
+#include "encoder/adapter/train.h"
 
 static unsigned long Seed = 987654321;
 static int	Failures = 0;

@@ -41,6 +41,17 @@ typedef struct EncArchOps
 	 */
 	void		(*forward) (EncModel *model, int batch, int seq,
 							const int32 *ids, const int *lengths, float *out);
+
+	/*
+	 * Optional (NULL: none), for models whose load set
+	 * model->cross_encoder: one relevance score per row of a batch of pair
+	 * inputs ([CLS] query [SEP] document [SEP]).  ids and types (token type
+	 * ids) are [batch][seq], lengths[b] the real length of row b; writes
+	 * scores[batch].  Same memory and interrupt rules as forward.
+	 */
+	void		(*score) (EncModel *model, int batch, int seq,
+						  const int32 *ids, const int32 *types,
+						  const int *lengths, float *scores);
 } EncArchOps;
 
 #endif							/* SEMVEC_ENC_ARCH_H */

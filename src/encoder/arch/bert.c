@@ -10,6 +10,12 @@
  *	             x = LayerNorm(a + W2 gelu(W1 a))
  *	 pooled = mean over real tokens, or x[0] (CLS); then optional L2 norm
  *
+ * BertForSequenceClassification folders (cross-encoders such as
+ * ms-marco-MiniLM-L-6-v2) add a head: score = classifier(tanh(pooler(x[0])))
+ * with one label, read by rerank() through EncArchOps.score on pair inputs
+ * whose token types are 0 for "[CLS] query [SEP]" and 1 for "document
+ * [SEP]".  embed() refuses such a model (model->cross_encoder).
+ *
  * Padding: the batch's rows are packed into one [tokens, hidden] matrix
  * without the padding, so every projection is a single product over the
  * whole batch and attention of a sentence only ever sees its own tokens.
@@ -28,6 +34,7 @@
 #include "miscadmin.h"
 
 #include "encoder/arch/bert.h"
+#include "encoder/format/json.h"
 #include "encoder/format/safetensors.h"
 #include "encoder/kernels/attention.h"
 #include "encoder/kernels/elementwise.h"
@@ -61,7 +68,11 @@ typedef struct Bert
 	const char *prefix;			/* "" or "bert." */
 	const float *word;			/* [V][H] */
 	const float *pos;			/* [P][H] */
-	const float *type0;			/* token type 0 row, [H] */
+	const float *types;			/* token type rows, [T][H] */
+	int			ntypes;
+	bool		head;			/* cross-encoder: pooler + classifier */
+	EncLinear	pooler;			/* [H][H] */
+	EncLinear	classifier;		/* [1][H] */
 	const float *emb_g, *emb_b;
 	BertLayer  *layer;
 } Bert;
@@ -99,6 +110,47 @@ PositiveConfig(EncModel *model, const char *key, int dflt)
 						EncModelFile(model, "config.json")),
 				 errdetail("The value must be a positive integer.")));
 	return v;
+}
+
+/* Does config.json name a BertForSequenceClassification (a cross-encoder)? */
+static bool
+IsSequenceClassifier(EncModel *model)
+{
+	JsonbContainer *archs = EncJsonGetContainer(&model->config->root, "architectures");
+
+	if (archs == NULL || !JsonContainerIsArray(archs))
+		return false;
+	for (int i = 0; i < JsonContainerSize(archs); i++)
+	{
+		JsonbValue *v = getIthJsonbValueFromContainer(archs, i);
+		const char *suffix = "ForSequenceClassification";
+
+		if (v != NULL && v->type == jbvString &&
+			v->val.string.len >= strlen(suffix) &&
+			memcmp(v->val.string.val + v->val.string.len - strlen(suffix),
+				   suffix, strlen(suffix)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The classifier's label count: num_labels, else the size of id2label
+ * (Hugging Face writes one of them), else the rows of classifier.weight
+ */
+static int
+ClassifierLabels(EncModel *model)
+{
+	JsonbContainer *id2label = EncJsonGetContainer(&model->config->root, "id2label");
+	SafeTensor *t;
+	int			n = EncConfigInt(model, "num_labels", -1);
+
+	if (n >= 0)
+		return n;
+	if (id2label != NULL && JsonContainerIsObject(id2label))
+		return JsonContainerSize(id2label);
+	t = SafeTensorsFind(model->weights, "classifier.weight");
+	return (t != NULL && t->ndim == 2) ? (int) t->shape[0] : -1;
 }
 
 /* EncArchOps.load: read hyper-parameters and bind every tensor */
@@ -150,7 +202,8 @@ BertLoad(EncModel *model)
 		"" : "bert.";
 	b->word = T(model, b, "embeddings.word_embeddings.weight", b->vocab, H);
 	b->pos = T(model, b, "embeddings.position_embeddings.weight", b->max_pos, H);
-	b->type0 = T(model, b, "embeddings.token_type_embeddings.weight", types, H);
+	b->types = T(model, b, "embeddings.token_type_embeddings.weight", types, H);
+	b->ntypes = (int) types;
 	b->emb_g = T(model, b, "embeddings.LayerNorm.weight", H, -1);
 	b->emb_b = T(model, b, "embeddings.LayerNorm.bias", H, -1);
 
@@ -185,6 +238,25 @@ BertLoad(EncModel *model)
 						model->weights->path),
 				 errdetail("config.json says num_hidden_layers = %d.", b->layers)));
 
+	if (IsSequenceClassifier(model))
+	{
+		int			labels = ClassifierLabels(model);
+
+		if (labels != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("unsupported cross-encoder in folder \"%s\"", model->dir),
+					 errdetail("The classifier has %d labels; rerank() needs a model with one (a relevance logit).",
+							   labels)));
+		b->head = true;
+		EncModelLinear(model, &b->pooler, psprintf("%spooler.dense.weight", b->prefix),
+					   psprintf("%spooler.dense.bias", b->prefix), ENC_W_OUT_IN, H, H);
+		EncModelLinear(model, &b->classifier, "classifier.weight", "classifier.bias",
+					   ENC_W_OUT_IN, H, 1);
+		model->cross_encoder = true;
+		model->pooling = ENC_POOL_CLS;	/* the head reads [CLS] */
+	}
+
 	b->attn.nheads = b->heads;
 	b->attn.head_dim = H / b->heads;
 	b->attn.scale = 1.0f / sqrtf((float) b->attn.head_dim);
@@ -205,10 +277,14 @@ AddInPlace(float *y, const float *x, long n)
 		y[i] += x[i];
 }
 
-/* EncArchOps.forward (see encoder.h) */
-static void
-BertForward(EncModel *model, int batch, int seq, const int32 *ids,
-			const int *lengths, float *out)
+/*
+ * The encoder stack over a batch packed without padding: returns the last
+ * layer's states x[total][H]; *first_out[s] is row s's first token
+ * (first[batch] = total).  types may be NULL (all token type 0).
+ */
+static float *
+BertEncode(EncModel *model, int batch, int seq, const int32 *ids,
+		   const int32 *types, const int *lengths, int **first_out)
 {
 	Bert	   *b = (Bert *) model->arch_state;
 	int			H = b->hidden;
@@ -248,22 +324,28 @@ BertForward(EncModel *model, int batch, int seq, const int32 *ids,
 	mid = palloc(sizeof(float) * (long) total * FF);
 	scores = palloc(sizeof(float) * maxlen * maxlen);
 
-	/* Embeddings: word + position + token type 0, then LayerNorm */
+	/* Embeddings: word + position + token type, then LayerNorm */
 	for (int s = 0; s < batch; s++)
 	{
 		for (int i = 0; i < first[s + 1] - first[s]; i++)
 		{
 			int32		id = ids[(long) s * seq + i];
+			int32		type = types ? types[(long) s * seq + i] : 0;
 			float	   *row = x + (long) (first[s] + i) * H;
 			const float *w;
 			const float *p = b->pos + (long) i * H;
+			const float *t;
 
 			if (id < 0 || id >= b->vocab)
 				elog(ERROR, "token id %d out of range for vocabulary of %d",
 					 id, b->vocab);
+			if (type < 0 || type >= b->ntypes)
+				elog(ERROR, "token type %d out of range for %d token types",
+					 type, b->ntypes);
 			w = b->word + (long) id * H;
+			t = b->types + (long) type * H;
 			for (int j = 0; j < H; j++)
-				row[j] = w[j] + p[j] + b->type0[j];
+				row[j] = w[j] + p[j] + t[j];
 		}
 	}
 	EncLayerNorm(x, total, H, b->emb_g, b->emb_b, b->eps);
@@ -297,8 +379,27 @@ BertForward(EncModel *model, int batch, int seq, const int32 *ids,
 		AddInPlace(x, tmp, (long) total * H);
 		EncLayerNorm(x, total, H, L->ln2_g, L->ln2_b, b->eps);
 	}
+	pfree(q);
+	pfree(k);
+	pfree(v);
+	pfree(ctx);
+	pfree(tmp);
+	pfree(mid);
+	pfree(scores);
+	*first_out = first;
+	return x;
+}
 
-	/* Pooling and optional normalisation */
+/* EncArchOps.forward (see arch.h): encode, pool, normalise */
+static void
+BertForward(EncModel *model, int batch, int seq, const int32 *ids,
+			const int *lengths, float *out)
+{
+	Bert	   *b = (Bert *) model->arch_state;
+	int			H = b->hidden;
+	int		   *first;
+	float	   *x = BertEncode(model, batch, seq, ids, NULL, lengths, &first);
+
 	for (int s = 0; s < batch; s++)
 	{
 		float	   *o = out + (long) s * H;
@@ -320,8 +421,34 @@ BertForward(EncModel *model, int batch, int seq, const int32 *ids,
 	}
 }
 
+/*
+ * EncArchOps.score (cross-encoders): classifier(tanh(pooler(x[CLS]))) of
+ * each pair input
+ */
+static void
+BertScore(EncModel *model, int batch, int seq, const int32 *ids,
+		  const int32 *types, const int *lengths, float *out)
+{
+	Bert	   *b = (Bert *) model->arch_state;
+	int			H = b->hidden;
+	int		   *first;
+	float	   *x = BertEncode(model, batch, seq, ids, types, lengths, &first);
+	float	   *cls = palloc(sizeof(float) * batch * H);
+	float	   *pooled = palloc(sizeof(float) * batch * H);
+
+	if (!b->head)
+		elog(ERROR, "model \"%s\" has no classification head", model->name);
+	for (int s = 0; s < batch; s++)
+		memcpy(cls + (long) s * H, x + (long) first[s] * H, sizeof(float) * H);
+	EncLinearApply(&b->pooler, cls, batch, pooled, false);
+	for (long i = 0; i < (long) batch * H; i++)
+		pooled[i] = tanhf(pooled[i]);
+	EncLinearApply(&b->classifier, pooled, batch, out, false);
+}
+
 const EncArchOps EncArchBert = {
 	.name = "bert",
 	.load = BertLoad,
 	.forward = BertForward,
+	.score = BertScore,
 };

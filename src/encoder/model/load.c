@@ -56,7 +56,7 @@ ModelFileExists(EncModel *model, const char *relpath)
  * names: tokenizer.json's model.type, else vocab.txt (WordPiece)
  */
 static EncTokenizer *
-LoadTokenizer(EncModel *model)
+LoadTokenizer(EncModel *model, int *model_max_length)
 {
 	EncTokenizerSource src;
 	EncTokenizerLoadFn load;
@@ -69,6 +69,21 @@ LoadTokenizer(EncModel *model)
 	src.vocab_txt_path = EncModelFile(model, "vocab.txt");
 	src.tokenizer_config_path = EncModelFile(model, "tokenizer_config.json");
 	src.tokenizer_config = EncJsonReadFile(src.tokenizer_config_path, true);
+
+	/*
+	 * The length Hugging Face tokenizers truncate to when nothing else says
+	 * (transformers writes a huge sentinel when there is no limit)
+	 */
+	*model_max_length = 0;
+	if (src.tokenizer_config != NULL)
+	{
+		JsonbValue	v;
+		double		d;
+
+		if (EncJsonGet(&src.tokenizer_config->root, "model_max_length", &v) &&
+			EncJsonNumber(&v, &d) && d >= 2 && d <= 1000000)
+			*model_max_length = (int) d;
+	}
 
 	if (src.tokenizer_json != NULL)
 	{
@@ -105,11 +120,12 @@ LoadTokenizer(EncModel *model)
 
 /* The folder's settings that sentence-transformers files may narrow */
 static void
-ApplyStConfig(EncModel *model)
+ApplyStConfig(EncModel *model, EncStConfig *st_out)
 {
 	EncStConfig st;
 
 	EncReadStConfig(model->dir, &st);
+	*st_out = st;
 	model->pooling = st.pooling;
 	model->normalize = st.normalize;
 	model->max_tokens = EncConfigInt(model, "max_position_embeddings", 512);
@@ -124,6 +140,8 @@ EncModelLoad(const char *name, const char *dir)
 	MemoryContext mcxt;
 	MemoryContext old;
 	EncModel   *model;
+	EncStConfig st;
+	int			model_max_length;
 
 	mcxt = AllocSetContextCreate(TopMemoryContext, "semvec model",
 								 ALLOCSET_DEFAULT_SIZES);
@@ -149,9 +167,17 @@ EncModelLoad(const char *name, const char *dir)
 					 errmsg("invalid model file \"%s\"",
 							EncModelFile(model, "config.json")),
 					 errdetail("The file must hold a JSON object.")));
+		model->with_specials = true;
 		model->arch = ChooseArch(model);
-		ApplyStConfig(model);
-		model->tokenizer = LoadTokenizer(model);
+		ApplyStConfig(model, &st);
+		model->tokenizer = LoadTokenizer(model, &model_max_length);
+		/*
+		 * Without sentence-transformers' max_seq_length, the tokenizer's
+		 * model_max_length applies, as in sentence-transformers and in
+		 * transformers (cross-encoders have no sentence-transformers files)
+		 */
+		if (st.max_seq_length <= 0 && model_max_length > 0)
+			model->max_tokens = Min(model->max_tokens, model_max_length);
 		model->weights = SafeTensorsOpen(EncModelFile(model, "model.safetensors"),
 										 mcxt);
 		model->arch_state = model->arch->load(model);

@@ -39,6 +39,9 @@ typedef struct EncModel
 	int			max_tokens;		/* truncation length, specials included */
 	EncPooling	pooling;
 	bool		normalize;		/* L2-normalise the output */
+	bool		with_specials;	/* inputs carry the tokenizer's [CLS]/[SEP]
+								 * (false for static models, which skip them) */
+	bool		cross_encoder;	/* scores pairs (arch->score); embeds nothing */
 	struct SafeTensors *weights;
 	Size		packed_bytes;	/* kernel copies made at load (EncModelLinear) */
 	void	   *pack_arena;		/* where they are (model.c) */

@@ -15,6 +15,7 @@
 #include "lib/stringinfo.h"
 
 #include "encoder/arch/bert.h"
+#include "encoder/arch/static.h"
 #include "encoder/arch/use_lite.h"
 #include "encoder/model/registry.h"
 #include "encoder/tokenizers/unigram.h"
@@ -30,6 +31,7 @@ typedef struct ArchEntry
 static const ArchEntry Architectures[] = {
 	{"use_lite", NULL, &EncArchUseLite},
 	{"bert", "Bert", &EncArchBert},
+	{"model2vec", "StaticModel", &EncArchStatic},
 };
 
 typedef struct TokenizerEntry
@@ -41,6 +43,7 @@ typedef struct TokenizerEntry
 static const TokenizerEntry Tokenizers[] = {
 	{"Unigram", EncUnigramLoad},
 	{"WordPiece", EncWordPieceLoad},
+	{"WordLevel", EncWordLevelLoad},
 };
 
 /* The architecture named by model_type, else by an architectures entry */
@@ -89,7 +92,7 @@ EncRegistryVocabTxtTokenizer(void)
 	return EncWordPieceLoad;
 }
 
-/* "\"use_lite\", \"bert\" (Bert*)" */
+/* "\"use_lite\", \"bert\" (Bert*), ..." */
 char *
 EncRegistryArchNames(void)
 {

@@ -31,6 +31,14 @@ typedef struct EncTokens
 	bool		truncated;		/* max_tokens cut the input short */
 } EncTokens;
 
+/* Special tokens a caller may need by role (EncTokenizerOps.special_id) */
+typedef enum EncSpecialToken
+{
+	ENC_TOKEN_CLS,				/* opens an input ([CLS]) */
+	ENC_TOKEN_SEP,				/* closes each segment ([SEP]) */
+	ENC_TOKEN_UNK				/* stands for an unknown word ([UNK]) */
+} EncSpecialToken;
+
 /* What a tokenizer implementation provides */
 typedef struct EncTokenizerOps
 {
@@ -52,6 +60,13 @@ typedef struct EncTokenizerOps
 	 * embed_tokens(); returns NULL for an id out of range.
 	 */
 	const char *(*piece) (EncTokenizer *tok, int32 id);
+
+	/*
+	 * Optional (may be NULL): the id of a special token, or -1 when the
+	 * tokenizer has none.  Pair inputs (cross-encoders) are assembled from
+	 * [CLS] and [SEP]; static models skip [UNK].
+	 */
+	int32		(*special_id) (EncTokenizer *tok, EncSpecialToken which);
 } EncTokenizerOps;
 
 struct EncTokenizer

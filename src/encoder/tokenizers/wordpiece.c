@@ -17,6 +17,10 @@
  *	   longer than max_input_chars_per_word characters, becomes [UNK]
  *
  * [CLS]/[SEP]/[UNK] ids are looked up in the vocabulary, never assumed.
+ *
+ * WordLevel (static word-vector models) runs steps 1-4 the same way and
+ * then looks each word up whole: a word not in the vocabulary is [UNK]
+ * (the model's unk_token); no [CLS]/[SEP] are added.
  * Token offsets are byte ranges of the original (UTF-8) input.
  *
  *-------------------------------------------------------------------------
@@ -42,9 +46,10 @@ typedef struct WordPiece
 	int		   *lens;			/* id -> byte length of piece */
 	int32	   *table;			/* open addressing: -1 or an id */
 	uint32		mask;			/* table size - 1 */
-	int32		cls_id;
+	int32		cls_id;			/* -1: none (WordLevel) */
 	int32		sep_id;
 	int32		unk_id;
+	bool		whole_words;	/* WordLevel: no pieces, no specials */
 	char	   *prefix;			/* continuing subword prefix, "##" */
 	int			prefix_len;
 	int			max_word_chars; /* longer words become [UNK] */
@@ -465,6 +470,24 @@ EncodeWord(WordPiece *wp, NormChar *w, int nw, TokOut *t,
 	int			start = 0;
 	char	   *scratch;
 
+	if (wp->whole_words)
+	{
+		int32		id;
+
+		resetStringInfo(key);
+		for (int i = 0; i < nw; i++)
+		{
+			unsigned char u[8];
+
+			unicode_to_utf8(w[i].c, u);
+			appendBinaryStringInfo(key, (char *) u, pg_utf_mblen(u));
+		}
+		id = Lookup(wp, key->data, key->len);
+		if (Full(t))
+			return false;
+		Emit(t, id >= 0 ? id : wp->unk_id, w[0].start, w[nw - 1].end);
+		return true;
+	}
 	if (nw > wp->max_word_chars)
 	{
 		if (Full(t))
@@ -571,6 +594,9 @@ WordPieceEncode(EncTokenizer *tok, const char *text, int len, int max_tokens,
 	out.t->ids = palloc(sizeof(int32) * out.cap);
 	out.t->start = palloc(sizeof(int) * out.cap);
 	out.t->end = palloc(sizeof(int) * out.cap);
+	/* WordLevel vocabularies have no [CLS]/[SEP] */
+	if (wp->whole_words)
+		with_specials = false;
 	/* Pieces allowed before the final [SEP] */
 	out.limit = max_tokens < 0 ? -1 :
 		(with_specials ? Max(max_tokens - 1, 1) : max_tokens);
@@ -649,21 +675,47 @@ WordPiecePiece(EncTokenizer *tok, int32 id)
 	return wp->pieces[id];
 }
 
+/* EncTokenizerOps.special_id for WordPiece and WordLevel */
+static int32
+WordPieceSpecialId(EncTokenizer *tok, EncSpecialToken which)
+{
+	WordPiece  *wp = (WordPiece *) tok->state;
+
+	switch (which)
+	{
+		case ENC_TOKEN_CLS:
+			return wp->cls_id;
+		case ENC_TOKEN_SEP:
+			return wp->sep_id;
+		case ENC_TOKEN_UNK:
+			return wp->unk_id;
+	}
+	return -1;
+}
+
 static const EncTokenizerOps WordPieceOps = {
 	.name = "wordpiece",
 	.encode = WordPieceEncode,
 	.pad_id = 0,				/* padded positions are masked out */
 	.piece = WordPiecePiece,
+	.special_id = WordPieceSpecialId,
+};
+
+static const EncTokenizerOps WordLevelOps = {
+	.name = "wordlevel",
+	.encode = WordPieceEncode,
+	.pad_id = 0,
+	.piece = WordPiecePiece,
+	.special_id = WordPieceSpecialId,
 };
 
 /*
- * Load a WordPiece tokenizer from tokenizer.json (model.vocab and the
- * BertNormalizer settings) or from vocab.txt (+ tokenizer_config.json's
- * do_lower_case, default true as in BertTokenizer).  Allocates in the
- * current context (the model's).
+ * Both loaders: the vocabulary and normaliser settings, from tokenizer.json
+ * or (WordPiece only) vocab.txt.  Allocates in the current context (the
+ * model's).
  */
-EncTokenizer *
-EncWordPieceLoad(const EncTokenizerSource *src)
+static EncTokenizer *
+LoadBasic(const EncTokenizerSource *src, bool whole_words)
 {
 	Jsonb	   *tokenizer_json = src->tokenizer_json;
 	WordPiece  *wp = palloc0(sizeof(WordPiece));
@@ -714,6 +766,20 @@ EncWordPieceLoad(const EncTokenizerSource *src)
 			if (EncJsonNumber(&v, &d) && d >= 1 && d <= 1000000)
 				wp->max_word_chars = (int) d;
 		}
+		if (whole_words)
+		{
+			JsonbContainer *pre = EncJsonGetContainer(root, "pre_tokenizer");
+
+			s = pre ? EncJsonGetString(pre, "type") : NULL;
+			if (pre != NULL && (s == NULL || strcmp(s, "BertPreTokenizer") != 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("unsupported tokenizer pre_tokenizer in file \"%s\"", path),
+						 errdetail("Pre-tokenizer type \"%s\" is not supported with WordLevel; only \"BertPreTokenizer\" is.",
+								   s ? s : "(missing)")));
+			if (EncJsonGetString(m, "unk_token") == NULL)
+				VocabError(path, "model.unk_token is missing.");
+		}
 		if (norm != NULL)
 		{
 			s = EncJsonGetString(norm, "type");
@@ -736,9 +802,10 @@ EncWordPieceLoad(const EncTokenizerSource *src)
 		ReadVocabTxt(wp, path);
 	}
 	wp->prefix_len = strlen(wp->prefix);
+	wp->whole_words = whole_words;
 	BuildTable(wp);
-	wp->cls_id = SpecialId(wp, cls, path);
-	wp->sep_id = SpecialId(wp, sep, path);
+	wp->cls_id = whole_words ? -1 : SpecialId(wp, cls, path);
+	wp->sep_id = whole_words ? -1 : SpecialId(wp, sep, path);
 	wp->unk_id = SpecialId(wp, unk, path);
 
 	wp->nfd = unorm2_getNFDInstance(&err);
@@ -746,7 +813,29 @@ EncWordPieceLoad(const EncTokenizerSource *src)
 		ereport(ERROR,
 				(errmsg("could not get ICU NFD normalizer: %s", u_errorName(err))));
 
-	tok->ops = &WordPieceOps;
+	tok->ops = whole_words ? &WordLevelOps : &WordPieceOps;
 	tok->state = wp;
 	return tok;
+}
+
+/*
+ * Load a WordPiece tokenizer from tokenizer.json (model.vocab and the
+ * BertNormalizer settings) or from vocab.txt (+ tokenizer_config.json's
+ * do_lower_case, default true as in BertTokenizer)
+ */
+EncTokenizer *
+EncWordPieceLoad(const EncTokenizerSource *src)
+{
+	return LoadBasic(src, false);
+}
+
+/* Load a WordLevel tokenizer from tokenizer.json */
+EncTokenizer *
+EncWordLevelLoad(const EncTokenizerSource *src)
+{
+	if (src->tokenizer_json == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("WordLevel tokenizer needs file \"%s\"", src->tokenizer_json_path)));
+	return LoadBasic(src, true);
 }

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * wordpiece.h
- *	  BERT's basic tokenizer + WordPiece (wordpiece.c)
+ *	  BERT's basic tokenizer + WordPiece, or whole words (wordpiece.c)
  *
  *-------------------------------------------------------------------------
  */
@@ -16,5 +16,13 @@
  * casing from tokenizer_config.json when present
  */
 extern EncTokenizer *EncWordPieceLoad(const EncTokenizerSource *src);
+
+/*
+ * The same basic tokenizer with whole-word lookup: tokenizer.json's
+ * "model": {"type": "WordLevel", "vocab": {...}, "unk_token": ...} (static
+ * word-vector models); a word not in the vocabulary is the unknown token,
+ * and no [CLS]/[SEP] are added
+ */
+extern EncTokenizer *EncWordLevelLoad(const EncTokenizerSource *src);
 
 #endif							/* SEMVEC_ENC_WORDPIECE_H */

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * adapter_train.c
- *	  Contrastive training of a linear adapter (see adapter_train.h)
+ * train.c
+ *	  Contrastive training of a linear adapter (see train.h)
  *
  * One step, for a batch of b pairs (query i, positive p_i) and c candidate
  * documents (the b positives first, then each pair's hard negatives):
@@ -31,7 +31,7 @@
 
 #include <cblas.h>
 
-#include "encoder/adapter_train.h"
+#include "encoder/adapter/train.h"
 
 #define ADAPTER_NDCG_BLOCK 64	/* query rows per similarity block */
 #define ADAPTER_EPS 1e-12f

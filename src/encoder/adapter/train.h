@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * adapter_train.h
+ * train.h
  *	  Training a linear adapter on (query, positive) pairs (no PostgreSQL
  *	  calls)
  *
