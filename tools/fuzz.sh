@@ -12,13 +12,16 @@ cd "$(dirname "$0")/.."
 secs=${1:-${FUZZ_SECONDS:-60}}
 out=$(mktemp -d /tmp/semvec-fuzz.XXXXXX)
 corpus=$out/corpus
-mkdir -p "$corpus"
+big=$out/big
+mkdir -p "$corpus" "$big"
 
-# The corpus: test/fuzz/seeds.txt, plus large values generated here
+# The corpus: test/fuzz/seeds.txt; and values at the size limits (16000
+# elements, 16000 sparse entries), generated here and kept apart: they take
+# milliseconds each, so they are run once rather than mutated
 perl -e '
-	my ($dir) = @ARGV;
+	my ($dir, $bigdir) = @ARGV;
 	my $n = 0;
-	sub put { my ($form, $data) = @_; open(my $f, ">:raw", sprintf("%s/seed%03d", $dir, $n++)) or die;
+	sub put { my ($form, $data) = @_; open(my $f, ">:raw", sprintf("%s/seed%03d", length($data) > 4000 ? $bigdir : $dir, $n++)) or die;
 		print $f chr($form) . $data; close $f; }
 	open(my $s, "<", "test/fuzz/seeds.txt") or die;
 	while (<$s>) {
@@ -31,7 +34,7 @@ perl -e '
 	put(2, "{" . join(",", map { "$_:1" } reverse 1 .. 3000) . "}/5000");
 	put(3, pack("nn", 16000, 0) . pack("N", 0x3f800000) x 16000);
 	put(5, pack("NNN", 20000, 16000, 0) . pack("N*", 0 .. 15999) . pack("N", 0x3f800000) x 16000);
-' "$corpus"
+' "$corpus" "$big"
 
 cc=""
 [ "${FUZZ_ENGINE:-}" = driver ] ||
@@ -50,7 +53,10 @@ if [ -n "$cc" ]; then
 	$cc -g -O1 $SAN -fsanitize=fuzzer -Isrc -o "$out/vecparse_fuzz" \
 		test/fuzz/vecparse_fuzz.c src/vector/vecparse.c -lm
 	status=0
-	"$out/vecparse_fuzz" -max_total_time="$secs" -max_len=200000 -seed=1 \
+	"$out/vecparse_fuzz" -runs=0 -max_len=200000 -artifact_prefix="$out/" "$big" \
+		>"$out/big.log" 2>&1 || status=$?
+	[ "$status" -eq 0 ] || { tail -n 30 "$out/big.log"; echo "fuzz: FAILED on a large seed ($out)"; exit 1; }
+	"$out/vecparse_fuzz" -max_total_time="$secs" -max_len=4096 -seed=1 \
 		-dict=test/fuzz/vecparse.dict -print_final_stats=1 \
 		-artifact_prefix="$out/" "$corpus" >"$out/fuzz.log" 2>&1 || status=$?
 	grep -v '^"\|# Uses' "$out/fuzz.log" | tail -n 30
@@ -60,6 +66,7 @@ else
 	gcc -g -O1 $SAN -Isrc -o "$out/vecparse_fuzz" \
 		test/fuzz/vecparse_fuzz.c test/fuzz/fuzz_driver.c src/vector/vecparse.c -lm
 	status=0
+	cp "$big"/* "$corpus"/
 	"$out/vecparse_fuzz" "$corpus" test/fuzz/vecparse.dict "$secs" 1 || status=$?
 fi
 if [ "$status" -ne 0 ]; then
