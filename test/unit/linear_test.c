@@ -171,7 +171,14 @@ CheckInOut(int n, int in, int out, double zero_frac, int with_bias, int acc)
 	EncLinearInit(&l, w, ENC_W_IN_OUT, in, out, with_bias ? b : NULL);
 	bytes = EncLinearPackedSize(&l);
 	if (bytes > 0)
-		EncLinearPack(&l, malloc(bytes));
+	{
+		/* from a copy of the matrix, as the loader does (read, not mapped) */
+		float	   *copy = malloc(sizeof(float) * in * out);
+
+		memcpy(copy, w, sizeof(float) * in * out);
+		EncLinearPack(&l, malloc(bytes), copy);
+		free(copy);
+	}
 
 	EncLinearApply(&l, x, n, yd, acc);
 	EncLinearApplySparse(&l, x, n, ys, acc);

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/int.h"
 #include "storage/fd.h"
@@ -97,6 +98,52 @@ UnmapCallback(void *arg)
 	if (st->map != NULL)
 		munmap((void *) st->map, st->maplen);
 	st->map = NULL;
+}
+
+/* Close the file descriptor kept by SafeTensorsOpen (the mapping stays) */
+void
+SafeTensorsCloseFile(SafeTensors *st)
+{
+	if (st->fd >= 0)
+		CloseTransientFile(st->fd);
+	st->fd = -1;
+}
+
+/*
+ * Copy an F32 tensor's data into dst with pread(), through the descriptor
+ * the mapping was made from (so the same file even if the path has been
+ * replaced since).  Reading is far cheaper than first touching the mapped
+ * pages when the data is only needed once, to derive another layout: each
+ * touch of a mapped page is a page fault, which in a virtual machine can
+ * cost more than copying the page.  False, with nothing read, when the
+ * tensor is not F32 or the descriptor is closed.
+ */
+bool
+SafeTensorsReadF32(SafeTensors *st, SafeTensor *t, float *dst)
+{
+	off_t		off = (off_t) (st->data - st->map) + (off_t) t->begin;
+	size_t		len = t->end - t->begin;
+	size_t		done = 0;
+
+	if (t->dtype != ST_F32 || st->fd < 0)
+		return false;
+	while (done < len)
+	{
+		ssize_t		n = pg_pread(st->fd, (char *) dst + done, len - done,
+								 off + (off_t) done);
+
+		if (n < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read file \"%s\": %m", st->path)));
+		if (n == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not read file \"%s\": read %zu of %zu bytes of tensor \"%s\"",
+							st->path, done, len, t->name)));
+		done += n;
+	}
+	return true;
 }
 
 /* Read a non-negative integral JSON number no larger than ST_MAX_INT */
@@ -232,6 +279,7 @@ SafeTensorsOpen(const char *path, MemoryContext mcxt)
 
 	st->path = pstrdup(path);
 	st->mcxt = mcxt;
+	st->fd = -1;
 
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	if (fd < 0)
@@ -254,7 +302,8 @@ SafeTensorsOpen(const char *path, MemoryContext mcxt)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not map file \"%s\": %m", path)));
-	CloseTransientFile(fd);
+	/* kept for SafeTensorsReadF32 until SafeTensorsCloseFile */
+	st->fd = fd;
 	st->map = map;
 	st->maplen = sb.st_size;
 	cb = palloc(sizeof(MemoryContextCallback));

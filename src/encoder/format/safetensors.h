@@ -12,7 +12,8 @@
  *	   8+N         ...  data; data_offsets [begin, end) are relative to 8+N
  *
  * The file is mmapped MAP_SHARED read-only, so every backend using a model
- * shares one copy in the page cache.  Every header entry is validated at
+ * shares one copy in the page cache.  The descriptor stays open while the
+ * model loads, for tensors that are read once (SafeTensorsReadF32).  Every header entry is validated at
  * open: known dtype, non-negative shape, element count x dtype size equal to
  * the byte length, offsets inside the file and not overlapping.
  *
@@ -58,6 +59,7 @@ typedef struct SafeTensors
 	const char *map;			/* whole file */
 	size_t		maplen;
 	const char *data;			/* start of the data area */
+	int			fd;				/* open until SafeTensorsCloseFile, or -1 */
 	int			ntensors;
 	SafeTensor *tensors;		/* sorted by name */
 } SafeTensors;
@@ -74,6 +76,16 @@ extern SafeTensor *SafeTensorsFind(SafeTensors *st, const char *name);
  * Other dtypes are an error.
  */
 extern const float *SafeTensorsFloat(SafeTensors *st, SafeTensor *t);
+
+/*
+ * Copy an F32 tensor's bytes into dst (t->nelems floats) by reading the
+ * file rather than touching the mapping; false when the tensor is not F32
+ * or the file is closed.  For data used once at load (kernel layouts).
+ */
+extern bool SafeTensorsReadF32(SafeTensors *st, SafeTensor *t, float *dst);
+
+/* Close the descriptor kept open for SafeTensorsReadF32 (end of the load) */
+extern void SafeTensorsCloseFile(SafeTensors *st);
 
 extern const char *SafeTensorDTypeName(SafeTensorDType dtype);
 

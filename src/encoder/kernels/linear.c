@@ -43,11 +43,11 @@ EncLinearPackedSize(const EncLinear *l)
 	return sizeof(float) * (size_t) l->in * l->out;
 }
 
-/* Derive the panel copy into buf */
+/* Derive the panel copy into buf, from src (a copy of l->w) or l->w */
 void
-EncLinearPack(EncLinear *l, float *buf)
+EncLinearPack(EncLinear *l, float *buf, const float *src)
 {
-	EncPanelsPack(l->w, l->in, l->out, buf);
+	EncPanelsPack(src != NULL ? src : l->w, l->in, l->out, buf);
 	l->panels = buf;
 }
 

@@ -55,8 +55,12 @@ extern void EncLinearInit(EncLinear *l, const float *w, EncWeightLayout layout,
 /* Bytes of the kernel-specific copy this layer wants on this CPU (0: none) */
 extern size_t EncLinearPackedSize(const EncLinear *l);
 
-/* Derive that copy into buf (EncLinearPackedSize bytes) and use it */
-extern void EncLinearPack(EncLinear *l, float *buf);
+/*
+ * Derive that copy into buf (EncLinearPackedSize bytes) and use it.  src
+ * is the matrix as l->w holds it, read into memory elsewhere (NULL: read
+ * l->w itself)
+ */
+extern void EncLinearPack(EncLinear *l, float *buf, const float *src);
 
 /* y[n][out] = x[n][in]·W + b, or y += x·W + b when accumulate */
 extern void EncLinearApply(const EncLinear *l, const float *x, int n,

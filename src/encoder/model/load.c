@@ -181,6 +181,7 @@ EncModelLoad(const char *name, const char *dir)
 		model->weights = SafeTensorsOpen(EncModelFile(model, "model.safetensors"),
 										 mcxt);
 		model->arch_state = model->arch->load(model);
+		EncModelLoadFinish(model);
 		if (model->dim < 1 || model->dim > 16000)
 			elog(ERROR, "architecture %s set invalid dimension %d",
 				 model->arch->name, model->dim);

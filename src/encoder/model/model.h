@@ -72,6 +72,9 @@ extern void EncModelLinear(EncModel *model, EncLinear *l, const char *wname,
 						   const char *bname, EncWeightLayout layout,
 						   int in, int out);
 
+/* The architecture has bound everything: release what only the load needed */
+extern void EncModelLoadFinish(EncModel *model);
+
 /* config.json values, or dflt when absent; a wrong type is an error */
 extern int	EncConfigInt(EncModel *model, const char *key, int dflt);
 extern double EncConfigFloat(EncModel *model, const char *key, double dflt);
