@@ -181,7 +181,7 @@ def main():
     print("|---|---|---|---|")
     for key in res[0]:
         a, b = res[0][key], res[1][key]
-        faster_is_bigger = "sent/s" in key
+        faster_is_bigger = "sent/" in key
         ratio = b / a if faster_is_bigger else a / b
         print("| %s | %.2f | %.2f | %.3f |" % (key, a, b, ratio))
     print()
