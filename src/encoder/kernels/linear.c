@@ -15,6 +15,7 @@
  *-------------------------------------------------------------------------
  */
 #include <cblas.h>
+#include <string.h>
 
 #include "encoder/kernels/gemm_panels.h"
 #include "encoder/kernels/gemm_rows.h"
@@ -58,14 +59,18 @@ SgemmLinear(const EncLinear *l, const float *x, int n, float *y,
 {
 	bool		trans = l->layout == ENC_W_OUT_IN;
 
+	/* y starts as the bias (plus y itself when accumulating) */
 	if (l->bias != NULL)
 	{
 		for (int i = 0; i < n; i++)
 		{
 			float	   *row = y + (long) i * l->out;
 
-			for (int j = 0; j < l->out; j++)
-				row[j] = accumulate ? row[j] + l->bias[j] : l->bias[j];
+			if (accumulate)
+				for (int j = 0; j < l->out; j++)
+					row[j] += l->bias[j];
+			else
+				memcpy(row, l->bias, sizeof(float) * l->out);
 		}
 	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, trans ? CblasTrans : CblasNoTrans,
