@@ -12,6 +12,7 @@
 --   bm25_tokenize         reads the text search configuration (STABLE)
 --   bm25handler           index AM handler, as core's
 --   chunk                 NULL options mean defaults; reads the model files
+--   drop_adapter          deletes a row of semvec_adapters (VOLATILE, UNSAFE; not STRICT: if_exists)
 --   embed_tokens          reads the model files (STABLE)
 --   hnsw_check            reads an index (VOLATILE)
 --   hnswhandler           index AM handler, as core's

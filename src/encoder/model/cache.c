@@ -9,6 +9,10 @@
  * semvec.model_path changes, the folder is checked again: a different
  * folder or a changed file (mtime, size, inode) reloads it.
  *
+ * Adapter models ("base+name", adapter/model.c) are cached here too: the
+ * base is looked up first (so it is current), and the wrapper is rebuilt
+ * when the base was reloaded or the adapter's row changed.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -18,6 +22,7 @@
 #include "storage/proc.h"
 #include "utils/memutils.h"
 
+#include "encoder/adapter/model.h"
 #include "encoder/encoder.h"
 #include "encoder/model/cache.h"
 #include "encoder/model/load.h"
@@ -35,6 +40,7 @@ typedef struct CacheEntry
 	char		name[ENC_MAX_NAME];
 	EncModel   *model;
 	uint64		signature;		/* of the folder's files at load */
+	EncModel   *base;			/* an adapter's base model, else NULL */
 	LocalTransactionId checked_lxid;	/* last transaction that checked */
 	int			checked_gen;	/* semvec.model_path generation then */
 	struct CacheEntry *next;
@@ -67,16 +73,89 @@ FolderSignature(const char *dir)
 	return h;
 }
 
-/* Drop a cache entry and everything its model owns */
+/*
+ * Drop a cache entry and everything its model owns, and the adapter models
+ * built over it (they borrow its tokenizer and forward pass)
+ */
 static void
 DropEntry(CacheEntry **link)
 {
 	CacheEntry *e = *link;
+	EncModel   *model = e->model;
 
 	*link = e->next;
-	if (e->model != NULL)
-		EncModelFree(e->model);
 	pfree(e);
+	if (model == NULL)
+		return;
+	link = &Cache;
+	while (*link != NULL)
+	{
+		if ((*link)->base == model)
+		{
+			CacheEntry *a = *link;
+
+			*link = a->next;
+			EncModelFree(a->model);
+			pfree(a);
+		}
+		else
+			link = &(*link)->next;
+	}
+	EncModelFree(model);
+}
+
+/* The entry of a name, and the link that points to it */
+static CacheEntry **
+FindEntry(const char *name)
+{
+	CacheEntry **link;
+
+	for (link = &Cache; *link != NULL; link = &(*link)->next)
+		if (strcmp((*link)->name, name) == 0)
+			break;
+	return link;
+}
+
+/* Remember a new model under name */
+static EncModel *
+AddEntry(const char *name, EncModel *model, uint64 sig, EncModel *base)
+{
+	CacheEntry *e = MemoryContextAllocZero(TopMemoryContext, sizeof(CacheEntry));
+
+	strlcpy(e->name, name, ENC_MAX_NAME);
+	e->model = model;
+	e->signature = sig;
+	e->base = base;
+	e->checked_lxid = MyProc->lxid;
+	e->checked_gen = EncModelPathGeneration;
+	e->next = Cache;
+	Cache = e;
+	return model;
+}
+
+/* "base+adapter[:doc]": the base first, then the wrapper if still current */
+static EncModel *
+AdapterModelGet(const char *name, const char *basename)
+{
+	EncModel   *base = EncModelGet(basename);
+	CacheEntry **link = FindEntry(name);
+	CacheEntry *e = *link;
+
+	if (e != NULL && e->base == base)
+	{
+		if (e->checked_lxid == MyProc->lxid &&
+			e->checked_gen == EncModelPathGeneration)
+			return e->model;
+		if (EncAdapterModelCurrent(e->model))
+		{
+			e->checked_lxid = MyProc->lxid;
+			e->checked_gen = EncModelPathGeneration;
+			return e->model;
+		}
+	}
+	if (e != NULL)
+		DropEntry(link);
+	return AddEntry(name, EncAdapterModelLoad(name, base), 0, base);
 }
 
 /* Load a model or return the cached one when its folder is unchanged */
@@ -88,12 +167,15 @@ EncModelGet(const char *name)
 	char	   *dir;
 	uint64		sig;
 	EncModel   *model;
+	char	   *basename;
+	char	   *adapter;
+	bool		doc_side;
 
+	if (EncAdapterParseName(name, &basename, &adapter, &doc_side))
+		return AdapterModelGet(name, basename);
 	EncCheckModelName(name);
 
-	for (link = &Cache; *link != NULL; link = &(*link)->next)
-		if (strcmp((*link)->name, name) == 0)
-			break;
+	link = FindEntry(name);
 	e = *link;
 	if (e != NULL && e->checked_lxid == MyProc->lxid &&
 		e->checked_gen == EncModelPathGeneration)
@@ -126,15 +208,7 @@ EncModelGet(const char *name)
 		DropEntry(link);
 
 	model = EncModelLoad(name, dir);
-	e = MemoryContextAllocZero(TopMemoryContext, sizeof(CacheEntry));
-	strlcpy(e->name, name, ENC_MAX_NAME);
-	e->model = model;
-	e->signature = sig;
-	e->checked_lxid = MyProc->lxid;
-	e->checked_gen = EncModelPathGeneration;
-	e->next = Cache;
-	Cache = e;
-	return e->model;
+	return AddEntry(name, model, sig, NULL);
 }
 
 /* Forget every cached model of this backend; returns how many */
