@@ -11,4 +11,4 @@ work=$(scratch_dir ivfbench)
 bench_server "$PGBIN" "$work" "$port" "shared_buffers = '1GB'" "maintenance_work_mem = '2GB'" \
 	"max_wal_size = '4GB'"
 trap 'as_pg "$PGBIN/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null' EXIT
-/usr/bin/python3 bench/ivfflat/ivfflat.py --dsn "host=$work port=$port dbname=postgres user=$SEMVEC_TEST_USER" "$@"
+/usr/bin/python3 -u bench/ivfflat/ivfflat.py --dsn "host=$work port=$port dbname=postgres user=$SEMVEC_TEST_USER" "$@"

@@ -210,6 +210,14 @@ typedef struct IvfflatIndexInfo
 	int			typmodDim;		/* column dimension, or -1 */
 }			IvfflatIndexInfo;
 
+/* What rd_amcache holds: the facts plus a block -> buffer hint table */
+typedef struct IvfflatRelCache
+{
+	IvfflatIndexInfo info;
+	BlockNumber nrecent;
+	Buffer		recent[FLEXIBLE_ARRAY_MEMBER];
+}			IvfflatRelCache;
+
 /*
  * The centres of an index in memory, in their stored form (values of the
  * indexed type, itemSize bytes apart), as build, insert and scan all
@@ -245,6 +253,7 @@ extern const IvfflatTypeOps *IvfflatTypeOpsFor(Relation index);
 /* ivfutils.c */
 extern void IvfflatGetIndexInfo(Relation index, IvfflatIndexInfo * info);
 extern Buffer IvfflatNewBuffer(Relation index, ForkNumber forkNum);
+extern Buffer IvfflatReadBuffer(Relation index, BlockNumber blkno);
 extern void IvfflatInitPage(Page page, uint16 flags);
 extern IvfflatMetaPageData IvfflatReadMeta(Relation index);
 extern void *IvfflatPrepareValue(IvfflatIndexInfo * info, Datum value, bool forQuery);

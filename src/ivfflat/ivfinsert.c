@@ -164,7 +164,7 @@ InsertIntoList(Relation index, ListChoice choice, IvfflatTuple tup, Size size)
 	blkno = orig;
 	for (;;)
 	{
-		Buffer		buf = ReadBuffer(index, blkno);
+		Buffer		buf = IvfflatReadBuffer(index, blkno);
 		Page		page;
 		BlockNumber next;
 
