@@ -369,32 +369,58 @@ AssignRows(KmeansState * st)
 	return changes;
 }
 
-/* Give each empty centre the farthest row of a cluster that can spare one */
+/* qsort_arg order: rows by distance bound, farthest first */
+static int
+CompareFarthest(const void *a, const void *b, void *arg)
+{
+	const float *upper = arg;
+	float		ua = upper[*(const int *) a];
+	float		ub = upper[*(const int *) b];
+
+	return (ua < ub) - (ua > ub);
+}
+
+/*
+ * Give each empty centre the farthest row (by its distance bound) of a
+ * cluster that can spare one.  Rows are ranked once per call, in the order
+ * array (free at this point: GroupRows refills it afterwards).
+ */
 static void
 FillEmptyCenters(KmeansState * st)
 {
-	for (int j = 0; j < st->k; j++)
-	{
-		int			donor = -1;
-		float		far = 0;
+	int			nempty = 0;
+	int			ncand = 0;
+	int			next = 0;
 
+	for (int j = 0; j < st->k; j++)
+		if (st->counts[j] == 0)
+			nempty++;
+	if (nempty == 0)
+		return;
+
+	for (int i = 0; i < st->n; i++)
+		if (st->upper[i] > 0)
+			st->order[ncand++] = i;
+	qsort_arg(st->order, ncand, sizeof(int), CompareFarthest, st->upper);
+
+	for (int j = 0; j < st->k && next < ncand; j++)
+	{
 		if (st->counts[j] > 0)
 			continue;
-		for (int i = 0; i < st->n; i++)
+		CHECK_FOR_INTERRUPTS();
+		while (next < ncand && st->counts[st->assign[st->order[next]]] < 2)
+			next++;
+		if (next == ncand)
+			break;				/* no cluster can spare a row */
 		{
-			if (st->upper[i] > far && st->counts[st->assign[i]] > 1)
-			{
-				far = st->upper[i];
-				donor = i;
-			}
+			int			donor = st->order[next++];
+
+			st->counts[st->assign[donor]]--;
+			st->assign[donor] = j;
+			st->counts[j] = 1;
+			st->upper[donor] = 0;
+			st->lower[donor] = 0;
 		}
-		if (donor < 0)
-			continue;			/* every row sits on its centre */
-		st->counts[st->assign[donor]]--;
-		st->assign[donor] = j;
-		st->counts[j] = 1;
-		st->upper[donor] = 0;
-		st->lower[donor] = 0;
 	}
 }
 
