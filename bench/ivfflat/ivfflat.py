@@ -26,6 +26,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from ann import PKG, fetch, load, ground_truth, recall, proc_cpu, vec_text, qps_at  # noqa: E402
 
 
+def cpu_at(rows, target):
+    """Backend CPU per query at a recall level, interpolated over the sweep:
+    steadier than QPS on a shared machine, where waiting for a CPU counts."""
+    pts = sorted((r[1], r[3]) for r in rows)
+    for (r0, c0), (r1, c1) in zip(pts, pts[1:]):
+        if r0 <= target <= r1 and r1 > r0:
+            return c0 + (c1 - c0) * (target - r0) / (r1 - r0)
+    return float("nan")
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -184,6 +194,9 @@ def main():
     print()
     print("QPS at recall@10 = %.2f (interpolated): ivfflat %.1f, hnsw %.1f, ratio %.2f"
           % (a.target, qi, qh, qi / qh if qh == qh and qh else float("nan")))
+    ci, ch = cpu_at(rows["ivfflat"], a.target), cpu_at(rows["hnsw"], a.target)
+    print("backend CPU us/query at recall@10 = %.2f (interpolated): ivfflat %.0f, hnsw %.0f, ratio %.2f"
+          % (a.target, ci, ch, ci / ch if ch == ch and ch else float("nan")))
     print("(QPS and CPU: medians of %d rounds, the engines alternating; cpu: the PostgreSQL"
           " backend's CPU per query, parse/plan/heap included.  Load average at end %s.)"
           % (a.rounds, loadavg()))
