@@ -76,22 +76,22 @@ COMMENT ON FUNCTION semvec_node_models(text) IS
 	'Citus: check that every active node has the model and embeds a probe text as this node does';
 
 -- _embed_table_citus(): embed_table() for a Citus distributed table.  The
--- embedding runs on the nodes that hold the shards: per round, each node
--- gets one new session that runs embed_table() on its next shard (a plain
--- table there), so all nodes work at once and the rows never travel to
--- the coordinator.  Each shard commits per batch as on one node, so a
--- failure or cancel loses at most the batches in flight and a new call
--- resumes.  Several calls at once share the shards' rows (SKIP LOCKED):
--- that is how to run more than one session per node.
+-- embedding runs on the nodes that hold the shards, all at once: per round,
+-- each node gets one new session that runs embed_table() on its shards (plain
+-- tables there) that still have rows to embed; the rows never travel to the
+-- coordinator.  Each shard commits per batch as on one node, so a failure or
+-- cancel loses at most the batches in flight and a new call resumes.
+-- Several calls at once share the shards' rows (SKIP LOCKED): that is how
+-- to run more than one session per node.
 CREATE PROCEDURE _embed_table_citus(tbl regclass, text_col name, emb_col name, batch int,
                                     model text, quiet boolean)
 	LANGUAGE plpgsql AS $$
 DECLARE
 	m text;
 	todo bigint;
-	left_ bigint;
+	left_ bigint := 0;
 	replicated bigint;
-	nrounds int;
+	prev bigint;
 	rnd int := 0;
 	names text[];
 	ports int[];
@@ -151,35 +151,48 @@ BEGIN
 		RAISE NOTICE 'embed_table: % rows of % to embed on the nodes holding its shards, % per batch',
 			todo, tbl, batch;
 	END IF;
-	EXECUTE 'SELECT max(n) FROM (SELECT count(*) AS n FROM pg_catalog.pg_dist_shard_placement'
-	        '  JOIN pg_catalog.pg_dist_shard USING (shardid) WHERE logicalrelid = $1'
-	        '  GROUP BY nodename, nodeport) s'
-		INTO nrounds USING tbl;
-
-	-- round r: every node embeds its r-th shard (shards in shardid order);
+	-- Rounds: each node gets one new session that embeds its shards with
+	-- rows to do, one after another, and starts no new shard once the
+	-- round has run 30 seconds; then this session reports progress and
+	-- starts the next round.  So a node loads the model once per round, and
+	-- waits at most for the rest of another node's current shard.
 	-- client_connection_check_interval ends a node's session soon after
-	-- this one goes away (a cancel here), losing only the batch in flight
-	WHILE rnd < coalesce(nrounds, 0) LOOP
+	-- this one goes away (a cancel here), losing only the batch in flight.
+	prev := todo;
+	LOOP
 		rnd := rnd + 1;
 		names := '{}';
 		ports := '{}';
 		cmds := '{}';
 		FOR pl IN EXECUTE
-			'SELECT nodename, nodeport, shard FROM'
-			' (SELECT nodename, nodeport, pg_catalog.shard_name(logicalrelid, shardid) AS shard,'
-			'         row_number() OVER (PARTITION BY nodename, nodeport ORDER BY shardid) AS r'
-			'  FROM pg_catalog.pg_dist_shard_placement JOIN pg_catalog.pg_dist_shard USING (shardid)'
-			'  WHERE logicalrelid = $1) s WHERE r = $2 ORDER BY nodename, nodeport'
-			USING tbl, rnd
+			'SELECT p.nodename, p.nodeport, bool_and(r.success) AS ok, string_agg(r.result, '' '') FILTER (WHERE NOT r.success) AS err,'
+			'       array_agg(pg_catalog.shard_name(s.logicalrelid, s.shardid) ORDER BY s.shardid) AS shards'
+			' FROM pg_catalog.run_command_on_shards($1, $2) AS r'
+			' JOIN pg_catalog.pg_dist_shard s ON s.shardid = r.shardid'
+			' JOIN pg_catalog.pg_dist_shard_placement p ON p.shardid = r.shardid'
+			' WHERE NOT r.success OR r.result = ''t'''
+			' GROUP BY p.nodename, p.nodeport ORDER BY 1, 2'
+			USING tbl, pg_catalog.format('SELECT EXISTS (SELECT FROM %%s WHERE %I IS NULL AND %I IS NOT NULL)',
+			                             emb_col, text_col)
 		LOOP
+			IF NOT pl.ok THEN
+				RAISE EXCEPTION 'cannot read the shards of % on node %:%', tbl, pl.nodename, pl.nodeport
+					USING ERRCODE = 'connection_failure', DETAIL = pl.err,
+					      HINT = 'Batches committed so far are kept: call embed_table again once every node works.';
+			END IF;
 			names := names || pl.nodename::text;
 			ports := ports || pl.nodeport::int;
 			cmds := cmds || pg_catalog.format('DO %L', pg_catalog.format(
-				'BEGIN PERFORM pg_catalog.set_config(%L, %L, false);'
-				' CALL @extschema@.embed_table(%L, %L, %L, %s, %L, true); END',
-				'client_connection_check_interval', '1000',
-				pl.shard, text_col, emb_col, batch, m));
+				'DECLARE t0 timestamptz := pg_catalog.clock_timestamp(); s text; BEGIN'
+				' PERFORM pg_catalog.set_config(%L, %L, false);'
+				' FOREACH s IN ARRAY %L::text[] LOOP'
+				'  CALL @extschema@.embed_table(s::regclass, %L, %L, %s, %L, true);'
+				'  EXIT WHEN pg_catalog.clock_timestamp() - t0 > interval %L;'
+				' END LOOP; END',
+				'client_connection_check_interval', '1000', pl.shards,
+				text_col, emb_col, batch, m, '30 seconds'));
 		END LOOP;
+		EXIT WHEN pg_catalog.cardinality(names) = 0;
 		EXECUTE 'SELECT string_agg(pg_catalog.format(''%s:%s: %s'', node_name, node_port, result), E''\n'')'
 		        ' FROM pg_catalog.master_run_on_worker($1, $2, $3, true) WHERE NOT success'
 			INTO failed USING names, ports, cmds;
@@ -188,16 +201,18 @@ BEGIN
 				USING ERRCODE = 'external_routine_exception', DETAIL = failed,
 				      HINT = 'Batches committed so far are kept: call embed_table again once every node works.';
 		END IF;
+		EXECUTE count_sql INTO left_;
 		IF NOT quiet THEN
-			EXECUTE count_sql INTO left_;
-			RAISE NOTICE '%', pg_catalog.format('embed_table: round %s of %s, %s / %s rows (%s%%), %s rows/s',
-				rnd, nrounds, todo - left_, todo,
+			RAISE NOTICE '%', pg_catalog.format('embed_table: round %s, %s / %s rows (%s%%), %s rows/s',
+				rnd, todo - left_, todo,
 				CASE WHEN todo > 0 THEN round(100.0 * (todo - left_) / todo, 1) ELSE 100 END,
 				round((todo - left_) / greatest(extract(epoch FROM pg_catalog.clock_timestamp() - t0), 0.001)));
 		END IF;
+		-- rows embed() leaves NULL are left alone, as on one node
+		EXIT WHEN left_ >= prev;
+		prev := left_;
 	END LOOP;
 	IF NOT quiet THEN
-		EXECUTE count_sql INTO left_;
 		RAISE NOTICE 'embed_table: done, % rows in % s', todo - left_,
 			round(extract(epoch FROM pg_catalog.clock_timestamp() - t0)::numeric, 2);
 	END IF;

@@ -207,7 +207,7 @@ for my $w ($w1, $w2)
 my %logpos = map { $_ => -s $node{$_}->logfile } qw(worker1 worker2);
 my ($ret, $out, $err) = $coord->psql('postgres', "CALL embed_table('chunks')");
 is($ret, 0, 'embed_table on the distributed table') or diag($err);
-like($err, qr/embed_table: \d+ rows of chunks to embed on the nodes holding its shards.*round 2 of 2.*done, $nchunks rows/s,
+like($err, qr/embed_table: \d+ rows of chunks to embed on the nodes holding its shards.*round \d+, $nchunks \/ $nchunks rows.*done, $nchunks rows/s,
 	'embed_table reports progress per round');
 for my $w ($w1, $w2)
 {
@@ -225,7 +225,7 @@ sub embed_sessions
 	{
 		next unless /^(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+\.\d+) \S+ \[(\d+)\]/;
 		my ($t, $pid) = (timegm(0, $5, $4, $3, $2 - 1, $1) + $6, $7);
-		if (/statement: DO .*embed_table\(''chunks_\d+''/)
+		if (/statement: DO .*embed_table\(s::regclass/)
 		{
 			$start{$pid} = $t;
 		}
@@ -239,7 +239,7 @@ sub embed_sessions
 }
 my @s1 = embed_sessions('worker1');
 my @s2 = embed_sessions('worker2');
-is(scalar(@s1) . ' ' . scalar(@s2), '2 2', 'each worker embedded its two shards in its own sessions');
+ok(@s1 >= 1 && @s2 >= 1, 'each worker embedded its shards in its own session(s)');
 my $overlap = 0;
 for my $a (@s1)
 {
@@ -520,7 +520,19 @@ is(q1(q{SELECT string_agg(DISTINCT nodeport::text, ',') FROM pg_dist_shard_place
 is(q1($shard_hnsw), '1:true,1:true,1:true,1:true', 'moved shards have their hnsw index');
 is(per_q(sprintf($knn, 'chunks', '')), $exact{''}, 'drained: the single-node answer');
 q1("SELECT citus_remove_node('127.0.0.1', $wport2)");
+# made a new, empty node: no Citus metadata, no semvec, no leftover shards
+$w2->safe_psql('postgres', q{
+	DROP EXTENSION citus CASCADE;
+	DROP SCHEMA public CASCADE;
+	CREATE SCHEMA public AUTHORIZATION pg_database_owner;
+	GRANT USAGE ON SCHEMA public TO PUBLIC;
+	CREATE EXTENSION citus;
+});
+is($w2->safe_psql('postgres', q{SELECT count(*) FROM pg_extension WHERE extname = 'semvec'}), '0',
+	'worker2 is empty again');
 q1("SELECT citus_add_node('127.0.0.1', $wport2)");
+is($w2->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'semvec'}), '0.1.0',
+	'citus_add_node created semvec on the added worker');
 is(q1(qq{SELECT status FROM semvec_node_models() WHERE node_port = $wport2}), 'ok',
 	'the added worker has semvec and the model');
 q1("SELECT rebalance_table_shards(shard_transfer_mode => 'block_writes')");
