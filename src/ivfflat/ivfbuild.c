@@ -12,9 +12,10 @@
  *    when there are fewer rows than lists, as pgvector gives).
  * 3. Metapage and list pages.
  * 4. Assign: a scan of the table puts (list, heap TID, value) of every row
- *    into a sort, by list then TID.  With parallel workers (planned by
- *    PostgreSQL as for a btree build), each participant scans part of the
- *    table into its own sort and the leader merges them.
+ *    into a sort, by list then TID; the lists are chosen many rows at a
+ *    time (ivfassign.c).  With parallel workers (planned by PostgreSQL as
+ *    for a btree build), each participant scans part of the table into its
+ *    own sort and the leader merges them.
  * 5. Load: the sorted rows are written list by list into chains of data
  *    pages, and each list tuple learns its first and last page.
  *
@@ -106,8 +107,9 @@ typedef struct IvfflatBuildState
 	ReservoirStateData rstate;
 	pg_prng_state prng;
 
-	/* Centres */
+	/* Centres, and rows waiting for their lists */
 	IvfflatCenters *centers;
+	IvfflatAssigner assigner;
 
 	/* Assignment */
 	TupleDesc	sortdesc;
@@ -561,7 +563,28 @@ BeginSort(IvfflatBuildState * bs, int workMem, SortCoordinate coordinate)
 								nullsFirstFlags, workMem, coordinate, TUPLESORT_NONE);
 }
 
-/* Put every row into the sort with its list */
+/* Put the rows collected so far into the sort with their lists */
+static void
+FlushAssigned(IvfflatBuildState * bs)
+{
+	IvfflatAssigner *as = &bs->assigner;
+	TupleTableSlot *slot = bs->slot;
+
+	IvfflatAssignBatch(as);
+	for (int r = 0; r < as->n; r++)
+	{
+		ExecClearTuple(slot);
+		slot->tts_values[0] = Int32GetDatum(as->lists[r]);
+		slot->tts_values[1] = PointerGetDatum(&as->tids[r]);
+		slot->tts_values[2] = PointerGetDatum(as->values + as->valueSize * r);
+		slot->tts_isnull[0] = slot->tts_isnull[1] = slot->tts_isnull[2] = false;
+		ExecStoreVirtualTuple(slot);
+		tuplesort_puttupleslot(bs->sort, slot);
+	}
+	as->n = 0;
+}
+
+/* Collect every row for assignment to its list */
 static void
 AssignCallback(Relation index, ItemPointer tid, Datum *values,
 			   bool *isnull, bool tupleIsAlive, void *state)
@@ -577,15 +600,8 @@ AssignCallback(Relation index, ItemPointer tid, Datum *values,
 	value = IvfflatPrepareValue(&bs->info, values[0], false);
 	if (value != NULL)
 	{
-		TupleTableSlot *slot = bs->slot;
-
-		ExecClearTuple(slot);
-		slot->tts_values[0] = Int32GetDatum(IvfflatNearestList(&bs->info, bs->centers, value));
-		slot->tts_values[1] = PointerGetDatum(tid);
-		slot->tts_values[2] = PointerGetDatum(value);
-		slot->tts_isnull[0] = slot->tts_isnull[1] = slot->tts_isnull[2] = false;
-		ExecStoreVirtualTuple(slot);
-		tuplesort_puttupleslot(bs->sort, slot);
+		if (IvfflatAssignAdd(&bs->assigner, value, tid))
+			FlushAssigned(bs);
 		bs->indtuples++;
 		if (bs->progress && ((int64) bs->indtuples % 1024) == 0)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
@@ -706,6 +722,7 @@ ParallelScanAndSort(IvfflatBuildState * bs, IvfflatShared * shared, Sharedsort *
 	scan = table_beginscan_parallel(bs->heap, ParallelTableScanFromIvfflatShared(shared));
 	reltuples = table_index_build_scan(bs->heap, bs->index, bs->indexInfo, true, bs->progress,
 									   AssignCallback, bs, scan);
+	FlushAssigned(bs);
 	tuplesort_performsort(bs->sort);
 
 	SpinLockAcquire(&shared->mutex);
@@ -746,6 +763,7 @@ IvfflatParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	bs.centers->items = items;
 	bs.sortdesc = SortTupleDesc(index);
 	bs.slot = MakeSingleTupleTableSlot(bs.sortdesc, &TTSOpsVirtual);
+	IvfflatAssignInit(&bs.assigner, &bs.info, bs.centers, bs.buildCtx);
 
 	tuplesort_attach_shared(sharedsort, seg);
 	ParallelScanAndSort(&bs, shared, sharedsort,
@@ -919,6 +937,7 @@ BuildIndex(IvfflatBuildState * bs)
 
 	if (bs->heap != NULL)
 	{
+		IvfflatAssignInit(&bs->assigner, &bs->info, bs->centers, bs->buildCtx);
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFFLAT_PHASE_ASSIGN);
 		bs->progress = true;
 		nworkers = PlanWorkers(bs);
@@ -927,6 +946,7 @@ BuildIndex(IvfflatBuildState * bs)
 			bs->sort = BeginSort(bs, maintenance_work_mem, NULL);
 			bs->reltuples = table_index_build_scan(bs->heap, bs->index, bs->indexInfo,
 												   true, true, AssignCallback, bs, NULL);
+			FlushAssigned(bs);
 			tuplesort_performsort(bs->sort);
 		}
 		LoadSortedRows(bs);

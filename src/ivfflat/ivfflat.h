@@ -235,6 +235,26 @@ typedef struct IvfflatCenters
 
 #define IvfflatCenter(c, i)		((void *) ((c)->items + (Size) (i) * (c)->itemSize))
 
+/* Rows of a build waiting for their lists (ivfassign.c) */
+typedef struct IvfflatAssigner
+{
+	IvfflatIndexInfo *info;
+	IvfflatCenters *centers;
+	bool		batched;		/* float rows through OpenBLAS products */
+	int			cap;			/* rows per batch */
+	int			n;				/* rows collected */
+	Size		valueSize;
+	char	   *values;			/* the prepared values */
+	ItemPointerData *tids;
+	int		   *lists;			/* their lists, once assigned */
+	float	   *centerRows;		/* the stored centres as float rows */
+	float	   *cn2;			/* their squared norms */
+	float		cn2max;
+	float	   *rows;			/* the batch as float rows */
+	float	   *xn2;			/* their squared norms */
+	float	   *dots;			/* rows x centres products */
+}			IvfflatAssigner;
+
 /* Called for each list tuple by IvfflatWalkLists, its page share-locked */
 typedef void (*IvfflatListVisitor) (void *arg, int list, BlockNumber blkno,
 									OffsetNumber offno, IvfflatListTuple lt);
@@ -279,6 +299,12 @@ extern Size IvfflatKmeansMemory(int64 nsamples, int k, int dim, bool isBits);
 extern void IvfflatKmeans(IvfflatKmeansData * km, pg_prng_state *prng);
 extern void IvfflatRandomCenter(IvfflatKmeansData * km, char *row, pg_prng_state *prng);
 extern float IvfflatBitRowDistance(const uint64 *a, const uint64 *b, int words);
+
+/* ivfassign.c */
+extern void IvfflatAssignInit(IvfflatAssigner * as, IvfflatIndexInfo * info,
+							  IvfflatCenters * centers, MemoryContext ctx);
+extern bool IvfflatAssignAdd(IvfflatAssigner * as, const void *value, ItemPointer tid);
+extern void IvfflatAssignBatch(IvfflatAssigner * as);
 
 /* ivfbuild.c */
 extern IndexBuildResult *ivfflatbuild(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -22,10 +22,16 @@
  * The iterations are Lloyd's, made cheap by Hamerly's bounds: each row
  * keeps an upper bound on the distance to its centre and a lower bound on
  * the distance to any other centre, and only rows whose bounds overlap are
- * measured again.  When a row must be compared with every centre, Elkan's
- * first lemma skips a centre c whenever d(c, best) >= 2 d(x, best), using a
- * k x k matrix of centre distances (this matrix is what makes the memory
- * needed grow with lists^2).  The same lemma speeds up k-means++: a new
+ * measured again.  A float row measured against every centre goes with
+ * others through one OpenBLAS product per batch (|x|^2 + |c|^2 - 2 x.c,
+ * remeasured with the kernel when that comes out near zero); in high
+ * dimensions the bounds rarely hold, and these products are most of the
+ * work.  A bit row is compared with each centre in turn, and Elkan's first
+ * lemma skips a centre c whenever d(c, best) >= 2 d(x, best), using a k x k
+ * matrix of centre distances (kept for float centres too, where one product
+ * C C^T fills it; this matrix is what makes the memory needed grow with
+ * lists^2).  k-means++ measures every float row against each new centre in
+ * one matrix-vector product; for bit rows the same lemma prunes it: a new
  * centre cannot take a row whose centre is at least twice the row's
  * distance away from it.
  *
@@ -33,18 +39,21 @@
  * the row with the largest distance bound among clusters of two rows or
  * more (it becomes that row), which splits a spread-out cluster; if every
  * row sits exactly on its centre, there is nothing to split and the centre
- * stays where it is.  The iterations stop when no row changes cluster, or
- * after IVFFLAT_KMEANS_MAX_ITER rounds.
+ * stays where it is.  The iterations stop when at most one row in
+ * IVFFLAT_KMEANS_SETTLED changed cluster, or after IVFFLAT_KMEANS_MAX_ITER
+ * rounds.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <cblas.h>
 #include <float.h>
 #include <math.h>
 
 #include "miscadmin.h"
 #include "port/pg_bitutils.h"
+#include "portability/instr_time.h"
 #include "utils/memutils.h"
 
 #include "ivfflat/ivfflat.h"
@@ -52,7 +61,21 @@
 
 #define IVFFLAT_KMEANS_MAX_ITER		100
 
+/*
+ * The iterations stop once at most 1 row in this many changed centre: on
+ * 100k word vectors (100 lists), iterating on to no change at all took 56
+ * rounds instead of 25 and gave the same recall (0.811 / 0.922 at 4 / 8
+ * probes against 0.813 / 0.920)
+ */
+#define IVFFLAT_KMEANS_SETTLED		1000
+
 #define KmRow(km, base, i)	((base) + (Size) (i) * (km)->rowBytes)
+
+/*
+ * Float rows measured against every centre go through OpenBLAS in batches
+ * of this many rows, the products of a batch taking at most 4 MB
+ */
+#define KmBatchRows(k)		Max(1, Min(256, (1 << 20) / Max((k), 1)))
 
 /* Bytes of one row: float4 elements, or bits padded to whole uint64 words */
 Size
@@ -78,8 +101,14 @@ IvfflatKmeansMemory(int64 nsamples, int k, int dim, bool isBits)
 	total += (Size) 2 * k * row;
 	total += (Size) nsamples * (2 * sizeof(int) + 2 * sizeof(float));
 	total += (Size) k * k * sizeof(float);
-	total += (Size) k * (3 * sizeof(int) + 3 * sizeof(float));
+	total += (Size) k * (3 * sizeof(int) + 4 * sizeof(float));
 	total += (Size) dim * sizeof(double);
+	if (!isBits)
+	{
+		/* row norms, products of the seeding, a batch of rows and products */
+		total += (Size) nsamples * 2 * sizeof(float);
+		total += (Size) KmBatchRows(k) * ((Size) dim + k) * sizeof(float);
+	}
 	return total;
 }
 
@@ -174,7 +203,30 @@ typedef struct KmeansState
 	int		   *order;			/* rows grouped by centre */
 	int		   *starts;			/* first position of each centre in order */
 	char	   *newCenters;
+	/* Float rows only: squared norms, products with centres, a batch */
+	float	   *rown2;			/* |x|^2 per row */
+	float	   *cn2;			/* |c|^2 per centre */
+	float	   *dots;			/* n products (seeding), or a batch's rows x k */
+	float	   *batch;			/* a batch of rows, gathered */
+	int		   *pending;		/* rows of the batch */
+	int			npending;
 }			KmeansState;
+
+/*
+ * Euclidean distance from squared norms and a dot product (the products
+ * come from OpenBLAS).  Rounding makes the difference of two close numbers
+ * inexact, so a distance near zero is measured again with the kernel: rows
+ * equal to a centre must come out at exactly 0 (k-means++ relies on it).
+ */
+static inline float
+DistanceFromDot(KmeansState * st, float xn2, float cn2, float dot, const char *x, const char *c)
+{
+	float		d2 = xn2 + cn2 - 2 * dot;
+
+	if (d2 <= 1e-4f * (xn2 + cn2))
+		return RowDistance(st->km, x, c);
+	return sqrtf(d2);
+}
 
 /*
  * k-means++ seeding.  Leaves each row assigned to its nearest seed with
@@ -215,22 +267,46 @@ SeedCenters(KmeansState * st, pg_prng_state *prng)
 		}
 		row[chosen] = 0;
 
-		/* Rows the new centre may take; Elkan's lemma skips the others */
-		for (int i = 0; i < n; i++)
+		if (km->isBits)
 		{
-			int			a = st->assign[i];
-
-			if (a < 0 || row[a] < 2 * st->upper[i])
+			/* Rows the new centre may take; Elkan's lemma skips the others */
+			for (int i = 0; i < n; i++)
 			{
-				float		d = RowDistance(km, KmRow(km, km->samples, i), c);
+				int			a = st->assign[i];
+
+				if (a < 0 || row[a] < 2 * st->upper[i])
+				{
+					float		d = RowDistance(km, KmRow(km, km->samples, i), c);
+
+					if (d < st->upper[i])
+					{
+						st->upper[i] = d;
+						st->assign[i] = chosen;
+					}
+				}
+				total += (double) st->upper[i] * st->upper[i];
+			}
+		}
+		else
+		{
+			/* Every row against the new centre in one OpenBLAS product */
+			float		cn2 = DistanceInnerProduct(km->dim, (const float *) c, (const float *) c);
+
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, n, km->dim, 1.0f,
+						(const float *) km->samples, km->dim, (const float *) c, 1,
+						0.0f, st->dots, 1);
+			for (int i = 0; i < n; i++)
+			{
+				float		d = DistanceFromDot(st, st->rown2[i], cn2, st->dots[i],
+												KmRow(km, km->samples, i), c);
 
 				if (d < st->upper[i])
 				{
 					st->upper[i] = d;
 					st->assign[i] = chosen;
 				}
+				total += (double) st->upper[i] * st->upper[i];
 			}
-			total += (double) st->upper[i] * st->upper[i];
 		}
 
 		if (chosen + 1 == k)
@@ -273,32 +349,45 @@ SeedCenters(KmeansState * st, pg_prng_state *prng)
 }
 
 /*
- * Assignment step with Hamerly's bounds and Elkan's pruning; returns how
- * many rows changed centre.
+ * Half the distance between every two centres, and per centre to its
+ * nearest other one (s).  Float centres: one OpenBLAS product C C^T,
+ * written into the matrix and turned into distances in place.
  */
-static int64
-AssignRows(KmeansState * st)
+static void
+CenterDistances(KmeansState * st)
 {
 	IvfflatKmeansData *km = st->km;
 	int			k = st->k;
-	int64		changes = 0;
 
-	/* Half distances between centres and, per centre, to its nearest */
 	for (int j = 0; j < k; j++)
-	{
 		st->s[j] = FLT_MAX;
-		st->cdist[(Size) j * k + j] = 0;
+
+	if (!km->isBits)
+	{
+		for (int j = 0; j < k; j++)
+			st->cn2[j] = DistanceInnerProduct(km->dim, (const float *) KmRow(km, km->centers, j),
+											  (const float *) KmRow(km, km->centers, j));
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, k, km->dim, 1.0f,
+					(const float *) km->centers, km->dim, (const float *) km->centers, km->dim,
+					0.0f, st->cdist, k);
 	}
+
 	for (int j = 0; j < k; j++)
 	{
 		const char *cj = KmRow(km, km->centers, j);
 
 		if ((j & 63) == 0)
 			CHECK_FOR_INTERRUPTS();
+		st->cdist[(Size) j * k + j] = 0;
 		for (int t = j + 1; t < k; t++)
 		{
-			float		h = 0.5f * RowDistance(km, cj, KmRow(km, km->centers, t));
+			float		h;
 
+			if (km->isBits)
+				h = 0.5f * RowDistance(km, cj, KmRow(km, km->centers, t));
+			else
+				h = 0.5f * DistanceFromDot(st, st->cn2[j], st->cn2[t], st->cdist[(Size) j * k + t],
+										   cj, KmRow(km, km->centers, t));
 			st->cdist[(Size) j * k + t] = h;
 			st->cdist[(Size) t * k + j] = h;
 			if (h < st->s[j])
@@ -307,65 +396,161 @@ AssignRows(KmeansState * st)
 				st->s[t] = h;
 		}
 	}
+}
+
+/*
+ * A bit row against every centre that could be nearer than its own (Elkan's
+ * lemma skips the others).  Sets its centre and bounds; true if it moved.
+ */
+static bool
+FullScanBits(KmeansState * st, int i)
+{
+	IvfflatKmeansData *km = st->km;
+	int			k = st->k;
+	const char *x = KmRow(km, km->samples, i);
+	int			a = st->assign[i];
+	int			best = a;
+	float		bd = st->upper[i];
+	float		second = FLT_MAX;
+	const float *hrow = st->cdist + (Size) best * k;
+
+	for (int t = 0; t < k; t++)
+	{
+		float		d;
+
+		if (t == best)
+			continue;
+		if (hrow[t] >= bd)
+		{
+			/* d(x, t) >= 2 h(best, t) - d(x, best) >= d(x, best) */
+			float		lb = 2 * hrow[t] - bd;
+
+			if (lb < second)
+				second = lb;
+			continue;
+		}
+		d = RowDistance(km, x, KmRow(km, km->centers, t));
+		if (d < bd)
+		{
+			if (bd < second)
+				second = bd;
+			best = t;
+			bd = d;
+			hrow = st->cdist + (Size) best * k;
+		}
+		else if (d < second)
+			second = d;
+	}
+	st->assign[i] = best;
+	st->upper[i] = bd;
+	st->lower[i] = second;
+	return best != a;
+}
+
+/*
+ * The pending float rows against every centre: one OpenBLAS product for
+ * the batch, then nearest and second nearest per row (the row's own centre
+ * wins ties).  Returns how many rows moved.
+ */
+static int64
+FullScanBatch(KmeansState * st)
+{
+	IvfflatKmeansData *km = st->km;
+	int			k = st->k;
+	int			dim = km->dim;
+	int64		moved = 0;
+
+	if (st->npending == 0)
+		return 0;
+	for (int r = 0; r < st->npending; r++)
+		memcpy(st->batch + (Size) r * dim, KmRow(km, km->samples, st->pending[r]), km->rowBytes);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, st->npending, k, dim, 1.0f,
+				st->batch, dim, (const float *) km->centers, dim, 0.0f, st->dots, k);
+
+	for (int r = 0; r < st->npending; r++)
+	{
+		int			i = st->pending[r];
+		const char *x = KmRow(km, km->samples, i);
+		const float *dots = st->dots + (Size) r * k;
+		float		xn2 = st->rown2[i];
+		int			a = st->assign[i];
+		int			best = a;
+		int			next = -1;
+		float		bd2 = xn2 + st->cn2[a] - 2 * dots[a];
+		float		sd2 = FLT_MAX;
+
+		/* Compare squared distances; only the two nearest need a root */
+		for (int t = 0; t < k; t++)
+		{
+			float		d2 = xn2 + st->cn2[t] - 2 * dots[t];
+
+			if (t == a)
+				continue;
+			if (d2 < bd2)
+			{
+				sd2 = bd2;
+				next = best;
+				bd2 = d2;
+				best = t;
+			}
+			else if (d2 < sd2)
+			{
+				sd2 = d2;
+				next = t;
+			}
+		}
+		if (best != a)
+			moved++;
+		st->assign[i] = best;
+		st->upper[i] = DistanceFromDot(st, xn2, st->cn2[best], dots[best], x, KmRow(km, km->centers, best));
+		st->lower[i] = next < 0 ? FLT_MAX :
+			DistanceFromDot(st, xn2, st->cn2[next], dots[next], x, KmRow(km, km->centers, next));
+	}
+	st->npending = 0;
+	return moved;
+}
+
+/*
+ * Assignment step with Hamerly's bounds: a row is measured against every
+ * centre only when its bounds overlap; returns how many rows changed centre.
+ */
+static int64
+AssignRows(KmeansState * st)
+{
+	IvfflatKmeansData *km = st->km;
+	int64		changes = 0;
+	int			batchRows = KmBatchRows(st->k);
+
+	CenterDistances(st);
 
 	for (int i = 0; i < st->n; i++)
 	{
-		const char *x = KmRow(km, km->samples, i);
 		int			a = st->assign[i];
 		float		bound = Max(st->s[a], st->lower[i]);
-		float		bd;
-		float		second = FLT_MAX;
-		int			best;
-		const float *hrow;
 
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
 
 		if (st->upper[i] <= bound)
 			continue;
-		bd = RowDistance(km, x, KmRow(km, km->centers, a));
-		st->upper[i] = bd;
-		if (bd <= bound)
+		st->upper[i] = RowDistance(km, KmRow(km, km->samples, i), KmRow(km, km->centers, a));
+		if (st->upper[i] <= bound)
 			continue;
 
-		/* Compare with every centre that could be nearer */
-		best = a;
-		hrow = st->cdist + (Size) best * k;
-		for (int t = 0; t < k; t++)
+		if (km->isBits)
 		{
-			float		d;
-
-			if (t == best)
-				continue;
-			if (hrow[t] >= bd)
-			{
-				/* d(x, t) >= 2 h(best, t) - d(x, best) >= d(x, best) */
-				float		lb = 2 * hrow[t] - bd;
-
-				if (lb < second)
-					second = lb;
-				continue;
-			}
-			d = RowDistance(km, x, KmRow(km, km->centers, t));
-			if (d < bd)
-			{
-				if (bd < second)
-					second = bd;
-				best = t;
-				bd = d;
-				hrow = st->cdist + (Size) best * k;
-			}
-			else if (d < second)
-				second = d;
+			if (FullScanBits(st, i))
+				changes++;
 		}
-		if (best != a)
+		else
 		{
-			st->assign[i] = best;
-			changes++;
+			st->pending[st->npending++] = i;
+			if (st->npending == batchRows)
+				changes += FullScanBatch(st);
 		}
-		st->upper[i] = bd;
-		st->lower[i] = second;
 	}
+	if (!km->isBits)
+		changes += FullScanBatch(st);
 	return changes;
 }
 
@@ -596,6 +781,11 @@ IvfflatKmeans(IvfflatKmeansData * km, pg_prng_state *prng)
 	MemoryContext oldCtx;
 	int			k = km->k;
 	int			n = km->nsamples;
+	int			iter;
+	int64		changes = 0;
+	instr_time	start,
+				seeded,
+				done;
 
 	Assert(n > k && k >= 1);
 
@@ -616,14 +806,34 @@ IvfflatKmeans(IvfflatKmeansData * km, pg_prng_state *prng)
 	st.counts = palloc(sizeof(int) * k);
 	st.starts = palloc(sizeof(int) * k);
 	st.newCenters = palloc_extended(km->rowBytes * k, MCXT_ALLOC_HUGE);
-
-	SeedCenters(&st, prng);
-
-	for (int iter = 0; iter < IVFFLAT_KMEANS_MAX_ITER; iter++)
+	st.npending = 0;
+	if (!km->isBits)
 	{
-		int64		changes = AssignRows(&st);
+		int			batchRows = KmBatchRows(k);
 
-		if (iter > 0 && changes == 0)
+		st.rown2 = palloc_extended(sizeof(float) * n, MCXT_ALLOC_HUGE);
+		st.cn2 = palloc(sizeof(float) * k);
+		st.dots = palloc_extended(sizeof(float) * Max((Size) n, (Size) batchRows * k), MCXT_ALLOC_HUGE);
+		st.batch = palloc_extended(sizeof(float) * (Size) batchRows * km->dim, MCXT_ALLOC_HUGE);
+		st.pending = palloc(sizeof(int) * batchRows);
+		for (int i = 0; i < n; i++)
+		{
+			const float *x = (const float *) KmRow(km, km->samples, i);
+
+			st.rown2[i] = DistanceInnerProduct(km->dim, x, x);
+		}
+	}
+
+	INSTR_TIME_SET_CURRENT(start);
+	SeedCenters(&st, prng);
+	INSTR_TIME_SET_CURRENT(seeded);
+	INSTR_TIME_SUBTRACT(seeded, start);
+
+	for (iter = 0; iter < IVFFLAT_KMEANS_MAX_ITER; iter++)
+	{
+		changes = AssignRows(&st);
+		elog(DEBUG2, "ivfflat k-means iteration %d: %lld rows changed centre", iter + 1, (long long) changes);
+		if (iter > 0 && changes <= n / IVFFLAT_KMEANS_SETTLED)
 			break;
 		memset(st.counts, 0, sizeof(int) * k);
 		for (int i = 0; i < n; i++)
@@ -632,6 +842,11 @@ IvfflatKmeans(IvfflatKmeansData * km, pg_prng_state *prng)
 		if (!MoveCenters(&st))
 			break;
 	}
+	INSTR_TIME_SET_CURRENT(done);
+	INSTR_TIME_SUBTRACT(done, start);
+	elog(DEBUG1, "ivfflat k-means: %d rows, %d centres, seeding %.3f s, %d iterations (last moved %lld rows), %.3f s in all",
+		 n, k, INSTR_TIME_GET_DOUBLE(seeded), Min(iter + 1, IVFFLAT_KMEANS_MAX_ITER),
+		 (long long) changes, INSTR_TIME_GET_DOUBLE(done));
 
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextDelete(ctx);

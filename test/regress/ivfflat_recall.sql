@@ -87,7 +87,7 @@ CREATE INDEX ON r USING ivfflat (v) WITH (lists = 1000);
 -- ... and a sample too big for it is cut down, with a NOTICE
 CREATE TABLE r3 (v vector(3));
 INSERT INTO r3 SELECT ARRAY[random(), random(), random()] FROM generate_series(1, 20000);
-CREATE INDEX ON r3 USING ivfflat (v) WITH (lists = 400);
+CREATE INDEX ON r3 USING ivfflat (v) WITH (lists = 300);
 RESET maintenance_work_mem;
 DROP TABLE r3;
 
