@@ -189,18 +189,7 @@ ValueToRow(IvfflatBuildState * bs, const void *value, char *row)
 		memset(row, 0, bs->km.rowBytes);
 	bs->info.ops->toRow(value, row);
 	if (bs->info.kind == IVFFLAT_KIND_IP)
-	{
-		float	   *x = (float *) row;
-		double		norm = 0;
-
-		for (int i = 0; i < bs->dim; i++)
-			norm += (double) x[i] * x[i];
-		norm = sqrt(norm);
-		if (!(norm > 0) || isinf(norm))
-			return false;
-		for (int i = 0; i < bs->dim; i++)
-			x[i] = (float) (x[i] / norm);
-	}
+		return IvfflatNormalizeRow((float *) row, bs->dim);
 	return true;
 }
 

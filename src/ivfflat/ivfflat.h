@@ -298,7 +298,7 @@ extern Size IvfflatKmeansRowBytes(int dim, bool isBits);
 extern Size IvfflatKmeansMemory(int64 nsamples, int k, int dim, bool isBits);
 extern void IvfflatKmeans(IvfflatKmeansData * km, pg_prng_state *prng);
 extern void IvfflatRandomCenter(IvfflatKmeansData * km, char *row, pg_prng_state *prng);
-extern float IvfflatBitRowDistance(const uint64 *a, const uint64 *b, int words);
+extern bool IvfflatNormalizeRow(float *x, int dim);
 
 /* ivfassign.c */
 extern void IvfflatAssignInit(IvfflatAssigner * as, IvfflatIndexInfo * info,

@@ -57,6 +57,7 @@
 #include "utils/memutils.h"
 
 #include "ivfflat/ivfflat.h"
+#include "vector/bitvec.h"
 #include "vector/distance.h"
 
 #define IVFFLAT_KMEANS_MAX_ITER		100
@@ -112,37 +113,29 @@ IvfflatKmeansMemory(int64 nsamples, int k, int dim, bool isBits)
 	return total;
 }
 
-/* Hamming distance between two bit rows of whole words */
-float
-IvfflatBitRowDistance(const uint64 *a, const uint64 *b, int words)
-{
-	uint64		count = 0;
-
-	for (int i = 0; i < words; i++)
-		count += pg_popcount64(a[i] ^ b[i]);
-	return (float) count;
-}
-
 /* Distance between two rows: Euclidean, or Hamming for bit rows */
 static inline float
 RowDistance(const IvfflatKmeansData * km, const char *a, const char *b)
 {
 	if (km->isBits)
-		return IvfflatBitRowDistance((const uint64 *) a, (const uint64 *) b,
-									 (int) (km->rowBytes / sizeof(uint64)));
+		return (float) BitHammingDistance((uint32) km->rowBytes, (const unsigned char *) a,
+										  (const unsigned char *) b);
 	return sqrtf(DistanceL2Squared(km->dim, (const float *) a, (const float *) b));
 }
 
-/* Scale a float row to unit length; false (row untouched) when it is zero */
-static bool
-NormalizeRow(float *x, int dim)
+/*
+ * Scale a float row to unit length; false (row untouched) when it has no
+ * direction (zero) or no finite length
+ */
+bool
+IvfflatNormalizeRow(float *x, int dim)
 {
 	double		norm = 0;
 
 	for (int i = 0; i < dim; i++)
 		norm += (double) x[i] * x[i];
 	norm = sqrt(norm);
-	if (norm == 0)
+	if (!(norm > 0) || isinf(norm))
 		return false;
 	for (int i = 0; i < dim; i++)
 		x[i] = (float) (x[i] / norm);
@@ -183,7 +176,7 @@ IvfflatRandomCenter(IvfflatKmeansData * km, char *row, pg_prng_state *prng)
 		{
 			for (int i = 0; i < km->dim; i++)
 				x[i] = (float) pg_prng_double(prng);
-		} while (km->spherical && !NormalizeRow(x, km->dim));
+		} while (km->spherical && !IvfflatNormalizeRow(x, km->dim));
 	}
 }
 
