@@ -73,18 +73,99 @@ BEGIN
 	END IF;
 END $$;
 
+-- _hybrid_fuse(): the fusion step of hybrid_search().  Takes each side's
+-- ranked candidates (ids as text, best first) with their scores (vector:
+-- cosine similarity 1 - distance; text: BM25 or ts_rank scores), returns
+-- every candidate with its fused score and ranks, best first.
+--   'rrf':    weight / (rrf_k + rank), summed over the sides
+--   'convex': each side's scores scaled to 0..1 from the score of a row
+--             that does not match at all (text scores: 0, so score / best;
+--             similarities have no such zero: the pool's lowest, so
+--             (s - lowest) / (best - lowest)); a missing candidate counts
+--             0; weighted sum
+--   'auto':   'convex' with each side's weight multiplied by its spread,
+--             (best - mean) / best over its pool (a side returning fewer
+--             than pool rows counts the missing ones as its lowest
+--             possible score: 0 for text, the pool's lowest for vectors):
+--             a side whose best candidates barely stand out from the rest
+--             of its pool gets little say (docs/rag.md, "Fusion")
+CREATE FUNCTION _hybrid_fuse(vector_ids text[], vector_scores float8[],
+                             text_ids text[], text_scores float8[],
+                             fusion text, pool int, rrf_k int,
+                             vector_weight float8, text_weight float8)
+	RETURNS TABLE(id text, score float8, vector_rank int, text_rank int)
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	WITH v AS (
+		SELECT u.id, min(u.r)::int AS r0, max(u.s) AS s
+		FROM unnest(vector_ids, vector_scores) WITH ORDINALITY AS u(id, s, r)
+		WHERE u.id IS NOT NULL GROUP BY u.id
+	), vr AS (
+		SELECT v.id, v.s, (row_number() OVER (ORDER BY v.r0))::int AS r FROM v
+	), t AS (
+		SELECT u.id, min(u.r)::int AS r0, max(u.s) AS s
+		FROM unnest(text_ids, text_scores) WITH ORDINALITY AS u(id, s, r)
+		WHERE u.id IS NOT NULL GROUP BY u.id
+	), tr AS (
+		SELECT t.id, t.s, (row_number() OVER (ORDER BY t.r0))::int AS r FROM t
+	), vs AS (
+		SELECT max(s) AS mx, min(s) AS mn, count(*) AS n, sum(s) AS total FROM vr
+	), ts AS (
+		SELECT max(s) AS mx, min(s) AS mn, count(*) AS n, sum(s) AS total FROM tr
+	), w AS (
+		SELECT
+		  vector_weight * CASE WHEN fusion = 'auto' THEN
+		    CASE WHEN vs.mx > 0 THEN greatest(vs.mx - (vs.total + greatest(pool - vs.n, 0) * vs.mn)
+		                                               / greatest(pool, vs.n), 0) / vs.mx
+		         ELSE 0 END
+		  ELSE 1 END AS wv,
+		  text_weight * CASE WHEN fusion = 'auto' THEN
+		    CASE WHEN ts.mx > 0 THEN greatest(ts.mx - ts.total / greatest(pool, ts.n), 0) / ts.mx
+		         ELSE 0 END
+		  ELSE 1 END AS wt,
+		  vs.mx AS vmx, vs.mn AS vmn, ts.mx AS tmx, ts.mn AS tmn
+		FROM vs, ts
+	)
+	SELECT coalesce(vr.id, tr.id),
+	       CASE WHEN fusion = 'rrf' THEN
+	         coalesce(vector_weight / (rrf_k + vr.r), 0) + coalesce(text_weight / (rrf_k + tr.r), 0)
+	       ELSE
+	         coalesce(w.wv * CASE WHEN w.vmx > w.vmn THEN (vr.s - w.vmn) / (w.vmx - w.vmn) ELSE 1 END, 0)
+	         + coalesce(w.wt * CASE WHEN w.tmx > 0 THEN greatest(tr.s, 0) / w.tmx ELSE 1 END, 0)
+	       END,
+	       vr.r, tr.r
+	FROM vr FULL JOIN tr ON vr.id = tr.id CROSS JOIN w
+	ORDER BY 2 DESC, least(vr.r, tr.r), 1;
+END;
+
+-- The bm25 index on a column (valid, without a predicate), or NULL
+CREATE FUNCTION _bm25_index_on(tbl regclass, col name)
+	RETURNS regclass LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT i.indexrelid::regclass
+	FROM pg_catalog.pg_index i
+	JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+	JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname = 'bm25'
+	JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+	WHERE i.indrelid = tbl AND i.indnatts = 1 AND a.attname = col
+	  AND i.indisvalid AND i.indpred IS NULL
+	ORDER BY i.indexrelid LIMIT 1;
+END;
+
 -- hybrid_search() with a query vector: the pool nearest rows by cosine
--- distance (hnsw index when there is one) and the pool best full-text
--- matches (websearch_to_tsquery, ts_rank_cd), fused with RRF.
-CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector,
+-- distance (hnsw or ivfflat index when there is one) and the pool best
+-- full-text matches (the bm25 index on text_col when there is one, else a
+-- tsvector ranking), fused ('auto' by default: see _hybrid_fuse).  Ids are
+-- returned in id_type's type (bigint by default; NULL::uuid, NULL::text...).
+CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector, id_type anyelement,
                               k int DEFAULT 10, pool int DEFAULT 100, rrf_k int DEFAULT 60,
                               vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0,
                               id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
                               emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
                               ts_config regconfig DEFAULT 'english', match text DEFAULT 'any',
-                              ranking text DEFAULT NULL)
-	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
-	              vector_distance float8, text_score float4)
+                              ranking text DEFAULT NULL, fusion text DEFAULT 'auto')
+	RETURNS TABLE(id anyelement, score float8, vector_rank int, text_rank int,
+	              vector_distance float8, text_score float8, text_path text)
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 DECLARE
 	tsv text;
@@ -97,10 +178,15 @@ DECLARE
 	lexqs tsquery[] := '{}';
 	idfs float8[] := '{}';
 	old_ef text := current_setting('hnsw.ef_search', true);
-	vids bigint[];
-	vdist float8[];
-	tids bigint[];
-	tscore float4[];
+	bm25idx regclass;
+	old_batch text;
+	path text;
+	coltype oid;
+	idtype regtype := pg_typeof(id_type);
+	vids text[];
+	vsims float8[];
+	tids text[];
+	tscores float8[];
 BEGIN
 	PERFORM @extschema@._rag_check_args(k, pool, rrf_k);
 	IF vector_weight IS NULL OR text_weight IS NULL
@@ -110,94 +196,166 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      DETAIL = format('Got vector_weight = %s and text_weight = %s.', vector_weight, text_weight);
 	END IF;
+	IF fusion IS NULL OR fusion NOT IN ('auto', 'convex', 'rrf') THEN
+		RAISE EXCEPTION 'unknown fusion "%"', fusion
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'The fusion is "auto", "convex" or "rrf".';
+	END IF;
+	IF match IS NULL OR match NOT IN ('any', 'all') THEN
+		RAISE EXCEPTION 'unknown match mode "%"', match
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'The match mode is "any" or "all".';
+	END IF;
+	IF ranking IS NOT NULL AND ranking NOT IN ('bm25', 'idf', 'ts_rank', 'ts_rank_cd') THEN
+		RAISE EXCEPTION 'unknown ranking "%"', ranking
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'The ranking is "bm25", "idf", "ts_rank" or "ts_rank_cd".';
+	END IF;
+
+	-- ids of any type: carried as text, returned as id_type
+	SELECT a.atttypid INTO coltype FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid = tbl AND a.attname = id_col AND a.attnum > 0 AND NOT a.attisdropped;
+	IF coltype IS NULL THEN
+		RAISE EXCEPTION 'column "%" of relation % does not exist', id_col, tbl
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	IF coltype <> idtype AND idtype NOT IN ('text'::regtype, 'varchar'::regtype)
+		AND NOT EXISTS (SELECT FROM pg_catalog.pg_cast c
+		                WHERE c.castsource = coltype AND c.casttarget = idtype) THEN
+		RAISE EXCEPTION 'id column "%" is of type %, not %', id_col, coltype::regtype, idtype
+			USING ERRCODE = 'datatype_mismatch',
+			      HINT = format('Pass id_type => NULL::%s.', coltype::regtype);
+	END IF;
+
 	IF tsv_col IS NOT NULL THEN
 		tsv := format('%I', tsv_col);
 	ELSE
 		tsv := format('to_tsvector(%L::regconfig, %I)', ts_config, text_col);
 	END IF;
 
-	-- an hnsw scan returns at most ef_search rows: make room for the pool
-	-- (set_config() is why these functions are PARALLEL RESTRICTED: settings
-	-- cannot change inside a parallel worker)
-	IF old_ef IS NOT NULL AND old_ef ~ '^\d+$' AND old_ef::int < pool THEN
-		PERFORM set_config('hnsw.ef_search', least(pool, 1000)::text, true);
-	END IF;
+	-- vector side.  An hnsw scan returns at most ef_search rows: make room
+	-- for the pool (set_config() is why these functions are PARALLEL
+	-- RESTRICTED: settings cannot change inside a parallel worker)
 	IF query_vec IS NOT NULL AND vector_weight <> 0 THEN
-		EXECUTE format('SELECT array_agg(i ORDER BY d, i), array_agg(d ORDER BY d, i) FROM ('
-		               'SELECT %I::bigint AS i, %I OPERATOR(@extschema@.<=>) $1 AS d FROM %s'
+		IF old_ef IS NOT NULL AND old_ef ~ '^\d+$' AND old_ef::int < pool THEN
+			PERFORM set_config('hnsw.ef_search', least(pool, 1000)::text, true);
+		END IF;
+		EXECUTE format('SELECT array_agg(i ORDER BY d, i), array_agg(1 - d ORDER BY d, i) FROM ('
+		               'SELECT %I::text AS i, %I OPERATOR(@extschema@.<=>) $1 AS d FROM %s'
 		               ' WHERE %I IS NOT NULL ORDER BY %I OPERATOR(@extschema@.<=>) $1 LIMIT $2) s',
 		               id_col, emb_col, tbl, emb_col, emb_col)
-			INTO vids, vdist USING query_vec, pool;
-	END IF;
-	IF old_ef IS NOT NULL THEN
-		PERFORM set_config('hnsw.ef_search', old_ef, true);
+			INTO vids, vsims USING query_vec, pool;
+		IF old_ef IS NOT NULL THEN
+			PERFORM set_config('hnsw.ef_search', old_ef, true);
+		END IF;
 	END IF;
 
-	-- 'all': web search syntax, every term required; 'any': any of the
-	-- question's lexemes (suits natural-language questions)
+	-- text side: the bm25 index when there is one (unless a tsvector
+	-- ranking is asked for); 'all' adds a filter: every term required
+	-- (websearch_to_tsquery syntax: "quoted phrases", or, -term)
+	bm25idx := @extschema@._bm25_index_on(tbl, text_col);
+	rk := coalesce(ranking, CASE WHEN bm25idx IS NOT NULL THEN 'bm25'
+	                             WHEN match = 'any' THEN 'idf' ELSE 'ts_rank_cd' END);
+	IF rk = 'bm25' AND bm25idx IS NULL THEN
+		RAISE EXCEPTION 'column "%" of relation % has no bm25 index', text_col, tbl
+			USING ERRCODE = 'undefined_object',
+			      HINT = format('CREATE INDEX ON %s USING bm25 (%I)', tbl, text_col);
+	END IF;
 	IF match = 'all' THEN
 		tsq := websearch_to_tsquery(ts_config, query);
-	ELSIF match = 'any' THEN
+	ELSE
 		SELECT string_agg(quote_literal(l), ' | ')::tsquery INTO tsq
 		FROM unnest(tsvector_to_array(to_tsvector(ts_config, query))) AS l;
-	ELSE
-		RAISE EXCEPTION 'unknown match mode "%"', match
-			USING ERRCODE = 'invalid_parameter_value',
-			      DETAIL = 'The match mode is "any" or "all".';
-	END IF;
-	rk := coalesce(ranking, CASE match WHEN 'any' THEN 'idf' ELSE 'ts_rank_cd' END);
-	IF rk NOT IN ('idf', 'ts_rank', 'ts_rank_cd') THEN
-		RAISE EXCEPTION 'unknown ranking "%"', ranking
-			USING ERRCODE = 'invalid_parameter_value',
-			      DETAIL = 'The ranking is "idf", "ts_rank" or "ts_rank_cd".';
 	END IF;
 
-	IF tsq IS NOT NULL AND text_weight <> 0 THEN
-		IF rk = 'idf' THEN
-			-- BM25-like: sum over the question's lexemes of idf * ts_rank, with
-			-- idf = ln(1 + (N - df + 0.5) / (df + 0.5)); df from the index
-			SELECT greatest(reltuples, 0) INTO ntup FROM pg_class WHERE oid = tbl;
-			IF ntup < 1 THEN
-				EXECUTE format('SELECT count(*) FROM %s', tbl) INTO ntup;
-			END IF;
-			FOR lexq IN SELECT quote_literal(l)::tsquery
-			            FROM unnest(tsvector_to_array(to_tsvector(ts_config, query))) AS l LOOP
-				EXECUTE format('SELECT count(*) FROM %s WHERE %s @@ $1', tbl, tsv)
-					INTO df USING lexq;
-				lexqs := lexqs || lexq;
-				idfs := idfs || ln(1 + (greatest(ntup, df) - df + 0.5) / (df + 0.5));
-			END LOOP;
-			rank_expr := format('(SELECT sum(w * ts_rank(%s, lq)) FROM unnest($3, $4) AS u(lq, w))', tsv);
-		ELSE
-			rank_expr := format('%s(%s, $1)', rk, tsv);
+	IF rk = 'bm25' THEN
+		path := format('bm25 index %s', bm25idx);
+		IF match = 'all' THEN
+			path := path || format(', filtered by %s @@ websearch_to_tsquery', tsv);
 		END IF;
-		EXECUTE format('SELECT array_agg(i ORDER BY s DESC, i), array_agg(s ORDER BY s DESC, i) FROM ('
-		               'SELECT %I::bigint AS i, (%s)::float4 AS s'
-		               ' FROM %s WHERE %s @@ $1 ORDER BY s DESC, 1 LIMIT $2) s',
-		               id_col, rank_expr, tbl, tsv)
-			INTO tids, tscore USING tsq, pool, lexqs, idfs;
+		IF text_weight <> 0 AND query IS NOT NULL AND (match = 'any' OR tsq IS NOT NULL) THEN
+			-- rank the whole pool in one batch; a plan without the index (a
+			-- tiny table) sorts rows without a query term last, with score 0
+			old_batch := current_setting('bm25.first_batch', true);
+			PERFORM set_config('bm25.first_batch', pool::text, true);
+			EXECUTE format('SELECT array_agg(i), array_agg(s) FROM ('
+			               'SELECT %I::text AS i, -(%I OPERATOR(@extschema@.<@>) $1) AS s FROM %s'
+			               ' WHERE %s ORDER BY %I OPERATOR(@extschema@.<@>) $1 LIMIT $2) s WHERE s > 0',
+			               id_col, text_col, tbl,
+			               CASE WHEN match = 'all' THEN format('%s @@ $3', tsv) ELSE 'true' END,
+			               text_col)
+				INTO tids, tscores USING query, pool, tsq;
+			PERFORM set_config('bm25.first_batch', coalesce(old_batch, '10'), true);
+		END IF;
+	ELSE
+		path := format('%s ranked by %s', CASE WHEN tsv_col IS NOT NULL THEN format('tsvector column %I', tsv_col)
+		                                      ELSE tsv END, rk);
+		IF tsq IS NOT NULL AND text_weight <> 0 THEN
+			IF rk = 'idf' THEN
+				-- BM25-like: sum over the question's lexemes of idf * ts_rank, with
+				-- idf = ln(1 + (N - df + 0.5) / (df + 0.5)); df from the index
+				SELECT greatest(reltuples, 0) INTO ntup FROM pg_class WHERE oid = tbl;
+				IF ntup < 1 THEN
+					EXECUTE format('SELECT count(*) FROM %s', tbl) INTO ntup;
+				END IF;
+				FOR lexq IN SELECT quote_literal(l)::tsquery
+				            FROM unnest(tsvector_to_array(to_tsvector(ts_config, query))) AS l LOOP
+					EXECUTE format('SELECT count(*) FROM %s WHERE %s @@ $1', tbl, tsv)
+						INTO df USING lexq;
+					lexqs := lexqs || lexq;
+					idfs := idfs || ln(1 + (greatest(ntup, df) - df + 0.5) / (df + 0.5));
+				END LOOP;
+				rank_expr := format('(SELECT sum(w * ts_rank(%s, lq)) FROM unnest($3, $4) AS u(lq, w))', tsv);
+			ELSE
+				rank_expr := format('%s(%s, $1)', rk, tsv);
+			END IF;
+			EXECUTE format('SELECT array_agg(i ORDER BY s DESC, i), array_agg(s ORDER BY s DESC, i) FROM ('
+			               'SELECT %I::text AS i, (%s)::float4::float8 AS s'
+			               ' FROM %s WHERE %s @@ $1 ORDER BY s DESC, 1 LIMIT $2) s',
+			               id_col, rank_expr, tbl, tsv)
+				INTO tids, tscores USING tsq, pool, lexqs, idfs;
+		END IF;
 	END IF;
 
-	RETURN QUERY
-	SELECT f.id, f.score, f.vector_rank, f.text_rank,
-	       vdist[f.vector_rank], tscore[f.text_rank]
-	FROM @extschema@.rrf_fuse(coalesce(vids, '{}'), coalesce(tids, '{}'), rrf_k,
-	                          vector_weight, text_weight) AS f
-	LIMIT k;
+	RETURN QUERY EXECUTE format(
+		'SELECT f.id::%s, f.score, f.vector_rank, f.text_rank, 1 - $2[f.vector_rank], $4[f.text_rank], $9'
+		' FROM @extschema@._hybrid_fuse($1, $2, $3, $4, $5, $6, $7, $8, $10) AS f LIMIT $11', idtype)
+	USING coalesce(vids, '{}'), coalesce(vsims, '{}'), coalesce(tids, '{}'), coalesce(tscores, '{}'),
+	      fusion, pool, rrf_k, vector_weight, path, text_weight, k;
 END $$;
-COMMENT ON FUNCTION hybrid_search(regclass, text, vector, int, int, int, float8, float8, name, name, name, name, regconfig, text, text) IS
-	'hybrid retrieval: nearest rows by embedding and best full-text matches, fused with Reciprocal Rank Fusion';
+COMMENT ON FUNCTION hybrid_search(regclass, text, vector, anyelement, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text) IS
+	'hybrid retrieval with ids of id_type''s type: nearest rows by embedding and best full-text matches (bm25 index when there is one), fused';
 
--- hybrid_search() that embeds the query text itself (embed() evaluated once)
+-- The same with bigint ids (any integer key), without id_type
+CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector,
+                              k int DEFAULT 10, pool int DEFAULT 100, rrf_k int DEFAULT 60,
+                              vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0,
+                              id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
+                              emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
+                              ts_config regconfig DEFAULT 'english', match text DEFAULT 'any',
+                              ranking text DEFAULT NULL, fusion text DEFAULT 'auto')
+	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
+	              vector_distance float8, text_score float8, text_path text)
+	LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
+	SELECT * FROM @extschema@.hybrid_search(tbl, query, query_vec, NULL::bigint, k, pool, rrf_k,
+		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config, match, ranking, fusion)
+$$;
+COMMENT ON FUNCTION hybrid_search(regclass, text, vector, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text) IS
+	'hybrid retrieval: nearest rows by embedding and best full-text matches (bm25 index when there is one), fused';
+
+-- hybrid_search() that embeds the query text itself (embed() evaluated once;
+-- not when vector_weight is 0).  Other key types: the form above with
+-- query_vec => embed(query) and id_type.
 CREATE FUNCTION hybrid_search(tbl regclass, query text,
                               k int DEFAULT 10, pool int DEFAULT 100, rrf_k int DEFAULT 60,
                               vector_weight float8 DEFAULT 1.0, text_weight float8 DEFAULT 1.0,
                               id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
                               emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
                               ts_config regconfig DEFAULT 'english', model text DEFAULT NULL,
-                              match text DEFAULT 'any', ranking text DEFAULT NULL)
+                              match text DEFAULT 'any', ranking text DEFAULT NULL,
+                              fusion text DEFAULT 'auto')
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
-	              vector_distance float8, text_score float4)
+	              vector_distance float8, text_score float8, text_path text)
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 DECLARE
 	qv @extschema@.vector;
@@ -205,16 +363,19 @@ BEGIN
 	IF query IS NULL THEN
 		RETURN;
 	END IF;
-	IF model IS NULL THEN
-		qv := @extschema@.embed(query);
-	ELSE
-		qv := @extschema@.embed(query, model);
+	IF vector_weight IS DISTINCT FROM 0 THEN
+		IF model IS NULL THEN
+			qv := @extschema@.embed(query);
+		ELSE
+			qv := @extschema@.embed(query, model);
+		END IF;
 	END IF;
-	RETURN QUERY SELECT * FROM @extschema@.hybrid_search(tbl, query, qv, k, pool, rrf_k,
-		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config, match, ranking);
+	RETURN QUERY SELECT * FROM @extschema@.hybrid_search(tbl, query, qv, NULL::bigint, k, pool, rrf_k,
+		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config, match, ranking,
+		fusion);
 END $$;
-COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text) IS
-	'hybrid retrieval for a question: embeds it, then fuses vector and full-text results with Reciprocal Rank Fusion';
+COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text, text) IS
+	'hybrid retrieval for a question: embeds it, then fuses vector and full-text (bm25) results';
 
 -- -------------------------------------------------------------------
 -- Ingestion: fill an embedding column in committed batches
@@ -319,20 +480,25 @@ COMMENT ON PROCEDURE embed_table(regclass, name, name, int, text, boolean) IS
 -- -------------------------------------------------------------------
 
 -- retrieve(): the top-k chunks for a question with their document id,
--- score and text.  mode 'hybrid' scores by RRF, 'vector' by cosine
--- similarity (1 - distance), 'text' by ts_rank_cd.
-CREATE FUNCTION retrieve(tbl regclass, question text, k int DEFAULT 5,
+-- score and text.  mode 'hybrid' scores by the fused score, 'vector' by
+-- cosine similarity (1 - distance), 'text' by BM25 (or the tsvector
+-- ranking when the text column has no bm25 index).
+CREATE FUNCTION retrieve(tbl regclass, question text, id_type anyelement, k int DEFAULT 5,
                          mode text DEFAULT 'hybrid', pool int DEFAULT 100,
                          id_col name DEFAULT 'id', doc_col name DEFAULT 'doc_id',
                          text_col name DEFAULT 'chunk', emb_col name DEFAULT 'emb',
                          tsv_col name DEFAULT NULL, ts_config regconfig DEFAULT 'english',
                          model text DEFAULT NULL)
-	RETURNS TABLE(rank int, id bigint, doc_id text, score float8, chunk text)
+	RETURNS TABLE(rank int, id anyelement, doc_id text, score float8, chunk text)
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 DECLARE
 	vw float8;
 	tw float8;
+	coltype regtype;
+	qv @extschema@.vector;
 BEGIN
+	SELECT a.atttypid INTO coltype FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid = tbl AND a.attname = id_col AND a.attnum > 0 AND NOT a.attisdropped;
 	CASE mode
 		WHEN 'hybrid' THEN vw := 1; tw := 1;
 		WHEN 'vector' THEN vw := 1; tw := 0;
@@ -342,19 +508,43 @@ BEGIN
 				USING ERRCODE = 'invalid_parameter_value',
 				      DETAIL = 'The mode is one of "hybrid", "vector" and "text".';
 	END CASE;
+	IF question IS NULL THEN
+		RETURN;
+	END IF;
+	IF vw <> 0 THEN
+		IF model IS NULL THEN
+			qv := @extschema@.embed(question);
+		ELSE
+			qv := @extschema@.embed(question, model);
+		END IF;
+	END IF;
 	RETURN QUERY EXECUTE format(
-		'SELECT (row_number() OVER (ORDER BY h.score DESC, h.id))::int, h.id, t.%I::text,'
+		'SELECT (row_number() OVER (ORDER BY h.score DESC, h.text_rank, h.vector_rank))::int, h.id, t.%I::text,'
 		'       CASE $4 WHEN ''vector'' THEN 1 - h.vector_distance'
-		'               WHEN ''text'' THEN h.text_score::float8 ELSE h.score END,'
+		'               WHEN ''text'' THEN h.text_score ELSE h.score END,'
 		'       t.%I::text'
-		' FROM @extschema@.hybrid_search($1, $2, k => $3, pool => greatest($3, $5),'
+		' FROM @extschema@.hybrid_search($1, $2, $13, $14, k => $3, pool => greatest($3, $5),'
 		'      vector_weight => $6, text_weight => $7, id_col => $8, text_col => $9,'
-		'      emb_col => $10, tsv_col => $11, ts_config => $12, model => $13) AS h'
-		' JOIN %s AS t ON t.%I = h.id ORDER BY 1',
-		doc_col, text_col, tbl, id_col)
+		'      emb_col => $10, tsv_col => $11, ts_config => $12) AS h'
+		' JOIN %s AS t ON t.%I = h.id::text::%s ORDER BY 1',
+		doc_col, text_col, tbl, id_col, coalesce(coltype, 'text'))
 	USING tbl, question, k, mode, pool, vw, tw, id_col, text_col, emb_col,
-	      tsv_col, ts_config, model;
+	      tsv_col, ts_config, qv, id_type;
 END $$;
+COMMENT ON FUNCTION retrieve(regclass, text, anyelement, int, text, int, name, name, name, name, name, regconfig, text) IS
+	'top-k chunks for a question (hybrid, vector or text retrieval) with ids of id_type''s type, document id, score and text';
+
+CREATE FUNCTION retrieve(tbl regclass, question text, k int DEFAULT 5,
+                         mode text DEFAULT 'hybrid', pool int DEFAULT 100,
+                         id_col name DEFAULT 'id', doc_col name DEFAULT 'doc_id',
+                         text_col name DEFAULT 'chunk', emb_col name DEFAULT 'emb',
+                         tsv_col name DEFAULT NULL, ts_config regconfig DEFAULT 'english',
+                         model text DEFAULT NULL)
+	RETURNS TABLE(rank int, id bigint, doc_id text, score float8, chunk text)
+	LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
+	SELECT * FROM @extschema@.retrieve(tbl, question, NULL::bigint, k, mode, pool, id_col, doc_col,
+		text_col, emb_col, tsv_col, ts_config, model)
+$$;
 COMMENT ON FUNCTION retrieve(regclass, text, int, text, int, name, name, name, name, name, regconfig, text) IS
 	'top-k chunks for a question (hybrid, vector or text retrieval) with document id, score and text';
 
@@ -370,7 +560,7 @@ CREATE FUNCTION retrieve_prompt(tbl regclass, question text, k int DEFAULT 5,
 	                                                round(r.score::numeric, 4))
 	                                         || E'\n' || r.chunk, E'\n\n' ORDER BY r.rank), '(no context found)')
 	       || E'\n\nQuestion: ' || question
-	FROM @extschema@.retrieve(tbl, question, k, mode, 100, id_col, doc_col, text_col,
+	FROM @extschema@.retrieve(tbl, question, NULL::text, k, mode, 100, id_col, doc_col, text_col,
 	                          emb_col, NULL, 'english', model) AS r
 $$;
 COMMENT ON FUNCTION retrieve_prompt(regclass, text, int, text, name, name, name, name, text) IS
