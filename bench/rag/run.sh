@@ -146,7 +146,7 @@ BEGIN
 		SELECT mode, r.id, doc_id, row_number() OVER (ORDER BY s DESC, doc_id)
 		FROM (SELECT c.doc_id, max(CASE mode WHEN 'vector' THEN 1 - h.vector_distance
 		                                      WHEN 'text' THEN h.text_score ELSE h.score END) AS s
-		      FROM hybrid_search('chunks', r.q, k => 400, pool => 400, vector_weight => vw,
+		      FROM hybrid_search('chunks', r.q, k => 400, pool => 400, vector_weight => vw, fusion => 'rrf',
 		                         text_weight => tw, tsv_col => 'tsv') h
 		      JOIN chunks c ON c.id = h.id GROUP BY c.doc_id) d
 		ORDER BY s DESC, doc_id LIMIT 100;
