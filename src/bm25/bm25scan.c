@@ -719,6 +719,9 @@ TryBatch(Relation index, Bm25ScanOpaque so, int k, Candidate **out, int *nout)
 		MemoryContextSwitchTo(old);
 	}
 
+	/* never more than the documents there are (a scan that reads everything) */
+	if ((uint64) k > Max(snap.meta.totalDocs, 1))
+		k = (int) Max(snap.meta.totalDocs, 1);
 	memset(&tk, 0, sizeof(tk));
 	tk.k = k;
 	tk.items = palloc(sizeof(Candidate) * k);
