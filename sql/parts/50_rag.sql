@@ -94,7 +94,7 @@ CREATE FUNCTION _hybrid_fuse(vector_ids text[], vector_scores float8[],
                              fusion text, pool int, rrf_k int,
                              vector_weight float8, text_weight float8)
 	RETURNS TABLE(id text, score float8, vector_rank int, text_rank int)
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
 	WITH v AS (
 		SELECT u.id, min(u.r)::int AS r0, max(u.s) AS s
@@ -140,7 +140,7 @@ END;
 
 -- The bm25 index on a column (valid, without a predicate), or NULL
 CREATE FUNCTION _bm25_index_on(tbl regclass, col name)
-	RETURNS regclass LANGUAGE sql STABLE PARALLEL SAFE
+	RETURNS regclass LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
 	SELECT i.indexrelid::regclass
 	FROM pg_catalog.pg_index i

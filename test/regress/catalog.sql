@@ -3,6 +3,7 @@
 -- Every function is STRICT, IMMUTABLE and PARALLEL SAFE unless there is a
 -- reason; the rows below are the exceptions, each one deliberate:
 --   _citus_distributed    reads the catalog (STABLE)
+--   _bm25_index_on        reads the catalog (STABLE)
 --   _rag_check_args       checks NULL arguments itself (not STRICT)
 --   bm25_check, bm25_query_terms, bm25_stats
 --                         read an index (VOLATILE)
