@@ -86,14 +86,14 @@ def vec_text(v):
     return "[" + ",".join("%.6g" % x for x in v) + "]"
 
 
-def bench_semvec(dsn, base, queries, truth, efs, m, efc, workers):
-    """Load, build, and sweep ef_search through SQL prepared statements."""
+def load_table(dsn, base, typ):
+    """Create ann_items (id, v TYPE(dim)) on a server and COPY the vectors in."""
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
     cur = conn.cursor()
     cur.execute("CREATE EXTENSION IF NOT EXISTS semvec")
     cur.execute("DROP TABLE IF EXISTS ann_items")
-    cur.execute("CREATE TABLE ann_items (id int, v vector(%d))" % base.shape[1])
+    cur.execute("CREATE TABLE ann_items (id int, v %s(%d))" % (typ, base.shape[1]))
     import io
     buf = io.StringIO()
     for i, v in enumerate(base):
@@ -101,49 +101,74 @@ def bench_semvec(dsn, base, queries, truth, efs, m, efc, workers):
     buf.seek(0)
     cur.copy_expert("COPY ann_items FROM STDIN", buf)
     cur.execute("VACUUM ANALYZE ann_items")
-    cur.execute("SET maintenance_work_mem = '2GB'")
-    cur.execute("SELECT pg_backend_pid()")
-    pid = cur.fetchone()[0]
-    create = ("CREATE INDEX ann_idx ON ann_items USING hnsw (v vector_cosine_ops) "
-              "WITH (m = %d, ef_construction = %d)" % (m, efc))
-    # One process first (compared with hnswlib on one thread), then the
-    # default parallel build, whose index the queries use
-    cur.execute("SET max_parallel_maintenance_workers = 0")
-    c0 = proc_cpu(pid)
-    t0 = time.perf_counter()
-    cur.execute(create)
-    build = time.perf_counter() - t0
-    build_cpu = proc_cpu(pid) - c0
-    cur.execute("DROP INDEX ann_idx")
-    cur.execute("SET max_parallel_maintenance_workers = %d" % workers)
-    t0 = time.perf_counter()
-    cur.execute(create)
-    build_par = time.perf_counter() - t0
-    cur.execute("SELECT pg_relation_size('ann_idx')")
-    size = cur.fetchone()[0]
-    cur.execute("PREPARE q(vector) AS SELECT id FROM ann_items ORDER BY v <=> $1 LIMIT 10")
-    qtext = [vec_text(q) for q in queries]
-    cur.execute("SET plan_cache_mode = force_generic_plan")	# show $1, not the vector
-    cur.execute("EXPLAIN (COSTS OFF) EXECUTE q(%s)", (qtext[0],))
-    plan = " ".join(r[0].strip() for r in cur.fetchall())
-    cur.execute("RESET plan_cache_mode")
+    conn.close()
 
-    def sweep(ef):
+
+class Semvec:
+    """One semvec index under test: a server (dsn) and an element type.
+
+    build() times the CREATE INDEX in one process and as a parallel build
+    (whose index the queries use); sweep(ef) runs every query once."""
+
+    def __init__(self, label, dsn, typ, queries, truth, m, efc, workers):
+        self.label, self.typ, self.truth = label, typ, truth
+        self.m, self.efc, self.workers = m, efc, workers
+        self.conn = psycopg2.connect(dsn)
+        self.conn.autocommit = True
+        self.cur = self.conn.cursor()
+        self.cur.execute("SELECT pg_backend_pid()")
+        self.pid = self.cur.fetchone()[0]
+        self.qtext = [vec_text(q) for q in queries]
+        self.idx = "ann_idx_" + typ
+
+    def build(self, parallel):
+        """Drop and create the index; returns (wall s, backend CPU s)."""
+        cur = self.cur
+        cur.execute("DROP INDEX IF EXISTS %s" % self.idx)
+        cur.execute("SET maintenance_work_mem = '2GB'")
+        cur.execute("SET max_parallel_maintenance_workers = %d" % (self.workers if parallel else 0))
+        create = ("CREATE INDEX %s ON ann_items USING hnsw ((v::%s(%d)) %s_cosine_ops) "
+                  "WITH (m = %d, ef_construction = %d)"
+                  % (self.idx, self.typ, self.dim, self.typ, self.m, self.efc))
+        if self.typ == "vector":
+            create = ("CREATE INDEX %s ON ann_items USING hnsw (v vector_cosine_ops) "
+                      "WITH (m = %d, ef_construction = %d)" % (self.idx, self.m, self.efc))
+        c0 = proc_cpu(self.pid)
+        t0 = time.perf_counter()
+        cur.execute(create)
+        return time.perf_counter() - t0, proc_cpu(self.pid) - c0
+
+    def prepare(self):
+        """Size of the index and the plan of the prepared query."""
+        cur = self.cur
+        cur.execute("SELECT pg_relation_size('%s')" % self.idx)
+        self.size = cur.fetchone()[0]
+        expr = "v" if self.typ == "vector" else "v::%s(%d)" % (self.typ, self.dim)
+        cur.execute("DEALLOCATE ALL")
+        cur.execute("PREPARE q(%s) AS SELECT id FROM ann_items ORDER BY %s <=> $1 LIMIT 10"
+                    % (self.typ, expr))
+        cur.execute("SET plan_cache_mode = force_generic_plan")	# show $1, not the vector
+        cur.execute("EXPLAIN (COSTS OFF) EXECUTE q(%s)", (self.qtext[0],))
+        plan = " ".join(r[0].strip() for r in cur.fetchall())
+        cur.execute("RESET plan_cache_mode")
+        return plan
+
+    def sweep(self, ef):
         """All queries once at one ef_search: (recall, QPS, backend CPU us/query)"""
+        cur = self.cur
         cur.execute("SET hnsw.ef_search = %d" % ef)
-        for q in qtext[:20]:			# warm up
+        for q in self.qtext[:20]:			# warm up
             cur.execute("EXECUTE q(%s)", (q,))
             cur.fetchall()
         found = []
-        c0 = proc_cpu(pid)
+        c0 = proc_cpu(self.pid)
         t0 = time.perf_counter()
-        for q in qtext:
+        for q in self.qtext:
             cur.execute("EXECUTE q(%s)", (q,))
             found.append([r[0] for r in cur.fetchall()])
         el = time.perf_counter() - t0
-        cpu = proc_cpu(pid) - c0
-        return recall(found, truth), len(qtext) / el, 1e6 * cpu / len(qtext)
-    return (build, build_cpu, build_par), size, sweep, plan
+        cpu = proc_cpu(self.pid) - c0
+        return recall(found, self.truth), len(self.qtext) / el, 1e6 * cpu / len(self.qtext)
 
 
 def bench_hnswlib(base, queries, truth, efs, m, efc, threads):
@@ -207,6 +232,13 @@ def qps_at(rows, target):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dsn", default=os.environ.get("SEMVEC_DSN", "dbname=postgres"))
+    ap.add_argument("--baseline-dsn",
+                    help="a second server running the baseline build: both semvecs are "
+                         "built and swept alternately, and the table compares them "
+                         "(hnswlib is then skipped)")
+    ap.add_argument("--types", default="vector",
+                    help="element types to index on --dsn, e.g. vector,halfvec: the "
+                         "table then compares each with the first (same data)")
     ap.add_argument("--scratch", default="/tmp/semvec-ann")
     ap.add_argument("--n", type=int, default=100000)
     ap.add_argument("--nq", type=int, default=1000)
@@ -218,47 +250,105 @@ def main():
     ap.add_argument("--skip-hnswlib", action="store_true")
     ap.add_argument("--rounds", type=int, default=3,
                     help="query sweeps per engine, alternating; medians are reported")
+    ap.add_argument("--build-rounds", type=int, default=1,
+                    help="builds per engine and kind, alternating; medians are reported")
     ap.add_argument("--workers", type=int, default=2,
                     help="max_parallel_maintenance_workers for the parallel build "
                          "(hnswlib builds with workers + 1 threads)")
     a = ap.parse_args()
     efs = [int(x) for x in a.ef.split(",")]
+    types = a.types.split(",")
 
     base, queries = load(fetch(a.scratch), 0 if a.full else a.n, a.nq, a.seed)
     print("data: %s, %d base vectors, %d queries, dim %d, cosine, m=%d ef_construction=%d"
           % (PKG, len(base), len(queries), base.shape[1], a.m, a.efc))
     truth = ground_truth(base, queries)
-    sb, ss, ssweep, plan = bench_semvec(a.dsn, base, queries, truth, efs, a.m, a.efc, a.workers)
-    print("plan:", plan)
-    if a.skip_hnswlib:
-        hb, hs = (float("nan"),) * 3, 0
-        srows, = interleaved(efs, [ssweep], a.rounds)
-        hrows = [(ef, float("nan"), float("nan"), float("nan")) for ef in efs]
-    else:
-        hb, hs, hsweep = bench_hnswlib(base, queries, truth, efs, a.m, a.efc, a.workers + 1)
-        srows, hrows = interleaved(efs, [ssweep, hsweep], a.rounds)
+    load_table(a.dsn, base, "vector")
+    engines = [Semvec("semvec" if t == "vector" else "semvec " + t, a.dsn, t, queries, truth,
+                      a.m, a.efc, a.workers) for t in types]
+    if a.baseline_dsn:
+        load_table(a.baseline_dsn, base, "vector")
+        engines.append(Semvec("baseline", a.baseline_dsn, "vector", queries, truth,
+                              a.m, a.efc, a.workers))
+    for e in engines:
+        e.dim = base.shape[1]
 
+    # Builds, alternating engines: one process, then parallel (the queries
+    # use the parallel-built index, as users' default builds are)
+    builds = {e.label: ([], []) for e in engines}
+    for parallel in (False, True):
+        for r in range(a.build_rounds):
+            order = engines if r % 2 == 0 else list(reversed(engines))
+            for e in order:
+                builds[e.label][parallel].append(e.build(parallel))
+    plans = [e.prepare() for e in engines]
+    for e, plan in zip(engines, plans):
+        print("plan (%s): %s" % (e.label, plan))
+
+    sweeps = [e.sweep for e in engines]
+    labels = [e.label for e in engines]
+    sizes = [e.size for e in engines]
+    med = lambda xs: float(np.median(xs))
+    btimes = [(med([b[0] for b in builds[l][0]]), med([b[1] for b in builds[l][0]]),
+               med([b[0] for b in builds[l][1]])) for l in labels]
+    if not a.baseline_dsn and not a.skip_hnswlib:
+        hb, hs, hsweep = bench_hnswlib(base, queries, truth, efs, a.m, a.efc, a.workers + 1)
+        sweeps.append(hsweep)
+        labels.append("hnswlib")
+        sizes.append(hs)
+        btimes.append(hb)
+    rows = interleaved(efs, sweeps, a.rounds)
+
+    # The reference: the baseline build if given, else hnswlib, else the first type
+    ref = labels.index("baseline") if "baseline" in labels else \
+        labels.index("hnswlib") if "hnswlib" in labels else 0
+    others = [i for i in range(len(labels)) if i != ref]
     print()
-    print("%-34s %12s %12s %10s" % ("", "semvec", "hnswlib", "ratio"))
-    print("%-34s %12.1f %12.1f %10.2f" % ("build time (s), 1 process/thread", sb[0], hb[0], sb[0] / hb[0]))
-    print("%-34s %12.1f %12.1f %10.2f" % ("build CPU (s), 1 process/thread", sb[1], hb[1], sb[1] / hb[1]))
-    print("%-34s %12.1f %12.1f %10.2f" % ("build time (s), %d workers + leader" % a.workers,
-                                         sb[2], hb[2], sb[2] / hb[2]))
-    print("%-34s %12.1f %12.1f %10s" % ("index size (MB)", ss / 1e6, hs / 1e6, "(in-mem est.)"))
+    print("reference: %s; ratio = engine / reference" % labels[ref])
+    hdr = "%-34s" % ""
+    for i in range(len(labels)):
+        hdr += " %14s" % labels[i]
+    for i in others:
+        hdr += " %14s" % ("ratio " + labels[i])[:14]
+    print(hdr)
+    for k, name in enumerate(("build time (s), 1 process", "build CPU (s), 1 process",
+                              "build time (s), %d workers + leader" % a.workers)):
+        line = "%-34s" % name
+        for i in range(len(labels)):
+            line += " %14.1f" % btimes[i][k]
+        for i in others:
+            line += " %14.3f" % (btimes[i][k] / btimes[ref][k])
+        print(line)
+    line = "%-34s" % "index size (MB)"
+    for i in range(len(labels)):
+        line += " %14.1f" % (sizes[i] / 1e6)
+    for i in others:
+        line += " %14.3f" % (sizes[i] / sizes[ref])
+    print(line + ("   (hnswlib: in-memory estimate)" if "hnswlib" in labels else ""))
     print()
-    print("%-9s %10s %10s %8s %10s %10s %7s %12s %12s" % (
-        "ef_search", "recall sv", "recall hl", "diff", "QPS sv", "QPS hl", "ratio",
-        "srv cpu us/q", "hl cpu us/q"))
-    for (ef, sr, sq, sc), (_, hr, hq, hc) in zip(srows, hrows):
-        print("%-9d %10.4f %10.4f %+8.4f %10.1f %10.1f %7.2f %12.0f %12.0f"
-              % (ef, sr, hr, sr - hr, sq, hq, sq / hq, sc, hc))
-    s95, h95 = qps_at(srows, 0.95), qps_at(hrows, 0.95)
+    hdr = "%-9s" % "ef_search"
+    for i in range(len(labels)):
+        hdr += " %10s %9s %8s" % ("recall", "QPS", "cpu us/q")
+    for i in others:
+        hdr += " %9s %7s" % ("d recall", "QPS x")
+    print(hdr + "   (columns per engine in the order above)")
+    for j, ef in enumerate(efs):
+        line = "%-9d" % ef
+        for i in range(len(labels)):
+            _, r, q, c = rows[i][j]
+            line += " %10.4f %9.1f %8.0f" % (r, q, c)
+        for i in others:
+            line += " %+9.4f %7.3f" % (rows[i][j][1] - rows[ref][j][1], rows[i][j][2] / rows[ref][j][2])
+        print(line)
     print()
-    print("QPS at recall@10 = 0.95 (interpolated): semvec %.1f, hnswlib %.1f, ratio %.2f"
-          % (s95, h95, s95 / h95 if h95 == h95 and h95 else float("nan")))
-    print("(QPS and CPU: medians of %d rounds, the engines alternating.  srv cpu: CPU time of the"
-          " PostgreSQL backend per query, parse/plan/heap included;" % a.rounds)
-    print(" hl cpu: hnswlib process CPU per query.  Wall-clock QPS on a shared machine is noisy.)")
+    q95 = [qps_at(rows[i], 0.95) for i in range(len(labels))]
+    print("QPS at recall@10 = 0.95 (interpolated): " +
+          ", ".join("%s %.1f" % (labels[i], q95[i]) for i in range(len(labels))) +
+          "; " + ", ".join("ratio %s %.3f" % (labels[i], q95[i] / q95[ref]) for i in others))
+    print("(QPS and CPU: medians of %d rounds, the engines alternating.  cpu: CPU time of the"
+          " PostgreSQL backend per query, parse/plan/heap included" % a.rounds)
+    print(" (hnswlib: process CPU per query).  Wall-clock QPS on a shared machine is noisy.)")
+    print("load average at the end: %s" % open("/proc/loadavg").read().strip())
 
 
 if __name__ == "__main__":
