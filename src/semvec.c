@@ -28,8 +28,9 @@ _PG_init(void)
 	SimdInit();					/* first: kernels follow its level */
 	DistanceInit();
 	HalfDistanceInit();
-	EncoderInit();
+	/* Before EncoderInit, which reserves the semvec.* prefix */
 	HnswInit();
 	IvfflatInit();
 	Bm25Init();
+	EncoderInit();
 }

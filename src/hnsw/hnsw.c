@@ -27,17 +27,10 @@
 #include "utils/rel.h"
 #include "utils/regproc.h"
 #include "utils/selfuncs.h"
+#include "utils/spccache.h"
 #include "utils/syscache.h"
 
 #include "hnsw/hnsw.h"
-
-/* The vector type's C functions, used to recognise the support functions */
-extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
-extern Datum l2_distance(PG_FUNCTION_ARGS);
-extern Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
-extern Datum cosine_distance(PG_FUNCTION_ARGS);
-extern Datum l1_distance(PG_FUNCTION_ARGS);
-extern Datum vector_norm(PG_FUNCTION_ARGS);
 
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_SCAN_OFF;
@@ -80,6 +73,12 @@ HnswInit(void)
 							 NULL, &hnsw_scan_mem_multiplier, HNSW_DEFAULT_SCAN_MEM_MULTIPLIER,
 							 1, 1000, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnsw");
+
+	DefineCustomBoolVariable("semvec.hnsw_unpinned_reads",
+							 "Lets hnsw scans measure elements without pinning their pages",
+							 "Off: every visited element is read under a pin (slower; for "
+							 "testing and for PostgreSQL builds whose buffer headers differ).",
+							 &hnsw_unpinned_reads, true, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /* Parse and validate reloptions */
@@ -97,78 +96,55 @@ hnswoptions(Datum reloptions, bool validate)
 	if (validate && opts && opts->efConstruction < 2 * opts->m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ef_construction must be greater than or equal to 2 * m"),
-				 errdetail("ef_construction is %d and m is %d.", opts->efConstruction, opts->m)));
+				 errmsg("ef_construction must be greater than or equal to 2 * m")));
 	return (bytea *) opts;
 }
 
-/* Largest level whose element tuple still fits a page; -1 if none does */
+/* Highest level whose neighbour tuple fits a page */
 int
-HnswMaxLevelFor(int dim, int m)
+HnswMaxLevelFor(int m)
 {
-	int			lvl = -1;
+	int			lvl = 0;
 
-	while (lvl < HNSW_MAX_LEVEL &&
-		   HNSW_ELEMENT_TUPLE_SIZE(dim, lvl + 1, m) <= HNSW_PAGE_ROOM)
+	while (lvl < HNSW_MAX_LEVEL && HNSW_NEIGHBOR_TUPLE_SIZE(lvl + 1, m) <= HNSW_PAGE_ROOM)
 		lvl++;
 	return lvl;
 }
 
-/* Largest dimension whose level-0 element tuple fits a page */
-int
-HnswMaxDimFor(int m)
-{
-	int			dim = (HNSW_PAGE_ROOM - offsetof(HnswElementTupleData, x)) / sizeof(float);
-
-	while (dim > 0 && HNSW_ELEMENT_TUPLE_SIZE(dim, 0, m) > HNSW_PAGE_ROOM)
-		dim--;
-	return Min(dim, VECTOR_MAX_DIM);
-}
-
-/* Work out the distance kernel and options of an index, cached in rd_amcache */
+/*
+ * Work out an index's element type, distance and options, once per
+ * relcache entry (rd_amcache), and copy them to *info.  m comes from the
+ * metapage once there is one: ALTER INDEX can change the reloption, but
+ * the pages keep the lists they were built with.
+ */
 void
 HnswGetIndexInfo(Relation index, HnswIndexInfo * info)
 {
 	if (index->rd_amcache == NULL)
 	{
 		HnswIndexInfo tmp;
-		FmgrInfo   *dist = index_getprocinfo(index, 1, HNSW_DISTANCE_PROC);
 		HnswOptions *opts = (HnswOptions *) index->rd_options;
-		PGFunction	fn = dist->fn_addr;
+		FmgrInfo   *typeProc = NULL;
+		bool		unitValues;
 
-		tmp.normalize = OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC));
-		if (tmp.normalize)
-		{
-			FmgrInfo   *norm = index_getprocinfo(index, 1, HNSW_NORM_PROC);
-
-			if (norm->fn_addr != vector_norm)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("hnsw norm support function %s is not supported",
-								format_procedure(norm->fn_oid)),
-						 errdetail("Only vector_norm(vector) can be used as support function 2.")));
-		}
-		if (fn == vector_l2_squared_distance || fn == l2_distance)
-			tmp.kind = HNSW_DIST_L2;
-		else if (fn == l1_distance)
-			tmp.kind = HNSW_DIST_L1;
-		else if (fn == vector_negative_inner_product)
-			tmp.kind = tmp.normalize ? HNSW_DIST_COSINE : HNSW_DIST_IP;
-		else if (fn == cosine_distance)
-		{
-			tmp.kind = HNSW_DIST_COSINE;
-			tmp.normalize = true;
-		}
-		else
+		if (OidIsValid(index_getprocid(index, 1, HNSW_TYPE_INFO_PROC)))
+			typeProc = index_getprocinfo(index, 1, HNSW_TYPE_INFO_PROC);
+		tmp.type = HnswTypeFromProc(typeProc);
+		unitValues = HnswMetricInit(&tmp.metric, tmp.type,
+									index_getprocinfo(index, 1, HNSW_DISTANCE_PROC),
+									index->rd_indcollation[0]);
+		tmp.normalize = unitValues || OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC));
+		if (tmp.normalize && tmp.type->normalize == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("hnsw distance support function %s is not supported",
-							format_procedure(dist->fn_oid)),
-					 errdetail("Support function 1 must be one of the vector distance functions.")));
-
+					 errmsg("hnsw cannot normalize values of type %s", tmp.type->name),
+					 errdetail("The operator class asks for unit-length values (support function 2).")));
 		tmp.m = opts ? opts->m : HNSW_DEFAULT_M;
 		tmp.efConstruction = opts ? opts->efConstruction : HNSW_DEFAULT_EF_CONSTRUCTION;
 		tmp.typmodDim = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+		if (RelationGetNumberOfBlocks(index) > 0)
+			tmp.m = HnswReadMeta(index).m;
+
 		index->rd_amcache = MemoryContextAllocZero(index->rd_indexcxt,
 												   offsetof(HnswRelCache, recent));
 		memcpy(index->rd_amcache, &tmp, sizeof(HnswIndexInfo));
@@ -177,9 +153,18 @@ HnswGetIndexInfo(Relation index, HnswIndexInfo * info)
 }
 
 /*
- * Estimate the cost of an index scan.  The search visits roughly
- * ef_search * m nodes at level 0 plus a few per upper level, whatever the
- * table size, and returns nothing until it is done, so startup = total.
+ * Estimate the cost of an index scan, with pgvector 0.8's model.  The total
+ * is that of reading the whole index (an iterative scan may), and the
+ * startup cost, paid before the first row, is the share the first batch
+ * reads: entryLevel * m elements on the way down, plus a part of
+ * 2m * ef_search at level 0 that shrinks as ef_search grows (neighbours
+ * visited already) and grows with the table.  With a filter on other
+ * columns the planner then weighs how many batches it expects to need,
+ * and a selective filter makes a sequential scan and sort cheaper, as it
+ * is.  A table whose values are TOASTed has few heap pages for a
+ * sequential scan to read, and an index many: then the startup pages are
+ * costed as sequential and no more of them than the heap's, so that such
+ * tables still use the index.
  */
 static void
 hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -188,9 +173,12 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 				 double *indexPages)
 {
 	GenericCosts costs;
-	double		tuples = Max(path->indexinfo->tuples, 1);
+	double		tuples = path->indexinfo->tuples;
 	int			m = HNSW_DEFAULT_M;
-	double		visited;
+	int			ef = hnsw_ef_search;
+	double		ratio = 1;
+	double		startupPages;
+	double		spc_seq_page_cost;
 	Relation	index;
 
 	/* Without ORDER BY distance the index cannot answer anything */
@@ -204,25 +192,35 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		return;
 	}
 
-	index = index_open(path->indexinfo->indexoid, NoLock);
-	if (index->rd_options)
-		m = ((HnswOptions *) index->rd_options)->m;
-	index_close(index, NoLock);
-
-	/* Measured: about ef_search * m distance computations at level 0 */
-	visited = (double) hnsw_ef_search * m + log(tuples) * m;
-	if (hnsw_iterative_scan != HNSW_ITERATIVE_SCAN_OFF)
-		visited *= 2;
-	visited = Min(visited, tuples);
-
 	MemSet(&costs, 0, sizeof(costs));
-	costs.numIndexTuples = visited;
 	genericcostestimate(root, path, loop_count, &costs);
 
-	*indexStartupCost = costs.indexTotalCost;
+	index = index_open(path->indexinfo->indexoid, NoLock);
+	if (RelationGetNumberOfBlocks(index) > 0)
+		m = HnswReadMeta(index).m;
+	index_close(index, NoLock);
+
+	if (tuples > 0)
+	{
+		int			entryLevel = (int) (log(tuples) / log(m));
+		double		layer0 = 2.0 * m * ef * 0.55 * log(tuples) / (log(m) * (1 + log(ef)));
+
+		ratio = Min((entryLevel * m + layer0) / tuples, 1);
+	}
+
+	get_tablespace_page_costs(path->indexinfo->reltablespace, NULL, &spc_seq_page_cost);
+	costs.indexStartupCost = costs.indexTotalCost * ratio;
+	startupPages = costs.numIndexPages * ratio;
+	if (startupPages > path->indexinfo->rel->pages && ratio < 0.5)
+	{
+		costs.indexStartupCost -= startupPages * (costs.spc_random_page_cost - spc_seq_page_cost);
+		costs.indexStartupCost -= (startupPages - path->indexinfo->rel->pages) * spc_seq_page_cost;
+	}
+
+	*indexStartupCost = costs.indexStartupCost;
 	*indexTotalCost = costs.indexTotalCost;
 	*indexSelectivity = costs.indexSelectivity;
-	*indexCorrelation = 0;
+	*indexCorrelation = costs.indexCorrelation;
 	*indexPages = costs.numIndexPages;
 }
 
@@ -287,6 +285,10 @@ hnswvalidate(Oid opclassoid)
 			case HNSW_NORM_PROC:
 				ok = check_amproc_signature(procform->amproc, FLOAT8OID, true, 1, 1,
 											procform->amproclefttype);
+				break;
+			case HNSW_TYPE_INFO_PROC:
+				ok = check_amproc_signature(procform->amproc, INTERNALOID, true, 1, 1,
+											INTERNALOID);
 				break;
 			default:
 				ereport(INFO,

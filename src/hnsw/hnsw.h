@@ -3,45 +3,62 @@
  * hnsw.h
  *	  The hnsw index access method: page layout, limits and prototypes
  *
- * Block 0 is the metapage; every other block holds element tuples.  One
- * element tuple per indexed heap row stores the vector and all of its
- * neighbour lists, so a search reads one item per graph node and never
- * follows a second pointer.  Neighbour lists have fixed capacity and are
- * updated in place (the tuple never changes size).
+ * Block 0 is the metapage; every other block holds element tuples and
+ * neighbour tuples.  Each element (one distinct indexed value) has an
+ * element tuple, with the value and the heap TIDs of up to HNSW_HEAPTIDS
+ * rows holding it, and a neighbour tuple with all of its neighbour lists.
+ * The two are separate so that a value may take almost a whole page (2,000
+ * float4 dimensions, as in pgvector); they share a page when both fit.
+ * Neighbour lists have fixed capacity and are updated in place, and no
+ * tuple ever changes size.
  *
  * Metapage contents (HnswMetaPageData, at PageGetContents):
  *
  *	 OFFSET  SIZE  DESCRIPTION
  *	    0     4    magic (HNSW_MAGIC)
  *	    4     4    version (HNSW_VERSION)
- *	    8     4    dimensions (0 until the first vector is indexed)
+ *	    8     4    dimensions (0 until the first value is indexed)
  *	   12     2    m
  *	   14     2    ef_construction
  *	   16     4    entry point block (InvalidBlockNumber when empty)
  *	   20     2    entry point offset
  *	   22     2    entry point level (-1 when empty)
  *	   24     4    insert page: last block, where inserts look for room
- *	   28     4    distance kind (HnswDistKind, informational)
+ *	   28     4    unused, 0
  *
- * Element tuple (HnswElementTupleData, one line pointer each):
+ * Element tuple (HnswElementTupleData):
  *
  *	 OFFSET  SIZE       DESCRIPTION
  *	    0     1         type (HNSW_ELEMENT_TUPLE)
  *	    1     1         level (0..HNSW_MAX_LEVEL)
- *	    2     1         deleted: HNSW_ELEMENT_DELETED once VACUUM found the
- *	                    heap row dead, HNSW_ELEMENT_FREE once no live list
- *	                    names it (an insert may then reuse the slot; the
- *	                    free space map records pages with free slots)
- *	    3     1         unused, 0
- *	    4     2         dim
- *	    6     2         m the lists were sized with
- *	    8     6         heap TID
- *	   14     2         unused, 0
- *	   16   4*dim       float4 vector (normalised for cosine)
- *	   ..   6*(L+2)*m   neighbour TIDs: level 0 has 2m slots, levels
- *	                    1..L have m each; an empty slot is an invalid TID
+ *	    2     1         state: HNSW_ELEMENT_LIVE; _DELETED once VACUUM found
+ *	                    all its heap rows dead; _FREE once no live list names
+ *	                    it (an insert may then reuse the slot and its
+ *	                    neighbour tuple; the free space map records pages
+ *	                    with free slots)
+ *	    3     1         number of heap TIDs (1..HNSW_HEAPTIDS while live)
+ *	    4     6         TID of the element's neighbour tuple
+ *	   10     6         first heap TID
+ *	   16   VARSIZE     the value, a varlena of the column's type as the
+ *	                    element type stores it (unit length for cosine)
+ *	   ..     6*9       heap TIDs 2..HNSW_HEAPTIDS (2-byte aligned): rarely
+ *	                    used, so kept after the value where a search that
+ *	                    only measures the element never touches them
+ *
+ * Neighbour tuple (HnswNeighborTupleData):
+ *
+ *	    0     1         type (HNSW_NEIGHBOR_TUPLE)
+ *	    1     1         level of the element
+ *	    2     2         number of slots, (level + 2) * m
+ *	    4   6*slots     neighbour element TIDs: level 0 has 2m slots,
+ *	                    levels 1..L have m each; an empty slot is invalid
  *
  * Special space (HnswPageOpaqueData): unused block number, flags, page id.
+ *
+ * Lock order: readers hold at most one data page lock at a time.  A writer
+ * that changes two data pages in one WAL record (an element and its
+ * neighbour tuple) locks the lower block first; the metapage, locked last,
+ * is never held while waiting for a data page.
  *
  *-------------------------------------------------------------------------
  */
@@ -59,8 +76,8 @@
 #include "storage/shm_toc.h"
 #include "utils/relcache.h"
 
-#include "vector/distance.h"
-#include "vector/vector.h"
+#include "hnsw/hnswsearch.h"
+#include "hnsw/hnswtype.h"
 
 /* Reloption and GUC limits (pgvector's values) */
 #define HNSW_DEFAULT_M				16
@@ -77,15 +94,17 @@
 
 /* Graph limits */
 #define HNSW_MAX_LEVEL				16
+#define HNSW_HEAPTIDS				10	/* rows sharing one element (duplicates) */
 
 /* Page and tuple identification */
 #define HNSW_MAGIC					0x53564853	/* "SHVS" */
-#define HNSW_VERSION				1
+#define HNSW_VERSION				2
 #define HNSW_PAGE_ID				0xFF91
 #define HNSW_METAPAGE_BLKNO			0
 #define HNSW_ELEMENT_TUPLE			1
+#define HNSW_NEIGHBOR_TUPLE			2
 
-/* Element states (the tuple's deleted byte) */
+/* Element states (the tuple's state byte) */
 #define HNSW_ELEMENT_LIVE			0
 #define HNSW_ELEMENT_DELETED		1	/* tombstone: lists may still name it */
 #define HNSW_ELEMENT_FREE			2	/* no live list names it: reusable */
@@ -100,12 +119,13 @@
 /* Heavyweight page-lock tag (no real block has this number) */
 #define HNSW_UPDATE_LOCK			0
 
-/* Progress sub-phase reported while tuples are loaded */
-#define PROGRESS_HNSW_PHASE_LOAD	2
-
 /* Support function numbers */
 #define HNSW_DISTANCE_PROC			1
 #define HNSW_NORM_PROC				2
+#define HNSW_TYPE_INFO_PROC			3
+
+/* Progress sub-phase reported while tuples are loaded */
+#define PROGRESS_HNSW_PHASE_LOAD	2
 
 /* Iterative scan modes (hnsw.iterative_scan) */
 typedef enum HnswIterativeScan
@@ -114,15 +134,6 @@ typedef enum HnswIterativeScan
 	HNSW_ITERATIVE_SCAN_RELAXED,
 	HNSW_ITERATIVE_SCAN_STRICT
 }			HnswIterativeScan;
-
-/* Which kernel the opclass's distance support function corresponds to */
-typedef enum HnswDistKind
-{
-	HNSW_DIST_L2 = 1,			/* squared L2 */
-	HNSW_DIST_IP = 2,			/* negative inner product */
-	HNSW_DIST_COSINE = 3,		/* negative inner product of unit vectors */
-	HNSW_DIST_L1 = 4
-}			HnswDistKind;
 
 typedef struct HnswOptions
 {
@@ -151,7 +162,7 @@ typedef struct HnswMetaPageData
 	OffsetNumber entryOffno;
 	int16		entryLevel;
 	BlockNumber insertPage;
-	uint32		distKind;
+	uint32		unused;
 }			HnswMetaPageData;
 
 typedef HnswMetaPageData * HnswMetaPage;
@@ -160,41 +171,73 @@ typedef struct HnswElementTupleData
 {
 	uint8		type;
 	uint8		level;
-	uint8		deleted;
-	uint8		unused;
-	uint16		dim;
-	uint16		m;
-	ItemPointerData heaptid;
-	uint16		unused2;
-	float		x[FLEXIBLE_ARRAY_MEMBER];	/* then the neighbour TIDs */
+	uint8		state;
+	uint8		nheaptids;
+	ItemPointerData neighbortid;
+	ItemPointerData heaptid;	/* the first heap TID */
+	char		value[FLEXIBLE_ARRAY_MEMBER];	/* then heap TIDs 2.. */
 }			HnswElementTupleData;
 
 typedef HnswElementTupleData * HnswElementTuple;
+
+typedef struct HnswNeighborTupleData
+{
+	uint8		type;
+	uint8		level;
+	uint16		nslots;
+	ItemPointerData tids[FLEXIBLE_ARRAY_MEMBER];
+}			HnswNeighborTupleData;
+
+typedef HnswNeighborTupleData * HnswNeighborTuple;
 
 #define HnswPageGetOpaque(page)	((HnswPageOpaque) PageGetSpecialPointer(page))
 #define HnswPageGetMeta(page)	((HnswMetaPage) PageGetContents(page))
 
 /* Neighbour slots of a level: level 0 has 2m, the others m */
 #define HnswLevelSlots(m, lvl)	((lvl) == 0 ? 2 * (m) : (m))
-/* First slot of a level in the tuple's neighbour array */
+/* First slot of a level in a neighbour tuple */
 #define HnswLevelStart(m, lvl)	((lvl) == 0 ? 0 : ((lvl) + 1) * (m))
 /* Total slots of an element of the given top level */
 #define HnswTotalSlots(m, lvl)	(((lvl) + 2) * (m))
 
-/* Bytes of an element tuple */
-#define HNSW_ELEMENT_TUPLE_SIZE(dim, lvl, m) \
-	MAXALIGN(offsetof(HnswElementTupleData, x) + sizeof(float) * (dim) + \
-			 sizeof(ItemPointerData) * HnswTotalSlots(m, lvl))
+/* Where the extra heap TIDs start, after a value of vsize bytes */
+#define HNSW_EXTRA_TIDS_OFFSET(vsize) \
+	TYPEALIGN(2, offsetof(HnswElementTupleData, value) + (vsize))
 
-/* Room for element tuples on a data page */
+/* Bytes of an element tuple holding a value of vsize bytes */
+#define HNSW_ELEMENT_TUPLE_SIZE(vsize) \
+	MAXALIGN(HNSW_EXTRA_TIDS_OFFSET(vsize) + sizeof(ItemPointerData) * (HNSW_HEAPTIDS - 1))
+
+/* Bytes of the neighbour tuple of an element of a level */
+#define HNSW_NEIGHBOR_TUPLE_SIZE(lvl, m) \
+	MAXALIGN(offsetof(HnswNeighborTupleData, tids) + sizeof(ItemPointerData) * HnswTotalSlots(m, lvl))
+
+/* Room for one tuple on an empty data page */
 #define HNSW_PAGE_ROOM \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(HnswPageOpaqueData)) - sizeof(ItemIdData))
 
-/* The neighbour array of an element tuple */
+/* Heap TID i (0-based) of an element */
 static inline ItemPointer
-HnswTupleNeighbors(HnswElementTuple etup)
+HnswElementHeapTid(HnswElementTuple etup, int i)
 {
-	return (ItemPointer) ((char *) etup->x + sizeof(float) * etup->dim);
+	if (i == 0)
+		return &etup->heaptid;
+	return (ItemPointer) ((char *) etup + HNSW_EXTRA_TIDS_OFFSET(VARSIZE(etup->value))) + (i - 1);
+}
+
+/*
+ * The kind of an item (HNSW_ELEMENT_TUPLE or HNSW_NEIGHBOR_TUPLE), or 0
+ * for one that is neither: what page-by-page passes check before reading
+ * an item as either.  Items of hnsw pages are all normal.
+ */
+static inline uint8
+HnswItemKind(Page page, OffsetNumber off)
+{
+	ItemId		iid = PageGetItemId(page, off);
+
+	if (!ItemIdIsNormal(iid) || ItemIdGetLength(iid) < 1)
+		return 0;
+	return *(uint8 *) PageGetItem(page, iid);
 }
 
 /* Pack a TID into an integer key (for hash sets and sorting) */
@@ -212,39 +255,6 @@ HnswKeyTid(uint64 key, ItemPointer tid)
 	ItemPointerSet(tid, (BlockNumber) (key >> 16), (OffsetNumber) (key & 0xFFFF));
 }
 
-/* Distance between two raw float arrays for a distance kind */
-static inline float
-HnswDistance(HnswDistKind kind, int dim, const float *a, const float *b)
-{
-	switch (kind)
-	{
-		case HNSW_DIST_L2:
-			return DistanceL2Squared(dim, a, b);
-		case HNSW_DIST_L1:
-			return DistanceL1(dim, a, b);
-		default:
-			return -DistanceInnerProduct(dim, a, b);
-	}
-}
-
-/* ---- binary heap of (distance, key) pairs: a min-heap ---- */
-typedef struct HnswPair
-{
-	float		dist;
-	uint64		key;
-}			HnswPair;
-
-typedef struct HnswHeap
-{
-	HnswPair   *items;
-	int			n;
-	int			cap;
-}			HnswHeap;
-
-extern void HnswHeapInit(HnswHeap * h, int cap);
-extern void HnswHeapPush(HnswHeap * h, float dist, uint64 key);
-extern HnswPair HnswHeapPop(HnswHeap * h);
-
 /* ---- open-addressing hash set of uint64 keys, with a payload slot ---- */
 typedef struct HnswKeyEntry
 {
@@ -260,8 +270,8 @@ typedef struct HnswKeySet
 }			HnswKeySet;
 
 extern void HnswKeySetInit(HnswKeySet * s, uint32 expected);
+extern void HnswKeySetClear(HnswKeySet * s);
 extern bool HnswKeySetAdd(HnswKeySet * s, uint64 key);
-extern int	HnswComparePairs(const void *a, const void *b);
 extern bool HnswKeySetContains(HnswKeySet * s, uint64 key);
 extern bool HnswKeyMapPut(HnswKeySet * s, uint64 key, int32 val);
 extern int32 HnswKeyMapGet(HnswKeySet * s, uint64 key);
@@ -285,8 +295,9 @@ extern void HnswWriteAbort(HnswPageWrite * pw);
 /* ---- per-index cached facts ---- */
 typedef struct HnswIndexInfo
 {
-	HnswDistKind kind;
-	bool		normalize;		/* cosine: index unit vectors */
+	const HnswTypeInfo *type;	/* the element type (support function 3) */
+	HnswMetric	metric;			/* the distance (support function 1) */
+	bool		normalize;		/* cosine: index unit vectors (support function 2) */
 	int			m;
 	int			efConstruction;
 	int			typmodDim;		/* column dimension, or -1 */
@@ -300,15 +311,16 @@ typedef struct HnswRelCache
 	Buffer		recent[FLEXIBLE_ARRAY_MEMBER];
 }			HnswRelCache;
 
-/* ---- a graph node loaded from disk (insert and vacuum) ---- */
+/* ---- an element read from disk (insert and vacuum) ---- */
 typedef struct HnswNode
 {
 	ItemPointerData tid;
+	ItemPointerData neighbortid;
 	float		dist;
 	int			level;
-	bool		deleted;
-	ItemPointerData heaptid;
-	float	   *vec;
+	bool		deleted;		/* not live */
+	int			nheaptids;
+	char	   *value;			/* palloc'd copy, when asked for */
 }			HnswNode;
 
 /* GUCs */
@@ -316,36 +328,43 @@ extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
+extern bool hnsw_unpinned_reads;	/* semvec.hnsw_unpinned_reads, see hnswpeek.h */
 
 /* hnsw.c */
 extern void HnswInit(void);
 extern void HnswGetIndexInfo(Relation index, HnswIndexInfo * info);
-extern int	HnswMaxLevelFor(int dim, int m);
-extern int	HnswMaxDimFor(int m);
+extern int	HnswMaxLevelFor(int m);
 
 /* hnswutils.c */
 extern Buffer HnswNewBuffer(Relation index, ForkNumber forkNum);
 extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
 extern void HnswInitPage(Page page);
-extern void HnswInitMetaPage(Page page, int m, int efConstruction, int dim, HnswDistKind kind);
+extern void HnswInitMetaPage(Page page, int m, int efConstruction, int dim);
 extern HnswMetaPageData HnswReadMeta(Relation index);
-extern bool HnswPrepareValue(HnswIndexInfo * info, Datum value, float **out, int *dim);
+extern char *HnswPrepareValue(Relation index, HnswIndexInfo * info, Datum value, bool query,
+							  int *dim);
 extern int	HnswRandomLevel(int m, int maxLevel, double r);
-extern int	HnswSelectNeighbors(HnswDistKind kind, int dim, HnswPair * cand, int ncand,
-								float **vecs, int want, bool *selected);
 extern HnswElementTuple HnswGetElementTuple(Relation index, Page page, OffsetNumber off);
-extern int	HnswReadElement(Relation index, ItemPointer tid, int dim, HnswNode * node,
-							bool wantVec, int nbrLevel, ItemPointer nbrs);
+extern HnswNeighborTuple HnswGetNeighborTuple(Relation index, Page page, OffsetNumber off);
+extern void HnswCheckLink(Relation index, ItemPointer tid);
+extern void HnswCheckElementDim(Relation index, HnswIndexInfo * info, HnswElementTuple etup,
+								int dim);
+extern bool HnswReadElement(Relation index, HnswIndexInfo * info, ItemPointer tid, int dim,
+							HnswNode * node, bool wantValue);
+extern int	HnswReadNeighbors(Relation index, ItemPointer ntid, int level, ItemPointer out,
+							  bool validOnly);
+extern void HnswFormElement(char *buf, int level, ItemPointer heaptids, int nheaptids,
+							ItemPointer neighbortid, const char *value);
+extern void HnswFormNeighbors(char *buf, int level, int m);
 
 /* hnswinsert.c */
 extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 					   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
 					   IndexInfo *indexInfo);
-extern void HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
+extern void HnswInsertOnDisk(Relation index, HnswIndexInfo * info, const char *value, int dim,
 							 ItemPointer heaptid, bool building);
-extern int	HnswSearchNear(Relation index, HnswIndexInfo * info, const float *q, int dim,
-						   int level, HnswPair * out, int max);
-
+extern int	HnswSearchNear(Relation index, HnswIndexInfo * info, const char *q, int dim,
+						   int level, ItemPointer tids, float *dists, int max);
 
 /* hnswbuild.c */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -8,9 +8,11 @@
  * shares the heap scan and one graph in the parallel context's shared
  * memory between the leader and its workers.
  *
- * When the graph would outgrow maintenance_work_mem it is written out as
- * it stands and the build continues with ordinary on-disk inserts (a
- * NOTICE says so, as pgvector does); that is slower but needs no memory.
+ * When the graph outgrows maintenance_work_mem (a parallel build: the
+ * shared area, maintenance_work_mem less 3 MB for the rest of the DSM
+ * segment, as in pgvector), it is written out as it stands and the build
+ * goes on with on-disk inserts, by every participant of a parallel build
+ * (a NOTICE says so, as pgvector does); that is slower but needs no memory.
  *
  * Pages are written without WAL while building; once done, the whole
  * relation is WAL-logged with log_newpage_range.
@@ -48,6 +50,9 @@
 
 #include "hnsw/hnswgraph.h"
 
+/* Shared memory a parallel build leaves to the rest of its DSM segment */
+#define HNSW_PARALLEL_OTHER_BYTES	(3 * 1024 * 1024)
+
 /*
  * What the participants of a parallel build share, in one chunk of the
  * parallel context's DSM segment: this header, the parallel heap scan, then
@@ -58,24 +63,27 @@ typedef struct HnswBuildShared
 	Oid			heaprelid;
 	Oid			indexrelid;
 	bool		isconcurrent;
-	int			dim;
 	int			trancheId;
 	int64		cap;			/* element slots */
+	Size		valueSize;		/* bytes per value slot, or 0: a value area */
 	Size		linkCap;		/* bytes of the upper-level link area */
+	Size		valueCap;		/* bytes of the value area */
 	uint64		seed;
 	Size		scanOff;
-	Size		vecsOff;
+	Size		valuesOff;		/* values, or their offsets in the value area */
 	Size		tidsOff;
+	Size		ntidsOff;
 	Size		levelsOff;
 	Size		linkOffOff;
 	Size		l0Off;
 	Size		l0dOff;
 	Size		locksOff;
 	Size		linkAreaOff;
-	pg_atomic_uint64 next;		/* next free element slot */
+	Size		valueAreaOff;
 	pg_atomic_uint64 tuplesDone;
-	pg_atomic_uint32 full;		/* the estimate was short: build serially */
-	HnswGraphShared graph;		/* link area use and the entry point */
+	HnswGraphShared graph;		/* slots, areas and the entry point */
+	LWLock		flushLock;		/* shared: adding to the graph; exclusive: writing it */
+	bool		flushed;		/* the graph is on disk: insert there */
 	slock_t		mutex;			/* protects reltuples */
 	double		reltuples;
 }			HnswBuildShared;
@@ -87,6 +95,7 @@ typedef struct HnswBuildState
 	Relation	heap;
 	Relation	index;
 	HnswIndexInfo info;
+	int			dim;			/* of the first value; 0 before it */
 	int			maxLevel;
 	double		indtuples;
 	bool		progress;		/* report progress (the leader) */
@@ -99,108 +108,150 @@ typedef struct HnswBuildState
 	MemoryContext tmpCtx;
 }			HnswBuildState;
 
-/* Write one element tuple built from the in-memory graph into buf */
+/* Bytes of a stored value of the index's type, or 0 when sizes vary */
 static Size
-FormMemTuple(HnswMemGraph * g, int64 i, ItemPointerData *tids, char *buf)
+FixedValueSize(HnswIndexInfo * info, int dim)
+{
+	if (dim <= 0 || info->type->fixedSize == NULL)
+		return 0;
+	return info->type->fixedSize(dim);
+}
+
+/* Write element i's element tuple into buf; returns its size */
+static Size
+FormMemElement(HnswMemGraph * g, int64 i, ItemPointer neighbortid, char *buf)
+{
+	const char *value = HnswGraphValue(g, i);
+
+	HnswFormElement(buf, g->levels[i], &g->heaptids[i * HNSW_HEAPTIDS], g->nheaptids[i],
+					neighbortid, value);
+	return HNSW_ELEMENT_TUPLE_SIZE(VARSIZE(value));
+}
+
+/* Write element i's neighbour tuple into buf; returns its size */
+static Size
+FormMemNeighbors(HnswMemGraph * g, int64 i, ItemPointerData *tids, char *buf)
 {
 	int			level = g->levels[i];
-	Size		size = HNSW_ELEMENT_TUPLE_SIZE(g->dim, level, g->m);
-	HnswElementTuple etup = (HnswElementTuple) buf;
-	ItemPointer nbrs;
+	HnswNeighborTuple ntup = (HnswNeighborTuple) buf;
 
-	memset(buf, 0, size);
-	etup->type = HNSW_ELEMENT_TUPLE;
-	etup->level = level;
-	etup->dim = g->dim;
-	etup->m = g->m;
-	etup->heaptid = g->heaptids[i];
-	memcpy(etup->x, HnswGraphVec(g, i), sizeof(float) * g->dim);
-	nbrs = HnswTupleNeighbors(etup);
+	HnswFormNeighbors(buf, level, g->m);
 	for (int l = 0; l <= level; l++)
 	{
 		int32	   *list = HnswGraphList(g, i, l);
-		ItemPointer slot = nbrs + HnswLevelStart(g->m, l);
-		int			cap = HnswLevelSlots(g->m, l);
+		ItemPointer slot = ntup->tids + HnswLevelStart(g->m, l);
 
-		for (int j = 0; j < cap; j++)
-		{
-			if (j < list[0])
-				slot[j] = tids[list[j + 1]];
-			else
-				ItemPointerSetInvalid(&slot[j]);
-		}
+		for (int j = 0; j < list[0]; j++)
+			slot[j] = tids[list[j + 1]];
 	}
-	return size;
+	return HNSW_NEIGHBOR_TUPLE_SIZE(level, g->m);
+}
+
+/* Where the next tuple goes when pages are filled in order */
+typedef struct PagePlan
+{
+	BlockNumber blk;
+	Size		free;			/* bytes left, line pointers included */
+	OffsetNumber off;
+}			PagePlan;
+
+static void
+PlanNewPage(PagePlan * pp)
+{
+	pp->blk++;
+	pp->free = BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(HnswPageOpaqueData));
+	pp->off = FirstOffsetNumber;
+}
+
+/* Give a tuple of sz bytes its TID, on a new page if this one is full */
+static void
+PlanTuple(PagePlan * pp, Size sz, ItemPointer tid)
+{
+	if (sz + sizeof(ItemIdData) > pp->free)
+		PlanNewPage(pp);
+	pp->free -= sz + sizeof(ItemIdData);
+	ItemPointerSet(tid, pp->blk, pp->off);
+	pp->off++;
+}
+
+/* Add a tuple where the plan put it, moving on to a new page when it says so */
+static void
+WritePlanned(Relation index, Buffer *buf, ItemPointer tid, char *tup, Size sz)
+{
+	Page		page;
+	OffsetNumber off;
+
+	if (!BufferIsValid(*buf) || BufferGetBlockNumber(*buf) != ItemPointerGetBlockNumber(tid))
+	{
+		if (BufferIsValid(*buf))
+		{
+			MarkBufferDirty(*buf);
+			UnlockReleaseBuffer(*buf);
+		}
+		*buf = HnswNewBuffer(index, MAIN_FORKNUM);
+		if (BufferGetBlockNumber(*buf) != ItemPointerGetBlockNumber(tid))
+			elog(ERROR, "hnsw build expected block %u, got %u",
+				 ItemPointerGetBlockNumber(tid), BufferGetBlockNumber(*buf));
+		HnswInitPage(BufferGetPage(*buf));
+	}
+	page = BufferGetPage(*buf);
+	off = PageAddItem(page, tup, sz, InvalidOffsetNumber, false, false);
+	if (off != ItemPointerGetOffsetNumber(tid))
+		elog(ERROR, "hnsw build placed a tuple at offset %u, expected %u (size %zu, free %zu)",
+			 off, ItemPointerGetOffsetNumber(tid), sz, PageGetFreeSpace(page));
 }
 
 /*
- * Write the in-memory graph to pages.  TIDs are assigned first by
- * replaying the page-fill arithmetic of PageAddItem, so that neighbour
- * lists can be written complete in one pass.
+ * Write the in-memory graph to pages.  TIDs are assigned first, by the
+ * page-fill arithmetic of PageAddItem, so that every tuple can be written
+ * complete in one pass.  An element and its neighbour tuple share a page
+ * when both fit on one; otherwise the neighbour tuple goes on the next.
  */
 static void
 FlushGraph(HnswBuildState * bs)
 {
 	HnswMemGraph *g = &bs->graph;
-	ItemPointerData *tids;
-	BlockNumber blk = 1;
-	Size		lower = SizeOfPageHeaderData;
-	Size		upper = BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData));
-	OffsetNumber off = FirstOffsetNumber;
+	int64		n = HnswGraphCount(g);
+	int64		nplaced;
+	int64	   *order;
+	ItemPointerData *etids;
+	ItemPointerData *ntids;
+	PagePlan	pp;
 	char	   *tupbuf = palloc(BLCKSZ);
 	Buffer		buf = InvalidBuffer;
-	Page		page = NULL;
-	BlockNumber curblk = InvalidBlockNumber;
 	Buffer		metabuf;
 	HnswMetaPage meta;
-	int64	   *order;
 
-	tids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(g->n, 1));
-	order = HnswGraphOrder(g);
-	for (int64 k = 0; k < g->n; k++)
+	etids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(n, 1));
+	if (bs->dim == 0 && g->entry >= 0)
+		bs->dim = bs->info.type->dimensions(HnswGraphValue(g, g->entry));
+	ntids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(n, 1));
+	order = HnswGraphOrder(g, &nplaced);
+	pp.blk = HNSW_METAPAGE_BLKNO;
+	PlanNewPage(&pp);
+	for (int64 k = 0; k < nplaced; k++)
 	{
 		int64		i = order[k];
-		Size		sz = HNSW_ELEMENT_TUPLE_SIZE(g->dim, g->levels[i], g->m);
+		Size		esz = HNSW_ELEMENT_TUPLE_SIZE(VARSIZE(HnswGraphValue(g, i)));
+		Size		nsz = HNSW_NEIGHBOR_TUPLE_SIZE(g->levels[i], g->m);
+		Size		both = esz + nsz + 2 * sizeof(ItemIdData);
 
-		if (lower + sizeof(ItemIdData) + sz > upper)
-		{
-			blk++;
-			lower = SizeOfPageHeaderData;
-			upper = BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData));
-			off = FirstOffsetNumber;
-		}
-		lower += sizeof(ItemIdData);
-		upper -= sz;
-		ItemPointerSet(&tids[i], blk, off);
-		off++;
+		if (both > pp.free && both <= HNSW_PAGE_ROOM + sizeof(ItemIdData))
+			PlanNewPage(&pp);
+		PlanTuple(&pp, esz, &etids[i]);
+		PlanTuple(&pp, nsz, &ntids[i]);
 	}
 
-	for (int64 k = 0; k < g->n; k++)
+	for (int64 k = 0; k < nplaced; k++)
 	{
 		int64		i = order[k];
 		Size		sz;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ItemPointerGetBlockNumber(&tids[i]) != curblk)
-		{
-			if (BufferIsValid(buf))
-			{
-				MarkBufferDirty(buf);
-				UnlockReleaseBuffer(buf);
-			}
-			buf = HnswNewBuffer(bs->index, MAIN_FORKNUM);
-			curblk = BufferGetBlockNumber(buf);
-			if (curblk != ItemPointerGetBlockNumber(&tids[i]))
-				elog(ERROR, "hnsw build expected block %u, got %u",
-					 ItemPointerGetBlockNumber(&tids[i]), curblk);
-			page = BufferGetPage(buf);
-			HnswInitPage(page);
-		}
-		sz = FormMemTuple(g, i, tids, tupbuf);
-		off = PageAddItem(page, tupbuf, sz, InvalidOffsetNumber, false, false);
-		if (off != ItemPointerGetOffsetNumber(&tids[i]))
-			elog(ERROR, "hnsw build placed element at offset %u, expected %u (size %zu, free %zu)",
-				 off, ItemPointerGetOffsetNumber(&tids[i]), sz, PageGetFreeSpace(page));
+		sz = FormMemElement(g, i, &ntids[i], tupbuf);
+		WritePlanned(bs->index, &buf, &etids[i], tupbuf, sz);
+		sz = FormMemNeighbors(g, i, etids, tupbuf);
+		WritePlanned(bs->index, &buf, &ntids[i], tupbuf, sz);
 	}
 	if (BufferIsValid(buf))
 	{
@@ -211,111 +262,107 @@ FlushGraph(HnswBuildState * bs)
 	metabuf = ReadBuffer(bs->index, HNSW_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	meta = HnswPageGetMeta(BufferGetPage(metabuf));
-	meta->dimensions = g->dim;
+	meta->dimensions = bs->dim;
 	if (g->entry >= 0)
 	{
-		meta->entryBlkno = ItemPointerGetBlockNumber(&tids[g->entry]);
-		meta->entryOffno = ItemPointerGetOffsetNumber(&tids[g->entry]);
+		meta->entryBlkno = ItemPointerGetBlockNumber(&etids[g->entry]);
+		meta->entryOffno = ItemPointerGetOffsetNumber(&etids[g->entry]);
 		meta->entryLevel = g->entryLevel;
 	}
-	meta->insertPage = g->n > 0 ? blk : HNSW_METAPAGE_BLKNO;
+	meta->insertPage = nplaced > 0 ? pp.blk : HNSW_METAPAGE_BLKNO;
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
-	pfree(tids);
+	pfree(etids);
+	pfree(ntids);
 	pfree(order);
 	pfree(tupbuf);
 }
 
-/* Raise an error if a vector has the wrong or too many dimensions */
+/* Say that the graph no longer fits and goes to disk (pgvector's words) */
 static void
-CheckBuildDim(HnswBuildState * bs, int dim)
+NoticeSpill(double tuples)
 {
-	if (bs->graph.dim == 0)
-	{
-		int			maxdim = HnswMaxDimFor(bs->info.m);
-
-		if (dim > maxdim)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("vector cannot have more than %d dimensions for hnsw index with m = %d",
-							maxdim, bs->info.m),
-					 errdetail("An element and its neighbour lists must fit in one page.")));
-		bs->graph.dim = dim;
-		bs->maxLevel = HnswMaxLevelFor(dim, bs->info.m);
-	}
-	else if (dim != bs->graph.dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", bs->graph.dim, dim)));
+	ereport(NOTICE,
+			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples", tuples),
+			 errdetail("Building will take significantly more time."),
+			 errhint("Increase maintenance_work_mem to speed up builds.")));
 }
 
-/* Switch to on-disk inserts once the graph outgrows maintenance_work_mem */
+/* Serial build: write the graph out and go on inserting on disk */
 static void
 SpillGraph(HnswBuildState * bs)
 {
-	ereport(NOTICE,
-			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
-					bs->indtuples),
-			 errdetail("Building will take significantly more time."),
-			 errhint("Increase maintenance_work_mem to speed up builds.")));
+	NoticeSpill(bs->indtuples);
 	FlushGraph(bs);
 	bs->onDisk = true;
 	MemoryContextDelete(bs->graphCtx);
 	bs->graphCtx = NULL;
 }
 
-/* Add one vector to the local graph (serial build) */
+/* Raise an error if a value has the wrong or too many dimensions */
 static void
-AddLocalElement(HnswBuildState * bs, float *vec, int dim, ItemPointer tid)
+CheckBuildDim(HnswBuildState * bs, int dim)
 {
-	HnswMemGraph *g = &bs->graph;
-	MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
-	int64		i;
-	int			level;
+	if (bs->dim == 0)
+	{
+		int			maxdim = bs->info.type->maxDimensions;
 
-	if (g->n == g->cap)
-		HnswGraphGrow(g);
-	i = g->n++;
-	memcpy(HnswGraphVec(g, i), vec, sizeof(float) * dim);
-	g->heaptids[i] = *tid;
-	level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
-	g->levels[i] = level;
-	(void) HnswGraphInitLinks(g, i, level);
+		if (dim > maxdim)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("%s cannot have more than %d dimensions for hnsw index",
+							bs->info.type->name, maxdim)));
+		bs->dim = dim;
+	}
+	else if (dim != bs->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", bs->dim, dim)));
+}
+
+/* The first value of a serial build: size the graph's value slots by it */
+static void
+StartLocalGraph(HnswBuildState * bs)
+{
+	MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
+
+	HnswGraphInit(&bs->graph, &bs->info.metric, bs->info.m, bs->info.efConstruction,
+				  FixedValueSize(&bs->info, bs->dim));
 	MemoryContextSwitchTo(old);
-	HnswGraphInsert(g, i, bs->info.efConstruction);
 }
 
 /*
- * Add one vector to the shared graph (parallel build).  When the room
- * reserved runs out, it says so and adds nothing more: the build then
- * starts over serially.
+ * Parallel build: add a row to the shared graph unless it is full or on
+ * disk.  The first participant to find it full writes it out, while the
+ * flush lock keeps every other from adding to it; then all insert on disk.
  */
 static void
-AddSharedElement(HnswBuildState * bs, float *vec, int dim, ItemPointer tid)
+AddShared(HnswBuildState * bs, const char *value, ItemPointer tid, int level)
 {
-	HnswMemGraph *g = &bs->graph;
-	HnswBuildShared *shared = bs->shared;
-	int64		i;
-	int			level;
+	HnswBuildShared *sh = bs->shared;
+	bool		added = false;
 
-	if (pg_atomic_read_u32(&shared->full))
-		return;
-	i = (int64) pg_atomic_fetch_add_u64(&shared->next, 1);
-	level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
-	if (i < g->cap)
-		g->levels[i] = level;
-	if (i >= g->cap || !HnswGraphInitLinks(g, i, level))
+	LWLockAcquire(&sh->flushLock, LW_SHARED);
+	if (!sh->flushed)
+		added = HnswGraphAdd(&bs->graph, value, tid, level, bs->info.efConstruction);
+	LWLockRelease(&sh->flushLock);
+	if (!added)
 	{
-		pg_atomic_write_u32(&shared->full, 1);
-		return;
+		LWLockAcquire(&sh->flushLock, LW_EXCLUSIVE);
+		if (!sh->flushed)
+		{
+			NoticeSpill((double) pg_atomic_read_u64(&sh->tuplesDone));
+			LWLockAcquire(&sh->graph.entryLock, LW_SHARED);
+			bs->graph.entry = sh->graph.entry;
+			bs->graph.entryLevel = sh->graph.entryLevel;
+			LWLockRelease(&sh->graph.entryLock);
+			FlushGraph(bs);
+			sh->flushed = true;
+		}
+		LWLockRelease(&sh->flushLock);
+		HnswInsertOnDisk(bs->index, &bs->info, value, bs->dim, tid, true);
 	}
-	/* Nobody reaches element i before GraphInsert links it */
-	memcpy(HnswGraphVec(g, i), vec, sizeof(float) * dim);
-	g->heaptids[i] = *tid;
-	HnswGraphInsert(g, i, bs->info.efConstruction);
-	bs->indtuples = (double) pg_atomic_add_fetch_u64(&shared->tuplesDone, 1);
-	if (bs->progress)
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+	bs->indtuples = (double) pg_atomic_add_fetch_u64(&sh->tuplesDone, 1);
 }
 
 /* Add one heap tuple to the graph */
@@ -324,9 +371,8 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			  bool tupleIsAlive, void *state)
 {
 	HnswBuildState *bs = (HnswBuildState *) state;
-	HnswMemGraph *g = &bs->graph;
 	MemoryContext oldCtx;
-	float	   *vec;
+	char	   *value;
 	int			dim;
 
 	CHECK_FOR_INTERRUPTS();
@@ -334,44 +380,54 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		return;
 
 	oldCtx = MemoryContextSwitchTo(bs->tmpCtx);
-	if (HnswPrepareValue(&bs->info, values[0], &vec, &dim))
+	value = HnswPrepareValue(index, &bs->info, values[0], false, &dim);
+	if (value != NULL)
 	{
+		int			level = HnswRandomLevel(bs->info.m, bs->maxLevel, pg_prng_double(&bs->prng));
+		bool		first = bs->dim == 0;
+
 		CheckBuildDim(bs, dim);
-		if (g->shared)
-			AddSharedElement(bs, vec, dim, tid);
+		if (bs->shared)
+			AddShared(bs, value, tid, level);
 		else
 		{
+			if (first)
+				StartLocalGraph(bs);
 			if (bs->onDisk)
-				HnswInsertOnDisk(index, &bs->info, vec, dim, tid, true);
+				HnswInsertOnDisk(index, &bs->info, value, dim, tid, true);
 			else
-				AddLocalElement(bs, vec, dim, tid);
+				(void) HnswGraphAdd(&bs->graph, value, tid, level, bs->info.efConstruction);
 			bs->indtuples++;
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
 		}
+		if (bs->progress)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
 	}
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(bs->tmpCtx);
 
-	if (!g->shared && !bs->onDisk && g->memUsed > bs->memLimit)
+	if (!bs->shared && !bs->onDisk && bs->dim > 0 && bs->graph.memUsed > bs->memLimit)
 		SpillGraph(bs);
 }
 
 /* Lay out the shared chunk of a parallel build; returns its size */
 static Size
-SharedLayout(HnswBuildShared * sh, Size scanSize, int64 cap, int dim, int m)
+SharedLayout(HnswBuildShared * sh, Size scanSize, int m)
 {
 	Size		off = CACHELINEALIGN(sizeof(HnswBuildShared));
+	int64		cap = sh->cap;
 
 #define HNSW_TAKE(field, bytes) (sh->field = off, off = CACHELINEALIGN(off + (bytes)))
 	HNSW_TAKE(scanOff, scanSize);
-	HNSW_TAKE(vecsOff, sizeof(float) * dim * cap);
-	HNSW_TAKE(tidsOff, sizeof(ItemPointerData) * cap);
+	HNSW_TAKE(valuesOff, (sh->valueSize > 0 ? sh->valueSize : sizeof(int64)) * cap);
+	HNSW_TAKE(tidsOff, sizeof(ItemPointerData) * HNSW_HEAPTIDS * cap);
+	HNSW_TAKE(ntidsOff, cap);
 	HNSW_TAKE(levelsOff, cap);
 	HNSW_TAKE(linkOffOff, sizeof(int64) * cap);
 	HNSW_TAKE(l0Off, sizeof(int32) * (1 + 2 * m) * cap);
 	HNSW_TAKE(l0dOff, sizeof(float) * 2 * m * cap);
 	HNSW_TAKE(locksOff, sizeof(LWLock) * cap);
-	HNSW_TAKE(linkAreaOff, HnswGraphLinkAreaFor(cap, m));
+	HNSW_TAKE(linkAreaOff, sh->linkCap);
+	HNSW_TAKE(valueAreaOff, sh->valueCap);
 #undef HNSW_TAKE
 	return off;
 }
@@ -382,13 +438,18 @@ AttachSharedGraph(HnswBuildState * bs, HnswBuildShared * sh)
 {
 	HnswMemGraph *g = &bs->graph;
 	char	   *base = (char *) sh;
+	MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
 
+	HnswGraphInit(g, &bs->info.metric, bs->info.m, bs->info.efConstruction, sh->valueSize);
 	bs->shared = sh;
 	g->shared = &sh->graph;
-	g->dim = sh->dim;
 	g->cap = sh->cap;
-	g->vecs = (float *) (base + sh->vecsOff);
+	if (sh->valueSize > 0)
+		g->values = base + sh->valuesOff;
+	else
+		g->valueOff = (int64 *) (base + sh->valuesOff);
 	g->heaptids = (ItemPointerData *) (base + sh->tidsOff);
+	g->nheaptids = (uint8 *) (base + sh->ntidsOff);
 	g->levels = (uint8 *) (base + sh->levelsOff);
 	g->linkOff = (int64 *) (base + sh->linkOffOff);
 	g->l0 = (int32 *) (base + sh->l0Off);
@@ -396,9 +457,11 @@ AttachSharedGraph(HnswBuildState * bs, HnswBuildShared * sh)
 	g->locks = (LWLock *) (base + sh->locksOff);
 	g->linkArea = base + sh->linkAreaOff;
 	g->linkCap = sh->linkCap;
+	g->valueArea = base + sh->valueAreaOff;
+	g->valueCap = sh->valueCap;
 	g->visited = MemoryContextAllocHuge(bs->graphCtx, sizeof(uint32) * Max(sh->cap, 1));
 	memset(g->visited, 0, sizeof(uint32) * Max(sh->cap, 1));
-	bs->maxLevel = HnswMaxLevelFor(sh->dim, bs->info.m);
+	MemoryContextSwitchTo(old);
 }
 
 /* Fill in what the serial and parallel participants share */
@@ -409,23 +472,13 @@ InitBuildState(HnswBuildState * bs, Relation heap, Relation index)
 	bs->heap = heap;
 	bs->index = index;
 	HnswGetIndexInfo(index, &bs->info);
+	bs->maxLevel = HnswMaxLevelFor(bs->info.m);
 	bs->memLimit = (Size) maintenance_work_mem * 1024;
 	pg_prng_seed(&bs->prng, UINT64CONST(0x5eed5eed));
-	bs->graph.m = bs->info.m;
-	bs->graph.kind = bs->info.kind;
-	bs->graph.entry = -1;
-	bs->graph.entryLevel = -1;
 	bs->graphCtx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
 										 ALLOCSET_DEFAULT_SIZES);
 	bs->tmpCtx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build temporary",
 									   ALLOCSET_DEFAULT_SIZES);
-	{
-		MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
-
-		HnswHeapInit(&bs->graph.cand, bs->info.efConstruction * 4);
-		HnswHeapInit(&bs->graph.res, bs->info.efConstruction + 2);
-		MemoryContextSwitchTo(old);
-	}
 }
 
 /* One participant's share of a parallel build: scan blocks, insert */
@@ -441,8 +494,9 @@ ParallelParticipate(HnswBuildShared * sh, Relation heap, Relation index, bool pr
 	bs.progress = progress;
 	/* Each participant draws its own levels */
 	pg_prng_seed(&bs.prng, sh->seed + (uint64) (ParallelWorkerNumber + 1));
-	AttachSharedGraph(&bs, sh);
 	LWLockRegisterTranche(sh->trancheId, "hnsw build");
+	AttachSharedGraph(&bs, sh);
+	bs.dim = Max(bs.info.typmodDim, 0);
 
 	indexInfo = BuildIndexInfo(index);
 	indexInfo->ii_Concurrent = sh->isconcurrent;
@@ -473,47 +527,77 @@ HnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 }
 
 /*
- * Element slots to reserve for a parallel build: the most rows the heap
- * can hold (if its rows were just the vector, when the vector is a column;
- * an expression's value is not stored, so then any row), or, when that is
- * far more, the row estimate with room to spare.  A vector that may be
- * stored out of line (the type's storage is external) can take as little
- * as a TOAST pointer in the row: a 512-d vector is over the TOAST
- * threshold, and counting it inline put the bound at 3 rows a page.
+ * The most rows the heap can hold, had its rows nothing but the value
+ * (when the value is a column; an expression's value is not stored, so
+ * then any row).  A value that may be stored out of line (the type's
+ * storage is external) can take as little as a TOAST pointer in the row.
+ * This bound, not the row estimate, sizes a parallel build: an estimate
+ * made before rows were added would leave the graph short of room.
  */
 static int64
-ParallelCapacity(Relation heap, IndexInfo *indexInfo, int dim)
+ParallelRowsBound(Relation heap, IndexInfo *indexInfo, Size valueSize)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(heap);
 	AttrNumber	attnum = indexInfo->ii_IndexAttrNumbers[0];
-	Size		datum = VECTOR_SIZE(dim);
+	Size		datum = valueSize > 0 ? valueSize : TOAST_POINTER_SIZE;
 	Size		minRow;
 	double		perPage;
-	double		upper;
-	double		est = heap->rd_rel->reltuples;
 
 	if (attnum > 0 && TupleDescAttr(RelationGetDescr(heap), attnum - 1)->attstorage != TYPSTORAGE_PLAIN)
 		datum = Min(datum, TOAST_POINTER_SIZE);
 	minRow = MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData) + MAXALIGN(datum);
 	perPage = attnum == 0 ? MaxHeapTuplesPerPage :
 		Min((double) (BLCKSZ - SizeOfPageHeaderData) / minRow, MaxHeapTuplesPerPage);
-	upper = (double) nblocks * perPage + 1024;
-	if (est >= 0 && est * 1.25 + 1024 < upper)
-		return (int64) (est * 1.25 + 1024);
-	return (int64) upper;
+	return (int64) Min((double) nblocks * perPage + 1024, (double) PG_INT32_MAX);
+}
+
+/*
+ * Size the shared graph: as many element slots as the heap can hold rows,
+ * or as fit in the shared area (maintenance_work_mem less what the rest of
+ * the DSM segment needs), whichever is less.  Values of varying size take half
+ * the area.  Sets sh->cap, linkCap, valueCap and valueSize.
+ */
+static void
+SizeSharedGraph(HnswBuildShared * sh, HnswBuildState * bs, Relation heap, IndexInfo *indexInfo)
+{
+	Size		budget = (Size) maintenance_work_mem * 1024;
+	Size		valueSize = FixedValueSize(&bs->info, bs->info.typmodDim);
+	int			m = bs->info.m;
+	double		perElement;
+	int64		cap;
+
+	if (budget > HNSW_PARALLEL_OTHER_BYTES)
+		budget -= HNSW_PARALLEL_OTHER_BYTES;
+	sh->valueSize = valueSize > 0 ? MAXALIGN(valueSize) : 0;
+	sh->valueCap = valueSize > 0 ? 0 : budget / 2;
+	if (valueSize == 0)
+		budget -= sh->valueCap;
+	perElement = HnswGraphElementBytes(m, valueSize) +
+		(double) (HnswGraphLinkAreaFor(1024 * 1024, m) - 64 * 1024) / (1024 * 1024);
+	cap = Min(ParallelRowsBound(heap, indexInfo, valueSize), (int64) (budget / perElement));
+	cap = Min(Max(cap, 0), PG_INT32_MAX);
+	sh->linkCap = HnswGraphLinkAreaFor(cap, m);
+	while (cap > 0 && cap * HnswGraphElementBytes(m, valueSize) + sh->linkCap > budget)
+	{
+		cap -= Max(cap / 64, 1);
+		sh->linkCap = HnswGraphLinkAreaFor(cap, m);
+	}
+	if (cap == 0)
+		sh->linkCap = 0;
+	sh->cap = cap;
 }
 
 /*
  * Build the graph with parallel workers (pgvector does the same): the
  * graph lives in the parallel context's shared memory, the participants
  * share the heap scan and insert into one graph, with an LWLock per
- * element's lists, and the leader writes it out.  Returns false, having
- * written nothing, when the graph turned out larger than the room reserved
- * (the row estimate was short); the caller then builds serially.
+ * element's lists, and the leader writes it out unless a participant did
+ * when it ran out of room.  Returns false, having done nothing, when no
+ * dynamic shared memory could be had.
  */
 static bool
 BuildParallel(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *indexInfo,
-			  int nworkers, int64 cap, double *reltuples)
+			  int nworkers, double *reltuples)
 {
 	ParallelContext *pcxt;
 	Snapshot	snapshot;
@@ -522,8 +606,6 @@ BuildParallel(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *ind
 	HnswBuildShared layout;
 	HnswBuildShared *sh;
 	char	   *base;
-	bool		ok;
-	int			dim = bs->info.typmodDim;
 
 	EnterParallelMode();
 	pcxt = CreateParallelContext("semvec", "HnswParallelBuildMain", nworkers);
@@ -531,13 +613,13 @@ BuildParallel(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *ind
 		RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
 	scanSize = table_parallelscan_estimate(heap, snapshot);
 	memset(&layout, 0, sizeof(layout));
-	total = SharedLayout(&layout, scanSize, cap, dim, bs->info.m);
+	SizeSharedGraph(&layout, bs, heap, indexInfo);
+	total = SharedLayout(&layout, scanSize, bs->info.m);
 	shm_toc_estimate_chunk(&pcxt->estimator, total);
 	shm_toc_estimate_keys(&pcxt->estimator, 1);
 	InitializeParallelDSM(pcxt);
 	if (pcxt->seg == NULL)
 	{
-		/* No dynamic shared memory to be had: build serially */
 		if (IsMVCCSnapshot(snapshot))
 			UnregisterSnapshot(snapshot);
 		DestroyParallelContext(pcxt);
@@ -551,62 +633,60 @@ BuildParallel(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *ind
 	sh->heaprelid = RelationGetRelid(heap);
 	sh->indexrelid = RelationGetRelid(index);
 	sh->isconcurrent = indexInfo->ii_Concurrent;
-	sh->dim = dim;
-	sh->cap = cap;
-	sh->linkCap = HnswGraphLinkAreaFor(cap, bs->info.m);
 	sh->seed = UINT64CONST(0x5eed5eed);
 	sh->trancheId = LWLockNewTrancheId();
-	pg_atomic_init_u64(&sh->next, 0);
-	pg_atomic_init_u64(&sh->graph.linkUsed, 0);
+	LWLockRegisterTranche(sh->trancheId, "hnsw build");
 	pg_atomic_init_u64(&sh->tuplesDone, 0);
-	pg_atomic_init_u32(&sh->full, 0);
+	pg_atomic_init_u64(&sh->graph.next, 0);
+	pg_atomic_init_u64(&sh->graph.linkUsed, 0);
+	pg_atomic_init_u64(&sh->graph.valueUsed, 0);
+	pg_atomic_init_u32(&sh->graph.full, 0);
 	LWLockInitialize(&sh->graph.entryLock, sh->trancheId);
 	sh->graph.entry = -1;
 	sh->graph.entryLevel = -1;
+	LWLockInitialize(&sh->flushLock, sh->trancheId);
+	sh->flushed = false;
 	SpinLockInit(&sh->mutex);
 	sh->reltuples = 0;
-	for (int64 i = 0; i < cap; i++)
+	for (int64 i = 0; i < sh->cap; i++)
 		LWLockInitialize(&((LWLock *) (base + sh->locksOff))[i], sh->trancheId);
 	table_parallelscan_initialize(heap, (ParallelTableScanDesc) (base + sh->scanOff), snapshot);
 	shm_toc_insert(pcxt->toc, HNSW_SHARED_KEY, sh);
 
 	LaunchParallelWorkers(pcxt);
 	ereport(DEBUG1,
-			(errmsg_internal("hnsw build of \"%s\" with %d parallel workers (%d requested), room for " INT64_FORMAT " elements",
-							 RelationGetRelationName(index), pcxt->nworkers_launched, nworkers, cap)));
+			(errmsg("using %d parallel workers", pcxt->nworkers_launched)));
+	ereport(DEBUG1,
+			(errmsg_internal("hnsw build of \"%s\": %d parallel workers requested, room for " INT64_FORMAT " elements",
+							 RelationGetRelationName(index), nworkers, sh->cap)));
 	ParallelParticipate(sh, heap, index, true);
 	WaitForParallelWorkersToFinish(pcxt);
 
-	ok = pg_atomic_read_u32(&sh->full) == 0;
-	if (ok)
+	if (!sh->flushed)
 	{
 		MemoryContext old = MemoryContextSwitchTo(bs->graphCtx);
 
 		AttachSharedGraph(bs, sh);
-		bs->graph.n = (int64) pg_atomic_read_u64(&sh->next);
+		bs->dim = Max(bs->info.typmodDim, 0);
 		bs->graph.entry = sh->graph.entry;
 		bs->graph.entryLevel = sh->graph.entryLevel;
-		bs->indtuples = (double) bs->graph.n;
-		*reltuples = sh->reltuples;
 		MemoryContextSwitchTo(old);
 		FlushGraph(bs);
 	}
+	bs->indtuples = (double) pg_atomic_read_u64(&sh->tuplesDone);
+	*reltuples = sh->reltuples;
 	if (IsMVCCSnapshot(snapshot))
 		UnregisterSnapshot(snapshot);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
-	return ok;
+	return true;
 }
 
-/* How many parallel workers to use, and for how many elements (*cap) */
+/* How many parallel workers to use */
 static int
-ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, IndexInfo *indexInfo,
-				   int64 *cap)
+ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index)
 {
 	int			nworkers;
-	int			m = bs->info.m;
-	int			dim = bs->info.typmodDim;
-	double		bytes;
 
 	nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
 	if (nworkers <= 0)
@@ -616,37 +696,14 @@ ParallelWorkersFor(HnswBuildState * bs, Relation heap, Relation index, IndexInfo
 								 RelationGetRelationName(index))));
 		return 0;
 	}
-	/* The shared arrays are sized up front, so the dimension must be known */
-	if (dim <= 0 || !IsNormalProcessingMode() || IsInParallelMode())
+	/* Value slots of a fixed-size type are sized by the column's dimensions */
+	if ((bs->info.type->fixedSize != NULL && bs->info.typmodDim <= 0) ||
+		!IsNormalProcessingMode() || IsInParallelMode())
 	{
 		ereport(DEBUG1,
 				(errmsg_internal("hnsw build of \"%s\" is serial: %s", RelationGetRelationName(index),
-								 dim <= 0 ? "the column has no dimensions" : "not in normal processing")));
-		return 0;
-	}
-	*cap = ParallelCapacity(heap, indexInfo, dim);
-	bytes = HnswGraphSharedBytes(*cap, dim, m);
-
-	/*
-	 * A table never analyzed has no row estimate, and the bound from its size
-	 * counts every row at its smallest (a row with a TOASTed vector is a few
-	 * dozen bytes): reserve what maintenance_work_mem holds instead.  If the
-	 * rows turn out more, the graph would not have fit anyway; the build then
-	 * starts over serially (with a NOTICE).
-	 */
-	if (bytes > (double) bs->memLimit && heap->rd_rel->reltuples < 0)
-	{
-		*cap = (int64) (*cap * ((double) bs->memLimit / bytes));
-		while (*cap > 1024 && HnswGraphSharedBytes(*cap, dim, m) > (double) bs->memLimit)
-			*cap -= *cap / 64;
-		bytes = HnswGraphSharedBytes(*cap, dim, m);
-	}
-	/* Too big for maintenance_work_mem: the serial build writes out and goes on */
-	if (bytes > (double) bs->memLimit || *cap > PG_INT32_MAX)
-	{
-		ereport(DEBUG1,
-				(errmsg_internal("hnsw build of \"%s\" is serial: the graph for " INT64_FORMAT " elements needs %.0f kB, maintenance_work_mem is %d kB",
-								 RelationGetRelationName(index), *cap, bytes / 1024, maintenance_work_mem)));
+								 bs->info.typmodDim <= 0 ? "the column has no dimensions" :
+								 "not in normal processing")));
 		return 0;
 	}
 	return nworkers;
@@ -661,7 +718,6 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	Buffer		metabuf;
 	double		reltuples = 0;
 	int			nworkers;
-	int64		cap = 0;
 	bool		built = false;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
@@ -669,19 +725,26 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	InitBuildState(&bs, heap, index);
 	bs.progress = true;
-	if (bs.info.typmodDim > HnswMaxDimFor(bs.info.m))
+	if (TupleDescAttr(RelationGetDescr(index), 0)->atttypid == VARBITOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("type not supported for hnsw index")));
+	if (bs.info.typmodDim > bs.info.type->maxDimensions)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("column cannot have more than %d dimensions for hnsw index with m = %d",
-						HnswMaxDimFor(bs.info.m), bs.info.m),
-				 errdetail("An element and its neighbour lists must fit in one page.")));
+				 errmsg("column cannot have more than %d dimensions for hnsw index",
+						bs.info.type->maxDimensions)));
+	if (bs.info.efConstruction < 2 * bs.info.m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction must be greater than or equal to 2 * m")));
 
 	/* The metapage is block 0 */
 	metabuf = HnswNewBuffer(index, MAIN_FORKNUM);
 	if (BufferGetBlockNumber(metabuf) != HNSW_METAPAGE_BLKNO)
 		elog(ERROR, "hnsw metapage is not block 0");
 	HnswInitMetaPage(BufferGetPage(metabuf), bs.info.m, bs.info.efConstruction,
-					 Max(bs.info.typmodDim, 0), bs.info.kind);
+					 Max(bs.info.typmodDim, 0));
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
 
@@ -690,28 +753,14 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
 									 (int64) heap->rd_rel->reltuples);
 
-	nworkers = ParallelWorkersFor(&bs, heap, index, indexInfo, &cap);
+	nworkers = ParallelWorkersFor(&bs, heap, index);
 	if (nworkers > 0)
-	{
-		built = BuildParallel(&bs, heap, index, indexInfo, nworkers, cap, &reltuples);
-		if (!built)
-		{
-			ereport(NOTICE,
-					(errmsg("hnsw parallel build needed more room than estimated, building serially"),
-					 errhint("Run ANALYZE on the table before building the index.")));
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, 0);
-			MemoryContextDelete(bs.graphCtx);
-			MemoryContextDelete(bs.tmpCtx);
-			InitBuildState(&bs, heap, index);
-			bs.progress = true;
-		}
-	}
-
+		built = BuildParallel(&bs, heap, index, indexInfo, nworkers, &reltuples);
 	if (!built)
 	{
 		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 										   BuildCallback, (void *) &bs, NULL);
-		if (!bs.onDisk)
+		if (!bs.onDisk && bs.dim > 0)
 			FlushGraph(&bs);
 	}
 	if (bs.graphCtx)
@@ -748,7 +797,7 @@ hnswbuildempty(Relation index)
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(index);
 	page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
-	HnswInitMetaPage(page, info.m, info.efConstruction, Max(info.typmodDim, 0), info.kind);
+	HnswInitMetaPage(page, info.m, info.efConstruction, Max(info.typmodDim, 0));
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 }

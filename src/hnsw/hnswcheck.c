@@ -6,7 +6,9 @@
  * Checked, with a share lock that keeps inserts and VACUUM out (on a
  * standby, where only recovery writes, an access share lock):
  *	 - the metapage is ours; every item on a data page is an element tuple
- *	   of the index's dimension and m;
+ *	   of the index's dimensions or a neighbour tuple; every element names
+ *	   a neighbour tuple of its level and the index's m that no other
+ *	   element names, and a live one has 1..HNSW_HEAPTIDS heap TIDs;
  *	 - every link of a live element points at an existing element that is
  *	   live or a tombstone (not itself, not twice in one list) whose level
  *	   is at least the link's level, and never at a freed slot, which an
@@ -44,8 +46,11 @@
 typedef struct CheckState
 {
 	Relation	index;
+	HnswIndexInfo info;
 	HnswKeySet	map;			/* TID -> element number */
+	HnswKeySet	ntups;			/* neighbour tuple TID -> elements naming it */
 	ItemPointerData *tids;
+	ItemPointerData *ntids;		/* each element's neighbour tuple */
 	uint8	   *levels;
 	uint8	   *state;			/* HNSW_ELEMENT_LIVE, _DELETED or _FREE */
 	int			n;
@@ -71,7 +76,7 @@ Problem(CheckState * cs, const char *fmt,...)
 	}
 }
 
-/* Pass 1: catalogue every element tuple */
+/* Pass 1: catalogue every element and neighbour tuple */
 static void
 CollectElements(CheckState * cs, HnswMetaPageData * meta, BlockNumber nblocks)
 {
@@ -99,26 +104,46 @@ CollectElements(CheckState * cs, HnswMetaPageData * meta, BlockNumber nblocks)
 		{
 			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 			{
-				HnswElementTuple etup = HnswGetElementTuple(cs->index, page, off);
+				uint8		kind = HnswItemKind(page, off);
+				HnswElementTuple etup;
+				int			dim;
 
-				if (etup->dim != meta->dimensions || etup->m != meta->m)
+				if (kind == HNSW_NEIGHBOR_TUPLE)
 				{
-					Problem(cs, "Element (%u,%u) has dim %u and m %u; the index has %u and %u.",
-							blk, off, etup->dim, etup->m, meta->dimensions, meta->m);
+					ItemPointerData tid;
+
+					(void) HnswGetNeighborTuple(cs->index, page, off);
+					ItemPointerSet(&tid, blk, off);
+					HnswKeyMapPut(&cs->ntups, HnswTidKey(&tid), 0);
 					continue;
 				}
+				if (kind != HNSW_ELEMENT_TUPLE)
+				{
+					Problem(cs, "Item (%u,%u) is of kind %u.", blk, off, kind);
+					continue;
+				}
+				etup = HnswGetElementTuple(cs->index, page, off);
+				dim = cs->info.type->dimensions(etup->value);
+				if (dim != (int) meta->dimensions)
+				{
+					Problem(cs, "Element (%u,%u) has %d dimensions; the index has %u.",
+							blk, off, dim, meta->dimensions);
+					continue;
+				}
+				if (etup->state == HNSW_ELEMENT_LIVE && etup->nheaptids == 0)
+					Problem(cs, "Live element (%u,%u) has no heap TID.", blk, off);
 				if (cs->n == cs->cap)
 				{
 					cs->cap *= 2;
 					cs->tids = repalloc_huge(cs->tids, sizeof(ItemPointerData) * cs->cap);
+					cs->ntids = repalloc_huge(cs->ntids, sizeof(ItemPointerData) * cs->cap);
 					cs->levels = repalloc_huge(cs->levels, cs->cap);
 					cs->state = repalloc_huge(cs->state, cs->cap);
 				}
 				ItemPointerSet(&cs->tids[cs->n], blk, off);
+				cs->ntids[cs->n] = etup->neighbortid;
 				cs->levels[cs->n] = etup->level;
-				cs->state[cs->n] = etup->deleted;
-				if (etup->deleted > HNSW_ELEMENT_FREE)
-					Problem(cs, "Element (%u,%u) has state %u.", blk, off, etup->deleted);
+				cs->state[cs->n] = etup->state;
 				HnswKeyMapPut(&cs->map, HnswTidKey(&cs->tids[cs->n]), cs->n);
 				cs->n++;
 			}
@@ -127,76 +152,94 @@ CollectElements(CheckState * cs, HnswMetaPageData * meta, BlockNumber nblocks)
 	}
 }
 
-/* Pass 2: check every link of every live element; build level-0 adjacency */
+/*
+ * Pass 2: every element's neighbour tuple; every link of every live
+ * element; the level-0 adjacency for the reachability count
+ */
 static void
-CheckLinks(CheckState * cs, BlockNumber nblocks, int32 **adj, int *nadj)
+CheckLinks(CheckState * cs, HnswMetaPageData * meta, int32 **adj, int *nadj)
 {
-	for (BlockNumber blk = 1; blk < nblocks; blk++)
+	for (int me = 0; me < cs->n; me++)
 	{
-		Buffer		buf = ReadBuffer(cs->index, blk);
-		Page		page;
+		ItemPointer etid = &cs->tids[me];
+		ItemPointer ntid = &cs->ntids[me];
+		BlockNumber blk = ItemPointerGetBlockNumber(etid);
+		OffsetNumber off = ItemPointerGetOffsetNumber(etid);
+		int32	   *owners;
+		Buffer		buf;
+		HnswNeighborTuple ntup;
 
 		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber;
-			 !PageIsNew(page) && off <= PageGetMaxOffsetNumber(page); off++)
+		if (!ItemPointerIsValid(ntid) || HnswKeyMapGet(&cs->ntups, HnswTidKey(ntid)) < 0)
 		{
-			HnswElementTuple etup = HnswGetElementTuple(cs->index, page, off);
-			ItemPointerData self;
-			int32		me;
-			ItemPointer nbrs = HnswTupleNeighbors(etup);
+			Problem(cs, "Element (%u,%u) names (%u,%u), which is no neighbor tuple.",
+					blk, off, ItemPointerGetBlockNumberNoCheck(ntid), ItemPointerGetOffsetNumberNoCheck(ntid));
+			continue;
+		}
+		owners = HnswKeyMapRef(&cs->ntups, HnswTidKey(ntid));
+		if (++(*owners) > 1)
+			Problem(cs, "Element (%u,%u) names neighbor tuple (%u,%u), as another element does.",
+					blk, off, ItemPointerGetBlockNumber(ntid), ItemPointerGetOffsetNumber(ntid));
+		buf = ReadBuffer(cs->index, ItemPointerGetBlockNumber(ntid));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		ntup = HnswGetNeighborTuple(cs->index, BufferGetPage(buf), ItemPointerGetOffsetNumber(ntid));
+		if (ntup->level != cs->levels[me] || ntup->nslots != HnswTotalSlots(meta->m, ntup->level))
+		{
+			Problem(cs, "Element (%u,%u) of level %d has a neighbor tuple of level %d with %d slots.",
+					blk, off, cs->levels[me], ntup->level, ntup->nslots);
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		if (cs->state[me] == HNSW_ELEMENT_FREE)
+		{
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		for (int l = 0; l <= ntup->level; l++)
+		{
+			ItemPointer list = ntup->tids + HnswLevelStart(meta->m, l);
+			int			nslots = HnswLevelSlots(meta->m, l);
 
-			ItemPointerSet(&self, blk, off);
-			me = HnswKeyMapGet(&cs->map, HnswTidKey(&self));
-			if (me < 0 || etup->deleted == HNSW_ELEMENT_FREE)
-				continue;
-			for (int l = 0; l <= etup->level; l++)
+			for (int i = 0; i < nslots; i++)
 			{
-				ItemPointer list = nbrs + HnswLevelStart(etup->m, l);
-				int			nslots = HnswLevelSlots(etup->m, l);
+				int32		t;
 
-				for (int i = 0; i < nslots; i++)
+				if (!ItemPointerIsValid(&list[i]))
+					continue;
+				t = HnswKeyMapGet(&cs->map, HnswTidKey(&list[i]));
+				if (t < 0)
+					Problem(cs, "Element (%u,%u) level %d links to (%u,%u), which is no element.",
+							blk, off, l, ItemPointerGetBlockNumberNoCheck(&list[i]),
+							ItemPointerGetOffsetNumberNoCheck(&list[i]));
+				else if (t == me)
+					Problem(cs, "Element (%u,%u) level %d links to itself.", blk, off, l);
+				else if (cs->state[me] != HNSW_ELEMENT_LIVE)
 				{
-					int32		t;
-
-					if (!ItemPointerIsValid(&list[i]))
-						continue;
-					t = HnswKeyMapGet(&cs->map, HnswTidKey(&list[i]));
-					if (t < 0)
-						Problem(cs, "Element (%u,%u) level %d links to (%u,%u), which is no element.",
-								blk, off, l, ItemPointerGetBlockNumberNoCheck(&list[i]),
-								ItemPointerGetOffsetNumberNoCheck(&list[i]));
-					else if (t == me)
-						Problem(cs, "Element (%u,%u) level %d links to itself.", blk, off, l);
-					else if (etup->deleted != HNSW_ELEMENT_LIVE)
-					{
-						/*
-						 * A tombstone's list is only a way through for scans:
-						 * it can name an element freed (even reused) by a
-						 * VACUUM that crashed before it freed the tombstone
-						 */
-					}
-					else if (cs->state[t] == HNSW_ELEMENT_FREE)
-						Problem(cs, "Element (%u,%u) level %d links to freed element (%u,%u).",
+					/*
+					 * A tombstone's list is only a way through for scans:
+					 * it can name an element freed (even reused) by a
+					 * VACUUM that crashed before it freed the tombstone
+					 */
+				}
+				else if (cs->state[t] == HNSW_ELEMENT_FREE)
+					Problem(cs, "Element (%u,%u) level %d links to freed element (%u,%u).",
+							blk, off, l, ItemPointerGetBlockNumber(&list[i]),
+							ItemPointerGetOffsetNumber(&list[i]));
+				else if (cs->levels[t] < l)
+					Problem(cs, "Element (%u,%u) level %d links to (%u,%u) of level %d.",
+							blk, off, l, ItemPointerGetBlockNumber(&list[i]),
+							ItemPointerGetOffsetNumber(&list[i]), cs->levels[t]);
+				for (int j = 0; j < i; j++)
+					if (HnswTidKey(&list[j]) == HnswTidKey(&list[i]))
+						Problem(cs, "Element (%u,%u) level %d lists (%u,%u) twice.",
 								blk, off, l, ItemPointerGetBlockNumber(&list[i]),
 								ItemPointerGetOffsetNumber(&list[i]));
-					else if (cs->levels[t] < l)
-						Problem(cs, "Element (%u,%u) level %d links to (%u,%u) of level %d.",
-								blk, off, l, ItemPointerGetBlockNumber(&list[i]),
-								ItemPointerGetOffsetNumber(&list[i]), cs->levels[t]);
-					for (int j = 0; j < i; j++)
-						if (HnswTidKey(&list[j]) == HnswTidKey(&list[i]))
-							Problem(cs, "Element (%u,%u) level %d lists (%u,%u) twice.",
-									blk, off, l, ItemPointerGetBlockNumber(&list[i]),
-									ItemPointerGetOffsetNumber(&list[i]));
-					if (t >= 0 && cs->state[t] != HNSW_ELEMENT_FREE)
-					{
-						if (nadj[me] % 16 == 0)
-							adj[me] = adj[me] ? repalloc(adj[me], sizeof(int32) * (nadj[me] + 16))
-								: palloc(sizeof(int32) * 16);
-						adj[me][nadj[me]++] = t;
-					}
+				if (t >= 0 && cs->state[t] != HNSW_ELEMENT_FREE)
+				{
+					if (nadj[me] % 16 == 0)
+						adj[me] = adj[me] ? repalloc(adj[me], sizeof(int32) * (nadj[me] + 16))
+							: palloc(sizeof(int32) * 16);
+					adj[me][nadj[me]++] = t;
 				}
 			}
 		}
@@ -280,9 +323,12 @@ hnsw_check(PG_FUNCTION_ARGS)
 	initStringInfo(&cs.report);
 	cs.cap = 1024;
 	cs.tids = palloc(sizeof(ItemPointerData) * cs.cap);
+	cs.ntids = palloc(sizeof(ItemPointerData) * cs.cap);
 	cs.levels = palloc(cs.cap);
 	cs.state = palloc(cs.cap);
 	HnswKeySetInit(&cs.map, 1024);
+	HnswKeySetInit(&cs.ntups, 1024);
+	HnswGetIndexInfo(index, &cs.info);
 
 	if (meta.m < HNSW_MIN_M || meta.m > HNSW_MAX_M)
 		Problem(&cs, "The metapage has m = %u.", meta.m);
@@ -292,7 +338,16 @@ hnsw_check(PG_FUNCTION_ARGS)
 	CollectElements(&cs, &meta, nblocks);
 	adj = palloc0(sizeof(int32 *) * Max(cs.n, 1));
 	nadj = palloc0(sizeof(int) * Max(cs.n, 1));
-	CheckLinks(&cs, nblocks, adj, nadj);
+	CheckLinks(&cs, &meta, adj, nadj);
+	for (uint32 i = 0; i <= cs.ntups.mask; i++)
+		if (cs.ntups.ents[i].key != 0 && cs.ntups.ents[i].val == 0)
+		{
+			ItemPointerData tid;
+
+			HnswKeyTid(cs.ntups.ents[i].key - 1, &tid);
+			Problem(&cs, "Neighbor tuple (%u,%u) belongs to no element.",
+					ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid));
+		}
 
 	for (int i = 0; i < cs.n; i++)
 	{

@@ -4,9 +4,11 @@
  *	  Insert into the in-memory graph of an index build
  *
  * The layout is described in hnswgraph.h.  Inserts follow Algorithm 1 of
- * Malkov & Yashunin; a visited "tag" array replaces a hash set.  In a
- * parallel build each element's lists are read and changed under its own
- * LWLock, and the entry point under the shared entry lock.
+ * Malkov & Yashunin through the search core (hnswsearch.c); this file is
+ * the core's access to the graph: expanding an element reads its list
+ * under the element's LWLock (a parallel build) and measures the
+ * neighbours not yet visited, after prefetching their values; a visited
+ * "tag" array replaces a hash set.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,47 +18,6 @@
 #include "utils/memutils.h"
 
 #include "hnsw/hnswgraph.h"
-
-/*
- * Set up element i's empty lists.  Level 0 lives in the flat array (its
- * address needs no pointer load, so it can be prefetched); upper levels are
- * carved from the link area.  False when a parallel build's area is full.
- */
-bool
-HnswGraphInitLinks(HnswMemGraph * g, int64 i, int level)
-{
-	Size		size = MAXALIGN(sizeof(int32) * level * (1 + g->m) + sizeof(float) * level * g->m);
-	Size		off = 0;
-
-	g->l0[i * (1 + 2 * g->m)] = 0;
-	if (level > 0)
-	{
-		if (g->shared)
-		{
-			off = pg_atomic_fetch_add_u64(&g->shared->linkUsed, size);
-			if (off + size > g->linkCap)
-				return false;
-		}
-		else
-		{
-			if (g->linkUsed + size > g->linkCap)
-			{
-				Size		newcap = Max(g->linkCap * 2, 64 * 1024);
-
-				g->linkArea = g->linkArea ? repalloc_huge(g->linkArea, newcap) :
-					MemoryContextAllocHuge(CurrentMemoryContext, newcap);
-				g->memUsed += newcap - g->linkCap;
-				g->linkCap = newcap;
-			}
-			off = g->linkUsed;
-			g->linkUsed += size;
-		}
-		for (int l = 1; l <= level; l++)
-			((int32 *) (g->linkArea + off))[(l - 1) * (1 + g->m)] = 0;
-	}
-	g->linkOff[i] = off;
-	return true;
-}
 
 /* Lock element i's lists (a no-op in a serial build) */
 static inline void
@@ -87,158 +48,211 @@ GraphCopyList(HnswMemGraph * g, int64 i, int level, int32 *out)
 	return cnt;
 }
 
-/* Make room for one more element */
-void
-HnswGraphGrow(HnswMemGraph * g)
-{
-	int64		newcap = g->cap == 0 ? 1024 : g->cap * 2;
-
-	if (g->cap == 0)
-	{
-		g->vecs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * g->dim * newcap);
-		g->heaptids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * newcap);
-		g->levels = MemoryContextAllocHuge(CurrentMemoryContext, newcap);
-		g->linkOff = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * newcap);
-		g->l0 = MemoryContextAllocHuge(CurrentMemoryContext,
-									   sizeof(int32) * (1 + 2 * g->m) * newcap);
-		g->l0d = MemoryContextAllocHuge(CurrentMemoryContext,
-										sizeof(float) * 2 * g->m * newcap);
-		g->visited = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * newcap);
-	}
-	else
-	{
-		g->vecs = repalloc_huge(g->vecs, sizeof(float) * g->dim * newcap);
-		g->heaptids = repalloc_huge(g->heaptids, sizeof(ItemPointerData) * newcap);
-		g->levels = repalloc_huge(g->levels, newcap);
-		g->linkOff = repalloc_huge(g->linkOff, sizeof(int64) * newcap);
-		g->l0 = repalloc_huge(g->l0, sizeof(int32) * (1 + 2 * g->m) * newcap);
-		g->l0d = repalloc_huge(g->l0d, sizeof(float) * 2 * g->m * newcap);
-		g->visited = repalloc_huge(g->visited, sizeof(uint32) * newcap);
-	}
-	memset(g->visited + g->cap, 0, sizeof(uint32) * (newcap - g->cap));
-	g->memUsed += (sizeof(float) * g->dim + sizeof(ItemPointerData) + 1 +
-				   sizeof(int64) + sizeof(int32) * (1 + 2 * g->m) +
-				   sizeof(float) * 2 * g->m +
-				   sizeof(uint32)) * (newcap - g->cap);
-	g->cap = newcap;
-}
-
 /*
- * Search one level for the ef nearest elements to q (Algorithm 2), starting
- * from eps.  Writes them to out sorted nearest first; returns how many.
+ * The search core's access to the graph: expand element key at a level.
+ * Unvisited neighbours are marked, their values prefetched, then measured;
+ * the next candidate's list is fetched meanwhile, as it is likely next.
  */
 static int
-GraphSearchLevel(HnswMemGraph * g, const float *q, HnswPair * eps, int neps,
-				 int ef, int level, HnswPair * out)
+GraphExpand(HnswSearch *s, HnswKey key, int level, HnswPair *out)
 {
-	HnswHeap   *cand = &g->cand;
-	HnswHeap   *res = &g->res;	/* max-heap via negated distances */
-	int			n;
-	int32		fresh[2 * HNSW_MAX_M];
-	int			nnew;
-	Size		vecbytes = Min(sizeof(float) * g->dim, 8 * 64);
+	HnswMemGraph *g = (HnswMemGraph *) s->graph;
+	int32		list[2 * HNSW_MAX_M];
+	int			cnt = GraphCopyList(g, (int64) key, level, list);
+	int			nnew = 0;
+	Size		prefetchBytes = g->valueSize > 0 ? Min(g->valueSize, 8 * 64) : 64;
+
+	if (s->cand.n > 0)
+		__builtin_prefetch(HnswGraphList(g, s->cand.items[0].key, level));
+	for (int i = 0; i < cnt; i++)
+		__builtin_prefetch(&g->visited[list[i]]);
+	for (int i = 0; i < cnt; i++)
+	{
+		int32		e = list[i];
+
+		if (g->visited[e] == g->visitTag)
+			continue;
+		g->visited[e] = g->visitTag;
+		list[nnew++] = e;
+		for (Size b = 0; b < prefetchBytes; b += 64)
+			__builtin_prefetch(HnswGraphValue(g, e) + b);
+	}
+	for (int i = 0; i < nnew; i++)
+	{
+		out[i].key = list[i];
+		out[i].dist = HnswDistance(&g->metric, g->q, HnswGraphValue(g, list[i]));
+	}
+	return nnew;
+}
+
+/* A new layer search: a fresh tag marks its visits */
+static void
+GraphForget(HnswSearch *s, int level)
+{
+	HnswMemGraph *g = (HnswMemGraph *) s->graph;
 
 	if (++g->visitTag == 0)
 	{
 		memset(g->visited, 0, sizeof(uint32) * g->cap);
 		g->visitTag = 1;
 	}
-	cand->n = 0;
-	res->n = 0;
-	for (int i = 0; i < neps; i++)
+}
+
+static void
+GraphVisit(HnswSearch *s, HnswKey key)
+{
+	HnswMemGraph *g = (HnswMemGraph *) s->graph;
+
+	g->visited[key] = g->visitTag;
+}
+
+static const HnswGraphAccess GraphAccess = {GraphExpand, GraphForget, GraphVisit};
+
+/*
+ * Set up an empty graph (a parallel build then points its arrays at shared
+ * memory).  valueSize is the bytes of every value, or 0 when they vary.
+ * A serial graph grows in the current memory context.
+ */
+void
+HnswGraphInit(HnswMemGraph * g, const HnswMetric *metric, int m, int efConstruction,
+			  Size valueSize)
+{
+	memset(g, 0, sizeof(*g));
+	g->metric = *metric;
+	g->m = m;
+	g->valueSize = valueSize > 0 ? MAXALIGN(valueSize) : 0;
+	g->entry = -1;
+	g->entryLevel = -1;
+	g->ctx = CurrentMemoryContext;
+	HnswSearchInit(&g->search, &GraphAccess, g, efConstruction, false);
+}
+
+/* Bytes of link area to reserve for cap elements (3x the expected need) */
+Size
+HnswGraphLinkAreaFor(int64 cap, int m)
+{
+	Size		perLevel = MAXALIGN(sizeof(int32) * (1 + m) + sizeof(float) * m);
+
+	/* An element has 1/(m-1) upper levels on average (P(level >= l) = m^-l) */
+	return (Size) (3.0 * cap * perLevel / (m - 1)) + 64 * 1024;
+}
+
+/* Bytes per element in shared memory, besides the link and value areas */
+Size
+HnswGraphElementBytes(int m, Size valueSize)
+{
+	return (valueSize > 0 ? MAXALIGN(valueSize) : sizeof(int64)) +
+		sizeof(ItemPointerData) * HNSW_HEAPTIDS + 2 + sizeof(int64) +
+		sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(LWLock);
+}
+
+/* Make room for one more element (serial build) */
+static void
+GraphGrow(HnswMemGraph * g)
+{
+	int64		newcap = g->cap == 0 ? 1024 : g->cap * 2;
+	int64		grow = newcap - g->cap;
+
+#define HNSW_GROW(field, bytes) \
+	(g->field = g->cap == 0 ? MemoryContextAllocHuge(g->ctx, (bytes) * newcap) : \
+	 repalloc_huge(g->field, (bytes) * newcap), g->memUsed += (bytes) * grow)
+	if (g->valueSize > 0)
+		HNSW_GROW(values, g->valueSize);
+	else
+		HNSW_GROW(valueOff, sizeof(int64));
+	HNSW_GROW(heaptids, sizeof(ItemPointerData) * HNSW_HEAPTIDS);
+	HNSW_GROW(nheaptids, 1);
+	HNSW_GROW(levels, 1);
+	HNSW_GROW(linkOff, sizeof(int64));
+	HNSW_GROW(l0, sizeof(int32) * (1 + 2 * g->m));
+	HNSW_GROW(l0d, sizeof(float) * 2 * g->m);
+	HNSW_GROW(visited, sizeof(uint32));
+#undef HNSW_GROW
+	memset(g->visited + g->cap, 0, sizeof(uint32) * grow);
+	g->cap = newcap;
+}
+
+/*
+ * Take size bytes of a growable area (serial build) or of a shared one
+ * (parallel build); false when a shared area is full.
+ */
+static bool
+TakeArea(HnswMemGraph * g, char **area, Size *cap, Size *used, pg_atomic_uint64 *sharedUsed,
+		 Size size, Size *off)
+{
+	if (g->shared)
 	{
-		g->visited[eps[i].key] = g->visitTag;
-		HnswHeapPush(cand, eps[i].dist, eps[i].key);
-		HnswHeapPush(res, -eps[i].dist, eps[i].key);
+		*off = pg_atomic_fetch_add_u64(sharedUsed, size);
+		return *off + size <= *cap;
 	}
-	while (res->n > ef)
-		HnswHeapPop(res);
-
-	while (cand->n > 0)
+	if (*used + size > *cap)
 	{
-		HnswPair	c = HnswHeapPop(cand);
-		int32		list[2 * HNSW_MAX_M];
-		int			cnt;
+		Size		newcap = Max(Max(*cap * 2, 64 * 1024), *used + size);
 
-		if (res->n >= ef && c.dist > -res->items[0].dist)
-			break;
-		cnt = GraphCopyList(g, c.key, level, list);
-		/* The next candidate's list is likely needed next: fetch it now */
-		if (cand->n > 0)
-			__builtin_prefetch(HnswGraphList(g, cand->items[0].key, level));
-
-		/* Gather unvisited neighbours and prefetch their vectors first */
-		nnew = 0;
-		for (int i = 0; i < cnt; i++)
-			__builtin_prefetch(&g->visited[list[i]]);
-		for (int i = 0; i < cnt; i++)
-		{
-			int32		e = list[i];
-
-			if (g->visited[e] == g->visitTag)
-				continue;
-			g->visited[e] = g->visitTag;
-			fresh[nnew++] = e;
-			for (Size b = 0; b < vecbytes; b += 64)
-				__builtin_prefetch((char *) HnswGraphVec(g, e) + b);
-		}
-		for (int i = 0; i < nnew; i++)
-		{
-			int32		e = fresh[i];
-			float		d;
-
-			d = HnswDistance(g->kind, g->dim, q, HnswGraphVec(g, e));
-			if (res->n < ef || d < -res->items[0].dist)
-			{
-				HnswHeapPush(cand, d, e);
-				HnswHeapPush(res, -d, e);
-				if (res->n > ef)
-					HnswHeapPop(res);
-			}
-		}
+		*area = *area ? repalloc_huge(*area, newcap) : MemoryContextAllocHuge(g->ctx, newcap);
+		g->memUsed += newcap - *cap;
+		*cap = newcap;
 	}
+	*off = *used;
+	*used += size;
+	return true;
+}
 
-	n = res->n;
-	for (int i = n - 1; i >= 0; i--)
+/* Set up element i's empty lists; false when a shared link area is full */
+static bool
+GraphInitLinks(HnswMemGraph * g, int64 i, int level)
+{
+	Size		size = MAXALIGN(sizeof(int32) * level * (1 + g->m) + sizeof(float) * level * g->m);
+	Size		off = 0;
+
+	g->l0[i * (1 + 2 * g->m)] = 0;
+	if (level > 0)
 	{
-		HnswPair	p = HnswHeapPop(res);
-
-		out[i].dist = -p.dist;
-		out[i].key = p.key;
+		if (!TakeArea(g, &g->linkArea, &g->linkCap, &g->linkUsed,
+					  g->shared ? &g->shared->linkUsed : NULL, size, &off))
+			return false;
+		for (int l = 1; l <= level; l++)
+			((int32 *) (g->linkArea + off))[(l - 1) * (1 + g->m)] = 0;
 	}
-	return n;
+	g->linkOff[i] = off;
+	return true;
 }
 
 /* Add a link n -> e at a level, pruning n's list with the heuristic when full */
 static void
-GraphAddLinkLocked(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
+GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 {
-	int32	   *list = HnswGraphList(g, n, level);
-	float	   *dists = HnswGraphDists(g, n, level);
+	int32	   *list;
+	float	   *dists;
 	int			cap = HnswLevelSlots(g->m, level);
-	int			cnt = list[0];
+	int			cnt;
 	HnswPair	cand[2 * HNSW_MAX_M + 1];
-	float	   *vecs[2 * HNSW_MAX_M + 1];
+	const char *values[2 * HNSW_MAX_M + 1];
 	bool		selected[2 * HNSW_MAX_M + 1];
 
+	GraphLock(g, n, LW_EXCLUSIVE);
+	list = HnswGraphList(g, n, level);
+	dists = HnswGraphDists(g, n, level);
+	cnt = list[0];
 	if (cnt < cap)
 	{
 		list[1 + cnt] = (int32) e;
 		dists[cnt] = dist;
 		list[0] = cnt + 1;
+		GraphUnlock(g, n);
 		return;
 	}
-	for (int i = 1; i <= cnt; i++)
+	for (int i = 0; i < cnt; i++)
 	{
-		cand[i - 1].key = i - 1;	/* slot number */
-		cand[i - 1].dist = dists[i - 1];
+		cand[i].key = i;		/* slot number */
+		cand[i].dist = dists[i];
 	}
 	cand[cnt].key = cnt;		/* the new element */
 	cand[cnt].dist = dist;
 	qsort(cand, cnt + 1, sizeof(HnswPair), HnswComparePairs);
 	for (int i = 0; i <= cnt; i++)
-		vecs[i] = HnswGraphVec(g, cand[i].key == (uint64) cnt ? e : list[1 + cand[i].key]);
-	HnswSelectNeighbors(g->kind, g->dim, cand, cnt + 1, vecs, cap, selected);
+		values[i] = HnswGraphValue(g, cand[i].key == (HnswKey) cnt ? e : list[1 + cand[i].key]);
+	HnswSelectNeighbors(&g->metric, cand, cnt + 1, values, cap, false, selected);
 
 	/*
 	 * Like pgvector, replace just one neighbour (the nearest one the
@@ -247,8 +261,13 @@ GraphAddLinkLocked(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	 * ef_search.  The new element only goes in if the heuristic keeps it.
 	 */
 	for (int i = 0; i <= cnt; i++)
-		if (cand[i].key == (uint64) cnt && !selected[i])
+	{
+		if (cand[i].key == (HnswKey) cnt && !selected[i])
+		{
+			GraphUnlock(g, n);
 			return;
+		}
+	}
 	for (int i = 0; i <= cnt; i++)
 	{
 		if (!selected[i])
@@ -258,13 +277,6 @@ GraphAddLinkLocked(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 			break;
 		}
 	}
-}
-
-static void
-GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
-{
-	GraphLock(g, n, LW_EXCLUSIVE);
-	GraphAddLinkLocked(g, n, e, level, dist);
 	GraphUnlock(g, n);
 }
 
@@ -318,18 +330,54 @@ GraphOfferEntry(HnswMemGraph * g, int64 i, int level)
 	return took;
 }
 
-/* Insert element i into the in-memory graph (Algorithm 1) */
-void
-HnswGraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
+/*
+ * If one of the nearest elements found holds the same value and has room
+ * for another heap TID, give it element i's row and mark i merged.  Equal
+ * values are at equal distances from q, so only the nearest ones are
+ * compared.
+ */
+static bool
+GraphMergeDuplicate(HnswMemGraph * g, int64 i, HnswPair *w, int nw)
 {
-	const float *q = HnswGraphVec(g, i);
+	const char *q = HnswGraphValue(g, i);
+	Size		size = VARSIZE(q);
+
+	for (int j = 0; j < nw && w[j].dist <= w[0].dist; j++)
+	{
+		int64		d = (int64) w[j].key;
+		const char *v = HnswGraphValue(g, d);
+		bool		merged = false;
+
+		if (VARSIZE(v) != size || memcmp(v, q, size) != 0)
+			continue;
+		GraphLock(g, d, LW_EXCLUSIVE);
+		if (g->nheaptids[d] < HNSW_HEAPTIDS)
+		{
+			g->heaptids[d * HNSW_HEAPTIDS + g->nheaptids[d]] = g->heaptids[i * HNSW_HEAPTIDS];
+			g->nheaptids[d]++;
+			merged = true;
+		}
+		GraphUnlock(g, d);
+		if (merged)
+		{
+			g->levels[i] = HNSW_GRAPH_MERGED;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Insert element i into the graph (Algorithm 1) */
+static void
+GraphInsert(HnswMemGraph * g, int64 i)
+{
+	HnswSearch *s = &g->search;
 	int			level = g->levels[i];
+	int			m = g->m;
 	HnswPair	ep;
 	HnswPair   *w;
-	HnswPair   *eps;
-	float	  **vecs;
+	const char **values;
 	bool	   *selected;
-	int			neps = 1;
 	int64		entry;
 	int			entryLevel;
 	int			top;
@@ -345,59 +393,39 @@ HnswGraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 		GraphGetEntry(g, &entry, &entryLevel);
 	}
 
+	g->q = HnswGraphValue(g, i);
 	ep.key = entry;
-	ep.dist = HnswDistance(g->kind, g->dim, q, HnswGraphVec(g, entry));
+	ep.dist = HnswDistance(&g->metric, g->q, HnswGraphValue(g, entry));
+	ep = HnswSearchDescend(s, ep, entryLevel, level);
 
-	/* Greedy descent through the levels above the new element's */
-	for (int l = entryLevel; l > level; l--)
-	{
-		bool		changed = true;
-
-		while (changed)
-		{
-			int32		list[HNSW_MAX_M];
-			int			cnt = GraphCopyList(g, ep.key, l, list);
-
-			changed = false;
-			for (int j = 0; j < cnt; j++)
-			{
-				float		d = HnswDistance(g->kind, g->dim, q, HnswGraphVec(g, list[j]));
-
-				if (d < ep.dist)
-				{
-					ep.dist = d;
-					ep.key = list[j];
-					changed = true;
-				}
-			}
-		}
-	}
-
-	w = palloc(sizeof(HnswPair) * (efConstruction + 1));
-	eps = palloc(sizeof(HnswPair) * (efConstruction + 1));
-	vecs = palloc(sizeof(float *) * (efConstruction + 1));
-	selected = palloc(sizeof(bool) * (efConstruction + 1));
+	w = palloc(sizeof(HnswPair) * (s->ef + 1));
+	values = palloc(sizeof(char *) * (s->ef + 1));
+	selected = palloc(sizeof(bool) * (s->ef + 1));
 	top = Min(level, entryLevel);
-	chosen = palloc(sizeof(HnswPair) * (top + 1) * g->m);
+	chosen = palloc(sizeof(HnswPair) * (top + 1) * 2 * m);
 	nchosen = palloc(sizeof(int) * (top + 1));
-	eps[0] = ep;
 
 	/* Choose the neighbours at every level, top down */
+	HnswSearchStart(s, top, &ep, 1);
 	for (int l = top; l >= 0; l--)
 	{
-		int			nw = GraphSearchLevel(g, q, eps, neps, efConstruction, l, w);
+		int			nw;
 		int			k = 0;
+		int			want = HnswNewLinks(&g->metric, m, l);
 
+		HnswSearchLayer(s, l);
+		nw = HnswSearchResults(s, w);
+		if (l == 0 && GraphMergeDuplicate(g, i, w, nw))
+			return;
 		for (int j = 0; j < nw; j++)
-			vecs[j] = HnswGraphVec(g, w[j].key);
-		/* The new element gets m links per level, as in hnswlib */
-		HnswSelectNeighbors(g->kind, g->dim, w, nw, vecs, g->m, selected);
-		for (int j = 0; j < nw && k < g->m; j++)
+			values[j] = HnswGraphValue(g, w[j].key);
+		HnswSelectNeighbors(&g->metric, w, nw, values, want, g->metric.nonMetric, selected);
+		for (int j = 0; j < nw && k < want; j++)
 			if (selected[j])
-				chosen[l * g->m + k++] = w[j];
+				chosen[l * 2 * m + k++] = w[j];
 		nchosen[l] = k;
-		memcpy(eps, w, sizeof(HnswPair) * nw);
-		neps = nw;
+		if (l > 0)
+			HnswSearchStart(s, l - 1, w, nw);
 	}
 
 	/*
@@ -411,7 +439,7 @@ HnswGraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 	for (int l = 0; l <= top; l++)
 	{
 		int32	   *list = HnswGraphList(g, i, l);
-		HnswPair   *c = chosen + l * g->m;
+		HnswPair   *c = chosen + l * 2 * m;
 
 		GraphLock(g, i, LW_EXCLUSIVE);
 		for (int j = 0; j < nchosen[l]; j++)
@@ -426,8 +454,7 @@ HnswGraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 	}
 
 	pfree(w);
-	pfree(eps);
-	pfree(vecs);
+	pfree(values);
 	pfree(selected);
 	pfree(chosen);
 	pfree(nchosen);
@@ -437,26 +464,101 @@ HnswGraphInsert(HnswMemGraph * g, int64 i, int efConstruction)
 }
 
 /*
+ * Add a row to the graph: a new element of the given level, or a heap TID
+ * of an element with the same value.  False, with nothing added, when a
+ * parallel build's shared arrays have no room left (and then none will
+ * have: every later call says the same).  A serial graph grows; its
+ * caller watches memUsed.
+ */
+bool
+HnswGraphAdd(HnswMemGraph * g, const char *value, ItemPointer heaptid, int level,
+			 int efConstruction)
+{
+	Size		vsize = VARSIZE(value);
+	int64		i;
+
+	if (g->shared)
+	{
+		Size		off = 0;
+
+		if (pg_atomic_read_u32(&g->shared->full))
+			return false;
+		i = (int64) pg_atomic_fetch_add_u64(&g->shared->next, 1);
+		if (i < g->cap)
+			g->levels[i] = HNSW_GRAPH_MERGED;	/* until it is complete */
+		if (i >= g->cap || !GraphInitLinks(g, i, level) ||
+			(g->valueSize == 0 &&
+			 !TakeArea(g, &g->valueArea, &g->valueCap, &g->valueUsed,
+					   &g->shared->valueUsed, MAXALIGN(vsize), &off)))
+		{
+			pg_atomic_write_u32(&g->shared->full, 1);
+			return false;
+		}
+		if (g->valueSize == 0)
+			g->valueOff[i] = off;
+	}
+	else
+	{
+		if (g->n == g->cap)
+			GraphGrow(g);
+		i = g->n++;
+		(void) GraphInitLinks(g, i, level);
+		if (g->valueSize == 0)
+		{
+			Size		off;
+
+			(void) TakeArea(g, &g->valueArea, &g->valueCap, &g->valueUsed, NULL,
+							MAXALIGN(vsize), &off);
+			g->valueOff[i] = off;
+		}
+	}
+
+	/* Nobody reaches element i before GraphInsert links it */
+	memcpy(HnswGraphValue(g, i), value, vsize);
+	g->heaptids[i * HNSW_HEAPTIDS] = *heaptid;
+	g->nheaptids[i] = 1;
+	g->levels[i] = level;
+	GraphInsert(g, i);
+	return true;
+}
+
+/* Slots taken so far (merged ones included) */
+int64
+HnswGraphCount(HnswMemGraph * g)
+{
+	if (g->shared)
+		return Min((int64) pg_atomic_read_u64(&g->shared->next), g->cap);
+	return g->n;
+}
+
+/*
  * Order elements for writing: breadth-first over level 0 from the entry
  * point, so that an element's neighbours tend to share its page or the
  * next ones.  A search then touches fewer pages (fewer pins, fewer cache
- * misses on buffer headers).  Elements not reached come last.
+ * misses on buffer headers).  Elements not reached come last; merged and
+ * unfinished slots are left out.  Sets *nplaced.
  */
 int64 *
-HnswGraphOrder(HnswMemGraph * g)
+HnswGraphOrder(HnswMemGraph * g, int64 *nplaced)
 {
-	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(g->n, 1));
-	bool	   *placed = MemoryContextAllocHuge(CurrentMemoryContext, Max(g->n, 1));
+	int64		n = HnswGraphCount(g);
+	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n, 1));
+	bool	   *placed = MemoryContextAllocHuge(CurrentMemoryContext, Max(n, 1));
 	int64		head = 0;
 	int64		tail = 0;
+	int64		total = 0;
 
-	memset(placed, 0, Max(g->n, 1));
+	for (int64 i = 0; i < n; i++)
+	{
+		placed[i] = g->levels[i] == HNSW_GRAPH_MERGED;
+		total += !placed[i];
+	}
 	if (g->entry >= 0)
 	{
 		order[tail++] = g->entry;
 		placed[g->entry] = true;
 	}
-	for (int64 next = 0; tail < g->n;)
+	for (int64 next = 0; tail < total;)
 	{
 		if (head == tail)
 		{
@@ -482,24 +584,6 @@ HnswGraphOrder(HnswMemGraph * g)
 		}
 	}
 	pfree(placed);
+	*nplaced = tail;
 	return order;
-}
-
-/* Bytes of link area to reserve for cap elements (3x the expected need) */
-Size
-HnswGraphLinkAreaFor(int64 cap, int m)
-{
-	Size		perLevel = MAXALIGN(sizeof(int32) * (1 + m) + sizeof(float) * m);
-
-	/* An element has 1/(m-1) upper levels on average (P(level >= l) = m^-l) */
-	return (Size) (3.0 * cap * perLevel / (m - 1)) + 64 * 1024;
-}
-
-/* Shared memory a parallel build's graph of cap elements takes */
-double
-HnswGraphSharedBytes(int64 cap, int dim, int m)
-{
-	return (double) cap * (sizeof(float) * dim + sizeof(ItemPointerData) + 1 + sizeof(int64) +
-						   sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(LWLock)) +
-		HnswGraphLinkAreaFor(cap, m);
 }

@@ -3,18 +3,22 @@
  * hnswgraph.h
  *	  The in-memory graph an index build inserts into before writing pages
  *
- * Elements are numbered in arrival order; vectors live in one contiguous
- * array and neighbour lists in int32 arrays, so the inner loops touch no
- * buffers, locks or pallocs.  Level 0 lists sit in one flat array (their
- * address needs no pointer load, so they can be prefetched); the lists of
- * levels 1 and up are carved from a link area.  Each list keeps, slot by
- * slot, the distance to the element it names, so that pruning a full list
- * need not recompute them.
+ * Elements are numbered in arrival order.  Values live in one array (at a
+ * fixed stride when the type's values all have one size, else in a value
+ * area at recorded offsets), neighbour lists in int32 arrays, so the inner
+ * loops touch no buffers and no pallocs.  Level 0 lists sit in one flat
+ * array (their address needs no pointer load, so they can be prefetched);
+ * the lists of levels 1 and up are carved from a link area.  Each list
+ * keeps, slot by slot, the distance to the element it names, so that
+ * pruning a full list need not recompute them.  A row whose value equals
+ * an element's joins that element's heap TIDs (up to HNSW_HEAPTIDS); its
+ * own slot is then marked merged and never written out.
  *
- * A serial build owns the graph in local memory.  A parallel build puts the
- * arrays in the parallel context's shared memory (hnswbuild.c lays them
- * out) with one LWLock per element's lists and HnswGraphShared for what the
- * participants update together.
+ * A serial build owns the graph in local memory and grows it.  A parallel
+ * build puts fixed-size arrays in the parallel context's shared memory
+ * (hnswbuild.c lays them out), with one LWLock per element's lists and
+ * HnswGraphShared for what the participants update together; when the
+ * room runs out, HnswGraphAdd says so and the build goes on on disk.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,10 +30,16 @@
 
 #include "hnsw/hnsw.h"
 
+/* levels[] of a slot whose row joined another element's heap TIDs */
+#define HNSW_GRAPH_MERGED			0xFF
+
 /* What the participants of a parallel build update together */
 typedef struct HnswGraphShared
 {
+	pg_atomic_uint64 next;		/* next free element slot */
 	pg_atomic_uint64 linkUsed;	/* bytes of the link area handed out */
+	pg_atomic_uint64 valueUsed; /* bytes of the value area handed out */
+	pg_atomic_uint32 full;		/* a participant found no room */
 	LWLock		entryLock;		/* protects entry and entryLevel */
 	int64		entry;
 	int			entryLevel;
@@ -37,13 +47,18 @@ typedef struct HnswGraphShared
 
 typedef struct HnswMemGraph
 {
-	int			dim;
+	HnswMetric	metric;
 	int			m;
-	HnswDistKind kind;
-	int64		n;
+	int64		n;				/* slots in use (a parallel build: see shared) */
 	int64		cap;
-	float	   *vecs;			/* n * dim floats */
-	ItemPointerData *heaptids;
+	Size		valueSize;		/* bytes per value slot, or 0: variable sizes */
+	char	   *values;			/* fixed sizes: slot i at i * valueSize */
+	int64	   *valueOff;		/* variable sizes: offset in valueArea */
+	char	   *valueArea;
+	Size		valueCap;
+	Size		valueUsed;		/* serial build; a parallel one counts in shared */
+	ItemPointerData *heaptids;	/* HNSW_HEAPTIDS per element */
+	uint8	   *nheaptids;
 	uint8	   *levels;
 	int32	   *l0;				/* level 0: [count, 2m slots] per element, flat */
 	float	   *l0d;			/* level 0: distance of each slot's element */
@@ -56,10 +71,11 @@ typedef struct HnswMemGraph
 	uint32	   *visited;		/* tag per element (per participant) */
 	uint32		visitTag;
 	Size		memUsed;
-	HnswHeap	cand;
-	HnswHeap	res;
+	MemoryContext ctx;			/* where a serial graph grows */
 	LWLock	   *locks;			/* parallel build: one per element's lists */
 	HnswGraphShared *shared;	/* parallel build, else NULL */
+	HnswSearch	search;			/* this participant's search state */
+	const char *q;				/* the value being inserted */
 }			HnswMemGraph;
 
 /* The [count, slots...] run of element i at a level */
@@ -84,22 +100,22 @@ HnswGraphDists(HnswMemGraph * g, int64 i, int level)
 		(level - 1) * g->m;
 }
 
-/* Vector of element i */
-static inline float *
-HnswGraphVec(HnswMemGraph * g, int64 i)
+/* Value of element i */
+static inline char *
+HnswGraphValue(HnswMemGraph * g, int64 i)
 {
-	return g->vecs + i * g->dim;
+	if (g->valueSize > 0)
+		return g->values + i * g->valueSize;
+	return g->valueArea + g->valueOff[i];
 }
 
-/* Bytes of link area to reserve for cap elements (3x the expected need) */
+extern void HnswGraphInit(HnswMemGraph * g, const HnswMetric *metric, int m, int efConstruction,
+						  Size valueSize);
 extern Size HnswGraphLinkAreaFor(int64 cap, int m);
-
-/* Bytes a graph of cap elements takes in shared memory */
-extern double HnswGraphSharedBytes(int64 cap, int dim, int m);
-
-extern void HnswGraphGrow(HnswMemGraph * g);
-extern bool HnswGraphInitLinks(HnswMemGraph * g, int64 i, int level);
-extern void HnswGraphInsert(HnswMemGraph * g, int64 i, int efConstruction);
-extern int64 *HnswGraphOrder(HnswMemGraph * g);
+extern Size HnswGraphElementBytes(int m, Size valueSize);
+extern bool HnswGraphAdd(HnswMemGraph * g, const char *value, ItemPointer heaptid, int level,
+						 int efConstruction);
+extern int64 HnswGraphCount(HnswMemGraph * g);
+extern int64 *HnswGraphOrder(HnswMemGraph * g, int64 *nplaced);
 
 #endif							/* SEMVEC_HNSWGRAPH_H */

@@ -3,23 +3,31 @@
  * hnswinsert.c
  *	  Insert into an hnsw index on disk
  *
+ * The search runs through the core (hnswsearch.c); this file is the core's
+ * access to the pages: an element met for the first time is read (value
+ * copied, distance measured) and kept by TID for the rest of the insert.
+ *
  * Concurrency.  Every insert holds the heavyweight page lock
  * HNSW_UPDATE_LOCK: in share mode normally, in exclusive mode when it will
  * become the new entry point (empty index, or a level above the current
  * entry's).  So the entry point only changes while no other insert runs,
  * and VACUUM can wait for all inserts in flight by taking the lock once.
+ * (The on-disk part of a parallel build takes no heavyweight lock, which
+ * would not conflict between its participants anyway: the metapage is
+ * then only changed under its buffer lock, and an entry point only ever
+ * moves to a higher level.)
  *
- * Buffer locks are held only while copying one element or changing one
- * page, never while reading another page, so there is no lock ordering
- * between data pages.  The only nesting is data page -> metapage, when a
- * new page or a new entry point is logged in the same WAL record as the
- * element tuple.
+ * Buffer locks are held only while copying one tuple or changing one
+ * element, never while reading another page, so there is no lock ordering
+ * between data pages beyond the rule in hnsw.h.
  *
- * The new element tuple is written complete (with its own neighbour
- * lists) before any neighbour links to it, so a concurrent search never
- * meets a half-written element.  A neighbour's list is re-read under an
- * exclusive lock before one slot in it is replaced, so concurrent inserts
- * that update the same neighbour cannot lose each other's links.
+ * The new element and its neighbour tuple are written complete (with its
+ * own neighbour lists) before any neighbour links to it, so a concurrent
+ * search never meets a half-written element.  A neighbour's list is
+ * re-read under an exclusive lock before one slot in it is replaced, so
+ * concurrent inserts that update the same neighbour cannot lose each
+ * other's links.  A row whose value equals a live element's found by the
+ * search joins that element's heap TIDs when it has room.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,21 +43,22 @@
 
 #include "hnsw/hnsw.h"
 
-/* Per-insert search state: loaded nodes, keyed by TID */
+/* Per-insert search state: elements read so far, by TID */
 typedef struct InsertState
 {
 	Relation	index;
 	HnswIndexInfo *info;
 	int			dim;
-	const float *q;
+	const char *q;
 	HnswNode   *nodes;
 	int			nnodes;
 	int			capnodes;
-	HnswKeySet	map;
-	ItemPointerData nbrs[2 * HNSW_MAX_M];
+	HnswKeySet	map;			/* TID -> node index */
+	HnswKeySet	visited;		/* TIDs the current search visited */
+	HnswSearch	search;
 }			InsertState;
 
-/* Return the node index of a TID, loading it (vector and distance to q) */
+/* Return the node index of a TID, reading it (value and distance to q) */
 static int
 GetNode(InsertState * st, ItemPointer tid)
 {
@@ -66,90 +75,54 @@ GetNode(InsertState * st, ItemPointer tid)
 	}
 	idx = st->nnodes++;
 	node = &st->nodes[idx];
-	HnswReadElement(st->index, tid, st->dim, node, true, -1, NULL);
-	node->dist = HnswDistance(st->info->kind, st->dim, st->q, node->vec);
+	(void) HnswReadElement(st->index, st->info, tid, st->dim, node, true);
+	node->dist = HnswDistance(&st->info->metric, st->q, node->value);
 	HnswKeyMapPut(&st->map, key, idx);
 	return idx;
 }
 
-/* Copy the valid neighbour TIDs of a node at a level; returns the count */
+/* The core's access: unvisited neighbours of node key at a level */
 static int
-GetNeighbors(InsertState * st, int idx, int level, ItemPointer out)
+DiskExpand(HnswSearch *s, HnswKey key, int level, HnswPair *out)
 {
-	HnswNode	tmp;
-	int			nslots;
+	InsertState *st = (InsertState *) s->graph;
+	ItemPointerData nbrs[2 * HNSW_MAX_M];
+	int			nn = HnswReadNeighbors(st->index, &st->nodes[key].neighbortid, level, nbrs, true);
 	int			n = 0;
 
-	nslots = HnswReadElement(st->index, &st->nodes[idx].tid, st->dim, &tmp, false, level, out);
-	for (int i = 0; i < nslots; i++)
-		if (ItemPointerIsValid(&out[i]))
-			out[n++] = out[i];
+	for (int i = 0; i < nn; i++)
+	{
+		int			e;
+
+		if (!HnswKeySetAdd(&st->visited, HnswTidKey(&nbrs[i])))
+			continue;
+		e = GetNode(st, &nbrs[i]);
+		out[n].key = e;
+		out[n].dist = st->nodes[e].dist;
+		n++;
+	}
 	return n;
 }
 
-/*
- * Search one level for the ef nearest nodes to q (Algorithm 2) from the
- * nodes in eps; writes node indexes nearest first to out, returns count.
- */
-static int
-SearchLevel(InsertState * st, int *eps, int neps, int ef, int level, int *out)
-{
-	HnswHeap	cand;
-	HnswHeap	res;
-	HnswKeySet	visited;
-	int			n;
-
-	HnswHeapInit(&cand, ef * 4);
-	HnswHeapInit(&res, ef + 2);
-	HnswKeySetInit(&visited, ef * 8);
-	for (int i = 0; i < neps; i++)
-	{
-		HnswNode   *e = &st->nodes[eps[i]];
-
-		HnswKeySetAdd(&visited, HnswTidKey(&e->tid));
-		HnswHeapPush(&cand, e->dist, eps[i]);
-		HnswHeapPush(&res, -e->dist, eps[i]);
-	}
-	while (res.n > ef)
-		HnswHeapPop(&res);
-
-	while (cand.n > 0)
-	{
-		HnswPair	c = HnswHeapPop(&cand);
-		int			nn;
-
-		CHECK_FOR_INTERRUPTS();
-		if (res.n >= ef && c.dist > -res.items[0].dist)
-			break;
-		nn = GetNeighbors(st, (int) c.key, level, st->nbrs);
-		for (int i = 0; i < nn; i++)
-		{
-			int			e;
-			float		d;
-
-			if (!HnswKeySetAdd(&visited, HnswTidKey(&st->nbrs[i])))
-				continue;
-			e = GetNode(st, &st->nbrs[i]);
-			d = st->nodes[e].dist;
-			if (res.n < ef || d < -res.items[0].dist)
-			{
-				HnswHeapPush(&cand, d, e);
-				HnswHeapPush(&res, -d, e);
-				if (res.n > ef)
-					HnswHeapPop(&res);
-			}
-		}
-	}
-
-	n = res.n;
-	for (int i = n - 1; i >= 0; i--)
-		out[i] = (int) HnswHeapPop(&res).key;
-	return n;
-}
-
-/* Start a search for q: no nodes loaded yet */
 static void
-InitInsertState(InsertState * st, Relation index, HnswIndexInfo * info, const float *q, int dim)
+DiskForget(HnswSearch *s, int level)
+{
+	HnswKeySetClear(&((InsertState *) s->graph)->visited);
+}
+
+static void
+DiskVisit(HnswSearch *s, HnswKey key)
+{
+	InsertState *st = (InsertState *) s->graph;
+
+	HnswKeySetAdd(&st->visited, HnswTidKey(&st->nodes[key].tid));
+}
+
+static const HnswGraphAccess DiskAccess = {DiskExpand, DiskForget, DiskVisit};
+
+/* Start a search for q: no nodes read yet */
+static void
+InitInsertState(InsertState * st, Relation index, HnswIndexInfo * info, const char *q, int dim)
 {
 	memset(st, 0, sizeof(*st));
 	st->index = index;
@@ -159,36 +132,28 @@ InitInsertState(InsertState * st, Relation index, HnswIndexInfo * info, const fl
 	st->capnodes = 256;
 	st->nodes = palloc(sizeof(HnswNode) * st->capnodes);
 	HnswKeySetInit(&st->map, 512);
+	HnswKeySetInit(&st->visited, info->efConstruction * 8);
+	HnswSearchInit(&st->search, &DiskAccess, st, info->efConstruction, false);
 }
 
-/* Greedy descent from node ep through levels fromLevel down to toLevel + 1 */
-static int
-DescendGreedy(InsertState * st, int ep, int fromLevel, int toLevel)
+/*
+ * Descend from the entry point to the given level and start a layer search
+ * there; returns false for an empty index.
+ */
+static bool
+StartSearch(InsertState * st, HnswMetaPageData * meta, int level)
 {
-	for (int l = fromLevel; l > toLevel; l--)
-	{
-		bool		changed = true;
+	ItemPointerData eptid;
+	HnswPair	ep;
 
-		while (changed)
-		{
-			ItemPointerData nb[2 * HNSW_MAX_M];
-			int			nn = GetNeighbors(st, ep, l, nb);
-
-			CHECK_FOR_INTERRUPTS();
-			changed = false;
-			for (int i = 0; i < nn; i++)
-			{
-				int			e = GetNode(st, &nb[i]);
-
-				if (st->nodes[e].dist < st->nodes[ep].dist)
-				{
-					ep = e;
-					changed = true;
-				}
-			}
-		}
-	}
-	return ep;
+	if (meta->entryBlkno == InvalidBlockNumber || meta->entryLevel < level)
+		return false;
+	ItemPointerSet(&eptid, meta->entryBlkno, meta->entryOffno);
+	ep.key = GetNode(st, &eptid);
+	ep.dist = st->nodes[ep.key].dist;
+	ep = HnswSearchDescend(&st->search, ep, meta->entryLevel, level);
+	HnswSearchStart(&st->search, level, &ep, 1);
+	return true;
 }
 
 /*
@@ -203,21 +168,18 @@ static bool
 UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool building,
 			   bool force)
 {
-	ItemPointerData ntid = st->nodes[nidx].tid;
-	float	   *nvec = st->nodes[nidx].vec;
+	ItemPointerData ntid = st->nodes[nidx].neighbortid;
+	const char *nvalue = st->nodes[nidx].value;
 	ItemPointerData slots[2 * HNSW_MAX_M];
-	HnswNode	tmp;
 	int			nslots;
 	int			idx = -1;
 	ItemPointerData expect;
 	Buffer		buf;
-	Page		page;
-	HnswElementTuple etup;
+	HnswNeighborTuple ntup;
 	ItemPointer list;
 	HnswPageWrite pw;
-	float		newdist = HnswDistance(st->info->kind, st->dim, nvec, st->q);
 
-	nslots = HnswReadElement(st->index, &ntid, st->dim, &tmp, false, level, slots);
+	nslots = HnswReadNeighbors(st->index, &ntid, level, slots, false);
 	if (nslots == 0)
 		return false;
 	for (int i = 0; i < nslots && idx < 0; i++)
@@ -226,7 +188,8 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 	if (idx < 0)
 	{
 		HnswPair	cand[2 * HNSW_MAX_M + 1];
-		float	   *vecs[2 * HNSW_MAX_M + 1];
+		const char *values[2 * HNSW_MAX_M + 1];
+		const char *sorted[2 * HNSW_MAX_M + 1];
 		bool		selected[2 * HNSW_MAX_M + 1];
 		bool		keepsNew = false;
 
@@ -240,28 +203,25 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 				break;
 			}
 			cand[i].key = i;
-			cand[i].dist = HnswDistance(st->info->kind, st->dim, nvec, st->nodes[e].vec);
-			vecs[i] = st->nodes[e].vec;
+			cand[i].dist = HnswDistance(&st->info->metric, nvalue, st->nodes[e].value);
+			values[i] = st->nodes[e].value;
 		}
 		if (idx < 0)
 		{
-			float	   *sorted[2 * HNSW_MAX_M + 1];
-
 			cand[nslots].key = nslots;
-			cand[nslots].dist = newdist;
-			vecs[nslots] = (float *) st->q;
+			cand[nslots].dist = HnswDistance(&st->info->metric, nvalue, st->q);
+			values[nslots] = st->q;
 			qsort(cand, nslots + 1, sizeof(HnswPair), HnswComparePairs);
 			for (int i = 0; i <= nslots; i++)
-				sorted[i] = vecs[cand[i].key];
-			HnswSelectNeighbors(st->info->kind, st->dim, cand, nslots + 1, sorted,
-								nslots, selected);
+				sorted[i] = values[cand[i].key];
+			HnswSelectNeighbors(&st->info->metric, cand, nslots + 1, sorted, nslots, false, selected);
 			for (int i = 0; i <= nslots; i++)
-				if (selected[i] && cand[i].key == (uint64) nslots)
+				if (selected[i] && cand[i].key == (HnswKey) nslots)
 					keepsNew = true;
 			if (!keepsNew && !force)
 				return false;
 			for (int i = nslots; i >= 0 && !keepsNew && idx < 0; i--)
-				if (cand[i].key != (uint64) nslots)
+				if (cand[i].key != (HnswKey) nslots)
 					idx = (int) cand[i].key;	/* the farthest old neighbour */
 			for (int i = 0; i <= nslots && idx < 0; i++)
 				if (!selected[i])
@@ -273,20 +233,28 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 	buf = ReadBuffer(st->index, ItemPointerGetBlockNumber(&ntid));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	HnswWriteStart(&pw, st->index, building);
-	page = HnswWriteRegister(&pw, buf, false);
-	etup = HnswGetElementTuple(st->index, page, ItemPointerGetOffsetNumber(&ntid));
-	list = HnswTupleNeighbors(etup) + HnswLevelStart(etup->m, level);
-	if (etup->level < level || HnswTidKey(&list[idx]) != HnswTidKey(&expect))
+	ntup = HnswGetNeighborTuple(st->index, HnswWriteRegister(&pw, buf, false),
+								ItemPointerGetOffsetNumber(&ntid));
+	if (ntup->level < level)
+		idx = -1;				/* the slot was freed and reused meanwhile */
+	else
 	{
-		/* Someone changed the list meanwhile: settle for any free slot */
-		idx = -1;
-		for (int i = 0; i < nslots && idx < 0 && etup->level >= level; i++)
-			if (!ItemPointerIsValid(&list[i]))
-				idx = i;
-	}
-	for (int i = 0; i < nslots && idx >= 0; i++)
-		if (HnswTidKey(&list[i]) == HnswTidKey(newtid))
+		int			m = ntup->nslots / (ntup->level + 2);
+
+		list = ntup->tids + HnswLevelStart(m, level);
+		nslots = HnswLevelSlots(m, level);
+		if (idx >= nslots || HnswTidKey(&list[idx]) != HnswTidKey(&expect))
+		{
+			/* Someone changed the list meanwhile: settle for any free slot */
 			idx = -1;
+			for (int i = 0; i < nslots && idx < 0; i++)
+				if (!ItemPointerIsValid(&list[i]))
+					idx = i;
+		}
+		for (int i = 0; i < nslots && idx >= 0; i++)
+			if (HnswTidKey(&list[i]) == HnswTidKey(newtid))
+				idx = -1;
+	}
 	if (idx >= 0)
 	{
 		list[idx] = *newtid;
@@ -298,20 +266,62 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 	return idx >= 0;
 }
 
-/* Make the metapage point at a new entry point */
-static void
-SetEntry(HnswMetaPage m, ItemPointer tid, int level, int dim)
+/*
+ * Give a live element with the same value the new row's heap TID, if it
+ * has room (checked again under the lock).  Returns whether it did.
+ */
+static bool
+AddToDuplicate(InsertState * st, int didx, ItemPointer heaptid, bool building)
 {
-	m->entryBlkno = ItemPointerGetBlockNumber(tid);
-	m->entryOffno = ItemPointerGetOffsetNumber(tid);
-	m->entryLevel = level;
-	m->dimensions = dim;
+	ItemPointerData tid = st->nodes[didx].tid;
+	Buffer		buf = ReadBuffer(st->index, ItemPointerGetBlockNumber(&tid));
+	HnswPageWrite pw;
+	HnswElementTuple etup;
+	bool		added = false;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	HnswWriteStart(&pw, st->index, building);
+	etup = HnswGetElementTuple(st->index, HnswWriteRegister(&pw, buf, false),
+							   ItemPointerGetOffsetNumber(&tid));
+	if (etup->state == HNSW_ELEMENT_LIVE && etup->nheaptids < HNSW_HEAPTIDS &&
+		VARSIZE(etup->value) == VARSIZE(st->q) &&
+		memcmp(etup->value, st->q, VARSIZE(st->q)) == 0)
+	{
+		*HnswElementHeapTid(etup, etup->nheaptids) = *heaptid;
+		etup->nheaptids++;
+		added = true;
+		HnswWriteFinish(&pw);
+	}
+	else
+		HnswWriteAbort(&pw);
+	UnlockReleaseBuffer(buf);
+	return added;
+}
+
+/* Is one of the nearest elements found a live one with the same value? */
+static bool
+JoinDuplicate(InsertState * st, HnswPair *w, int nw, ItemPointer heaptid, bool building)
+{
+	Size		size = VARSIZE(st->q);
+
+	for (int j = 0; j < nw && w[j].dist <= w[0].dist; j++)
+	{
+		HnswNode   *node = &st->nodes[w[j].key];
+
+		if (node->deleted || node->nheaptids >= HNSW_HEAPTIDS || VARSIZE(node->value) != size ||
+			memcmp(node->value, st->q, size) != 0)
+			continue;
+		if (AddToDuplicate(st, (int) w[j].key, heaptid, building))
+			return true;
+	}
+	return false;
 }
 
 /*
- * Finish the write that placed an element at tid.  The metapage goes in
- * the same record when it changes: a new insert page (newPage valid and
- * past the recorded one) or a new entry point.
+ * Finish the write that placed an element.  The metapage goes in the same
+ * record when it changes: a new insert page (newPage valid and past the
+ * recorded one), a new entry point (the element is above the current one,
+ * checked again here under the metapage's lock), or the first dimensions.
  */
 static void
 FinishPlacement(HnswPageWrite * pw, Relation index, BlockNumber newPage,
@@ -330,8 +340,14 @@ FinishPlacement(HnswPageWrite * pw, Relation index, BlockNumber newPage,
 	m = HnswPageGetMeta(HnswWriteRegister(pw, metabuf, false));
 	if (newPage != InvalidBlockNumber && newPage > m->insertPage)
 		m->insertPage = newPage;
-	if (setEntry)
-		SetEntry(m, tid, level, dim);
+	if (setEntry && (m->entryBlkno == InvalidBlockNumber || level > m->entryLevel))
+	{
+		m->entryBlkno = ItemPointerGetBlockNumber(tid);
+		m->entryOffno = ItemPointerGetOffsetNumber(tid);
+		m->entryLevel = level;
+	}
+	if (m->dimensions == 0)
+		m->dimensions = dim;
 	HnswWriteFinish(pw);
 	UnlockReleaseBuffer(metabuf);
 }
@@ -339,29 +355,44 @@ FinishPlacement(HnswPageWrite * pw, Relation index, BlockNumber newPage,
 /* Pages the free space map may offer an insert before it appends */
 #define HNSW_FREE_TRIES		4
 
+/* A new element's tuples, formed before they are placed */
+typedef struct NewElement
+{
+	char	   *etup;
+	Size		esize;
+	char	   *ntup;
+	Size		nsize;
+	int			level;
+	int			dim;
+	bool		setEntry;
+}			NewElement;
+
 /*
- * Try to put an element tuple in a free slot (one VACUUM freed) on a page
- * the free space map offers.  The smallest free slot that fits is taken:
- * slots freed from elements of higher levels are larger, and one spent on
- * a level-0 element would leave a later high-level element nowhere to go
- * but a new page.  The slot is overwritten in place and the rest of it
- * zeroed (a larger slot than needed is fine for readers).  The map is told what the page has left; a page
- * that turns out to have nothing (the map is only a hint) is corrected and
- * the next one tried.  Returns false when none had room.
+ * Write the new element over a free slot (and its neighbour tuple over the
+ * slot's) on a page the free space map offers.  The best fit is taken: the
+ * free element of the lowest level that can hold the new one's lists, then
+ * the shortest.  Slots of higher levels are kept for elements of higher
+ * levels (one spent on a level-0 element would leave a later high-level
+ * element nowhere to go but a new page).  Both items are overwritten in
+ * place, their tails zeroed.  The map is told what the page has left; a
+ * page that turns out to have nothing (the map is only a hint) is
+ * corrected and the next one tried.  Returns false when none had room.
  */
 static bool
-ReuseFreeSlot(Relation index, char *tup, Size size, bool setEntry, int level, int dim,
-			  ItemPointer newtid)
+ReuseFreeSlot(Relation index, NewElement * ne, ItemPointer newtid)
 {
-	Size		need = (Size) (level + 1) * HNSW_FSM_UNIT;
+	Size		need = (Size) (ne->level + 1) * HNSW_FSM_UNIT;
 	BlockNumber blk = GetPageWithFreeSpace(index, need);
 
 	for (int tries = 0; tries < HNSW_FREE_TRIES && blk != InvalidBlockNumber; tries++)
 	{
 		Buffer		buf;
+		Buffer		nbuf = InvalidBuffer;
 		Page		page;
 		OffsetNumber found = InvalidOffsetNumber;
+		int			foundLevel = 0;
 		Size		foundLen = 0;
+		ItemPointerData ntid;
 		int			leftLevel = -1;
 
 		if (blk == HNSW_METAPAGE_BLKNO || blk >= RelationGetNumberOfBlocks(index))
@@ -375,39 +406,98 @@ ReuseFreeSlot(Relation index, char *tup, Size size, bool setEntry, int level, in
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
-			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+			HnswElementTuple etup;
 			Size		len = ItemIdGetLength(PageGetItemId(page, off));
 
-			if (etup->deleted != HNSW_ELEMENT_FREE || len < size)
+			if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE)
 				continue;
-			if (found == InvalidOffsetNumber || len < foundLen)
+			etup = HnswGetElementTuple(index, page, off);
+			if (etup->state != HNSW_ELEMENT_FREE || etup->level < ne->level || len < ne->esize)
+				continue;
+			if (found == InvalidOffsetNumber || etup->level < foundLevel ||
+				(etup->level == foundLevel && len < foundLen))
 			{
 				found = off;
+				foundLevel = etup->level;
 				foundLen = len;
 			}
 		}
+
+		if (found != InvalidOffsetNumber)
+		{
+			ntid = HnswGetElementTuple(index, page, found)->neighbortid;
+			HnswCheckLink(index, &ntid);
+			if (ItemPointerGetBlockNumber(&ntid) != blk)
+			{
+				/* Lock the other page too, the lower block first */
+				if (ItemPointerGetBlockNumber(&ntid) < blk)
+				{
+					LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+					nbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&ntid));
+					LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+					LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+					/* Still free, with the same neighbour tuple? */
+					if (found > PageGetMaxOffsetNumber(page) ||
+						HnswGetElementTuple(index, page, found)->state != HNSW_ELEMENT_FREE ||
+						HnswTidKey(&HnswGetElementTuple(index, page, found)->neighbortid) !=
+						HnswTidKey(&ntid))
+					{
+						UnlockReleaseBuffer(nbuf);
+						UnlockReleaseBuffer(buf);
+						blk = GetPageWithFreeSpace(index, need);
+						continue;
+					}
+				}
+				else
+				{
+					nbuf = ReadBuffer(index, ItemPointerGetBlockNumber(&ntid));
+					LockBuffer(nbuf, BUFFER_LOCK_EXCLUSIVE);
+				}
+			}
+		}
+
 		/* What the page offers once the slot is taken */
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
-			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+			HnswElementTuple etup;
 
-			if (etup->deleted == HNSW_ELEMENT_FREE && off != found && etup->level > leftLevel)
+			if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE || off == found)
+				continue;
+			etup = HnswGetElementTuple(index, page, off);
+			if (etup->state == HNSW_ELEMENT_FREE && etup->level > leftLevel)
 				leftLevel = etup->level;
 		}
+
 		if (found != InvalidOffsetNumber)
 		{
 			HnswPageWrite pw;
 			Page		wpage;
-			Size		len = ItemIdGetLength(PageGetItemId(page, found));
+			Page		npage;
 			char	   *slot;
+			Size		nlen;
+			HnswNeighborTuple old;
 
 			HnswWriteStart(&pw, index, false);
 			wpage = HnswWriteRegister(&pw, buf, false);
+			npage = BufferIsValid(nbuf) ? HnswWriteRegister(&pw, nbuf, false) : wpage;
+			old = HnswGetNeighborTuple(index, npage, ItemPointerGetOffsetNumber(&ntid));
+			nlen = ItemIdGetLength(PageGetItemId(npage, ItemPointerGetOffsetNumber(&ntid)));
+			if (nlen < ne->nsize)
+				elog(ERROR, "hnsw free slot (%u,%u) of level %d has a neighbor tuple of %zu bytes",
+					 blk, found, foundLevel, nlen);
+			slot = (char *) old;
+			memcpy(slot, ne->ntup, ne->nsize);
+			memset(slot + ne->nsize, 0, nlen - ne->nsize);
+
+			((HnswElementTuple) ne->etup)->neighbortid = ntid;
 			slot = (char *) PageGetItem(wpage, PageGetItemId(wpage, found));
-			memcpy(slot, tup, size);
-			memset(slot + size, 0, len - size);
+			memcpy(slot, ne->etup, ne->esize);
+			memset(slot + ne->esize, 0, foundLen - ne->esize);
 			ItemPointerSet(newtid, blk, found);
-			FinishPlacement(&pw, index, InvalidBlockNumber, setEntry, newtid, level, dim);
+			FinishPlacement(&pw, index, InvalidBlockNumber, ne->setEntry, newtid, ne->level,
+							ne->dim);
+			if (BufferIsValid(nbuf))
+				UnlockReleaseBuffer(nbuf);
 			UnlockReleaseBuffer(buf);
 			RecordPageWithFreeSpace(index, blk, (leftLevel + 1) * HNSW_FSM_UNIT);
 			return true;
@@ -418,24 +508,38 @@ ReuseFreeSlot(Relation index, char *tup, Size size, bool setEntry, int level, in
 	return false;
 }
 
+/* Add a tuple to a page; its offset must be the one expected */
+static OffsetNumber
+AddTuple(Relation index, Page page, char *tup, Size size)
+{
+	OffsetNumber off = PageAddItem(page, tup, size, InvalidOffsetNumber, false, false);
+
+	if (off == InvalidOffsetNumber)
+		elog(ERROR, "failed to add hnsw tuple to \"%s\"", RelationGetRelationName(index));
+	return off;
+}
+
 /*
- * Place an element tuple: in a free slot if VACUUM left one, else on the
- * insert page if it has room, else on a new page.  The metapage is logged
- * in the same record when the insert page or the entry point changes.
- * Sets *newtid.
+ * Place the new element: in a free slot if VACUUM left one, else with its
+ * neighbour tuple on the insert page if both fit, else on a new page (the
+ * neighbour tuple on another new page when a large value leaves no room
+ * for it).  The metapage is logged in the same record when the insert page
+ * or the entry point changes.  Sets *newtid.
  */
 static void
-WriteElement(Relation index, char *tup, Size size, bool setEntry, int level, int dim,
-			 bool building, ItemPointer newtid)
+WriteElement(Relation index, NewElement * ne, bool building, ItemPointer newtid)
 {
-	BlockNumber blkno;
 	Buffer		buf = InvalidBuffer;
+	Buffer		nbuf = InvalidBuffer;
 	bool		isNew = false;
 	HnswPageWrite pw;
 	Page		page;
-	OffsetNumber off;
+	Page		npage;
+	Size		both = ne->esize + ne->nsize + 2 * sizeof(ItemIdData);
+	ItemPointerData ntid;
+	BlockNumber blkno;
 
-	if (!building && ReuseFreeSlot(index, tup, size, setEntry, level, dim, newtid))
+	if (!building && ReuseFreeSlot(index, ne, newtid))
 		return;
 
 	blkno = HnswReadMeta(index).insertPage;
@@ -443,7 +547,7 @@ WriteElement(Relation index, char *tup, Size size, bool setEntry, int level, int
 	{
 		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		if (PageGetFreeSpace(BufferGetPage(buf)) < size)
+		if (PageGetExactFreeSpace(BufferGetPage(buf)) < both)
 		{
 			UnlockReleaseBuffer(buf);
 			buf = InvalidBuffer;
@@ -453,46 +557,57 @@ WriteElement(Relation index, char *tup, Size size, bool setEntry, int level, int
 	{
 		buf = HnswNewBuffer(index, MAIN_FORKNUM);
 		isNew = true;
+		if (both > HNSW_PAGE_ROOM + sizeof(ItemIdData))
+			nbuf = HnswNewBuffer(index, MAIN_FORKNUM);
 	}
 
 	HnswWriteStart(&pw, index, building);
 	page = HnswWriteRegister(&pw, buf, isNew);
 	if (isNew)
 		HnswInitPage(page);
-	off = PageAddItem(page, tup, size, InvalidOffsetNumber, false, false);
-	if (off == InvalidOffsetNumber)
-		elog(ERROR, "failed to add hnsw element tuple to \"%s\"", RelationGetRelationName(index));
-	ItemPointerSet(newtid, BufferGetBlockNumber(buf), off);
-	FinishPlacement(&pw, index, isNew ? BufferGetBlockNumber(buf) : InvalidBlockNumber,
-					setEntry, newtid, level, dim);
+	npage = page;
+	if (BufferIsValid(nbuf))
+	{
+		npage = HnswWriteRegister(&pw, nbuf, true);
+		HnswInitPage(npage);
+	}
+	/* The neighbour tuple first: the element tuple names it */
+	ItemPointerSet(&ntid, BufferGetBlockNumber(BufferIsValid(nbuf) ? nbuf : buf),
+				   AddTuple(index, npage, ne->ntup, ne->nsize));
+	((HnswElementTuple) ne->etup)->neighbortid = ntid;
+	ItemPointerSet(newtid, BufferGetBlockNumber(buf), AddTuple(index, page, ne->etup, ne->esize));
+	FinishPlacement(&pw, index,
+					isNew ? BufferGetBlockNumber(BufferIsValid(nbuf) ? nbuf : buf) : InvalidBlockNumber,
+					ne->setEntry, newtid, ne->level, ne->dim);
+	if (BufferIsValid(nbuf))
+		UnlockReleaseBuffer(nbuf);
 	UnlockReleaseBuffer(buf);
 }
 
-/* Insert one vector into the on-disk graph (Algorithm 1) */
+/*
+ * Insert one value into the on-disk graph (Algorithm 1), or, when a live
+ * element holds the same value and has room, add the row to it
+ */
 void
-HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
+HnswInsertOnDisk(Relation index, HnswIndexInfo * info, const char *value, int dim,
 				 ItemPointer heaptid, bool building)
 {
 	int			m = info->m;
-	int			maxLevel = HnswMaxLevelFor(dim, m);
-	int			level;
+	int			level = HnswRandomLevel(m, HnswMaxLevelFor(m), pg_prng_double(&pg_global_prng_state));
 	LOCKMODE	lockmode = ShareLock;
 	HnswMetaPageData meta;
 	InsertState st;
 	int		  **chosen;
 	int		   *nchosen;
-	Size		size;
-	char	   *tup;
-	HnswElementTuple etup;
+	NewElement	ne;
 	ItemPointerData newtid;
-	bool		setEntry;
+	ItemPointerData none;
 
-	if (maxLevel < 0)
+	if (dim > info->type->maxDimensions)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions for hnsw index with m = %d",
-						HnswMaxDimFor(m), m)));
-	level = HnswRandomLevel(m, maxLevel, pg_prng_double(&pg_global_prng_state));
+				 errmsg("%s cannot have more than %d dimensions for hnsw index",
+						info->type->name, info->type->maxDimensions)));
 
 	if (!building)
 		LockPage(index, HNSW_UPDATE_LOCK, lockmode);
@@ -509,78 +624,79 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, float *vec, int dim,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %u dimensions, not %d", meta.dimensions, dim)));
 
-	InitInsertState(&st, index, info, vec, dim);
+	InitInsertState(&st, index, info, value, dim);
 	chosen = palloc0(sizeof(int *) * (level + 1));
 	nchosen = palloc0(sizeof(int) * (level + 1));
 
-	if (meta.entryBlkno != InvalidBlockNumber)
+	if (StartSearch(&st, &meta, Min(level, meta.entryLevel)))
 	{
-		ItemPointerData eptid;
-		int			ep;
-		int		   *eps;
-		int			neps = 1;
-		int		   *w = palloc(sizeof(int) * (info->efConstruction + 1));
+		HnswPair   *w = palloc(sizeof(HnswPair) * (info->efConstruction + 1));
 
-		ItemPointerSet(&eptid, meta.entryBlkno, meta.entryOffno);
-		/* Greedy descent through the levels above the new element's */
-		ep = DescendGreedy(&st, GetNode(&st, &eptid), meta.entryLevel, level);
-
-		eps = palloc(sizeof(int) * (info->efConstruction + 1));
-		eps[0] = ep;
 		for (int l = Min(level, meta.entryLevel); l >= 0; l--)
 		{
-			int			nw = SearchLevel(&st, eps, neps, info->efConstruction, l, w);
-			HnswPair   *cand = palloc(sizeof(HnswPair) * nw);
-			float	  **vecs = palloc(sizeof(float *) * nw);
-			bool	   *selected = palloc(sizeof(bool) * nw);
+			int			nw;
+			HnswPair   *cand;
+			const char **values;
+			bool	   *selected;
 			int			nlive = 0;
+			int			want = HnswNewLinks(&info->metric, m, l);
+
+			HnswSearchLayer(&st.search, l);
+			nw = HnswSearchResults(&st.search, w);
+			if (l == 0 && JoinDuplicate(&st, w, nw, heaptid, building))
+			{
+				if (!building)
+					UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
+				return;
+			}
+			cand = palloc(sizeof(HnswPair) * Max(nw, 1));
+			values = palloc(sizeof(char *) * Max(nw, 1));
+			selected = palloc(sizeof(bool) * Max(nw, 1));
 
 			/* Elements VACUUM is removing must not gain new links */
 			for (int i = 0; i < nw; i++)
 			{
-				if (st.nodes[w[i]].deleted)
+				if (st.nodes[w[i].key].deleted)
 					continue;
-				cand[nlive].key = w[i];
-				cand[nlive].dist = st.nodes[w[i]].dist;
-				vecs[nlive] = st.nodes[w[i]].vec;
+				cand[nlive] = w[i];
+				values[nlive] = st.nodes[w[i].key].value;
 				nlive++;
 			}
-			/* The new element gets m links per level, as in hnswlib */
-			HnswSelectNeighbors(info->kind, dim, cand, nlive, vecs, m, selected);
-			chosen[l] = palloc(sizeof(int) * m);
+			HnswSelectNeighbors(&info->metric, cand, nlive, values, want, info->metric.nonMetric, selected);
+			chosen[l] = palloc(sizeof(int) * want);
 			for (int i = 0; i < nlive; i++)
-				if (selected[i] && nchosen[l] < m)
+				if (selected[i] && nchosen[l] < want)
 					chosen[l][nchosen[l]++] = (int) cand[i].key;
-			memcpy(eps, w, sizeof(int) * nw);
-			neps = nw;
+			if (l > 0)
+				HnswSearchStart(&st.search, l - 1, w, nw);
 		}
 	}
 
-	/* Form the element tuple with its own lists complete */
-	size = HNSW_ELEMENT_TUPLE_SIZE(dim, level, m);
-	tup = palloc0(size);
-	etup = (HnswElementTuple) tup;
-	etup->type = HNSW_ELEMENT_TUPLE;
-	etup->level = level;
-	etup->dim = dim;
-	etup->m = m;
-	etup->heaptid = *heaptid;
-	memcpy(etup->x, vec, sizeof(float) * dim);
+	/* Form the element and neighbour tuples, the lists complete */
+	ne.level = level;
+	ne.dim = dim;
+	ne.esize = HNSW_ELEMENT_TUPLE_SIZE(VARSIZE(value));
+	ne.nsize = HNSW_NEIGHBOR_TUPLE_SIZE(level, m);
+	if (ne.esize > HNSW_PAGE_ROOM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("index row size %zu exceeds hnsw maximum, %zu", ne.esize,
+						(Size) HNSW_PAGE_ROOM),
+				 errhint("Values larger than a page cannot be indexed.")));
+	ne.etup = palloc(ne.esize);
+	ItemPointerSetInvalid(&none);
+	HnswFormElement(ne.etup, level, heaptid, 1, &none, value);
+	ne.ntup = palloc(ne.nsize);
+	HnswFormNeighbors(ne.ntup, level, m);
 	for (int l = 0; l <= level; l++)
 	{
-		ItemPointer slot = HnswTupleNeighbors(etup) + HnswLevelStart(m, l);
+		ItemPointer slot = ((HnswNeighborTuple) ne.ntup)->tids + HnswLevelStart(m, l);
 
-		for (int j = 0; j < HnswLevelSlots(m, l); j++)
-		{
-			if (j < nchosen[l])
-				slot[j] = st.nodes[chosen[l][j]].tid;
-			else
-				ItemPointerSetInvalid(&slot[j]);
-		}
+		for (int j = 0; j < nchosen[l]; j++)
+			slot[j] = st.nodes[chosen[l][j]].tid;
 	}
-
-	setEntry = meta.entryBlkno == InvalidBlockNumber || level > meta.entryLevel;
-	WriteElement(index, tup, size, setEntry, level, dim, building, &newtid);
+	ne.setEntry = meta.entryBlkno == InvalidBlockNumber || level > meta.entryLevel;
+	WriteElement(index, &ne, building, &newtid);
 
 	/*
 	 * Now link the chosen neighbours back.  If none takes the new element at
@@ -609,7 +725,7 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	MemoryContext ctx;
 	MemoryContext old;
 	HnswIndexInfo info;
-	float	   *vec;
+	char	   *value;
 	int			dim;
 
 	if (isnull[0])
@@ -626,8 +742,9 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	ctx = (MemoryContext) indexInfo->ii_AmCache;
 	old = MemoryContextSwitchTo(ctx);
 	HnswGetIndexInfo(index, &info);
-	if (HnswPrepareValue(&info, values[0], &vec, &dim))
-		HnswInsertOnDisk(index, &info, vec, dim, heap_tid, false);
+	value = HnswPrepareValue(index, &info, values[0], false, &dim);
+	if (value != NULL)
+		HnswInsertOnDisk(index, &info, value, dim, heap_tid, false);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ctx);
 	return false;
@@ -637,34 +754,32 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
  * Find up to max live elements near q at one level, by the same search an
  * insert does (greedy descent, then ef_construction at that level).  VACUUM
  * uses it to give elements that lost neighbours fresh candidates.  Returns
- * the count; out[i].key is a packed TID.
+ * the count; tids[i] is the element at distance dists[i].
  */
 int
-HnswSearchNear(Relation index, HnswIndexInfo * info, const float *q, int dim,
-			   int level, HnswPair * out, int max)
+HnswSearchNear(Relation index, HnswIndexInfo * info, const char *q, int dim,
+			   int level, ItemPointer tids, float *dists, int max)
 {
 	HnswMetaPageData meta = HnswReadMeta(index);
 	InsertState st;
-	ItemPointerData eptid;
-	int			ep;
-	int		   *w;
+	HnswPair   *w;
 	int			nw;
 	int			n = 0;
 
-	if (meta.entryBlkno == InvalidBlockNumber || meta.entryLevel < level)
-		return 0;
 	InitInsertState(&st, index, info, q, dim);
-
-	ItemPointerSet(&eptid, meta.entryBlkno, meta.entryOffno);
-	ep = DescendGreedy(&st, GetNode(&st, &eptid), meta.entryLevel, level);
-	w = palloc(sizeof(int) * (info->efConstruction + 1));
-	nw = SearchLevel(&st, &ep, 1, info->efConstruction, level, w);
+	if (!StartSearch(&st, &meta, level))
+		return 0;
+	HnswSearchLayer(&st.search, level);
+	w = palloc(sizeof(HnswPair) * (info->efConstruction + 1));
+	nw = HnswSearchResults(&st.search, w);
 	for (int i = 0; i < nw && n < max; i++)
 	{
-		if (st.nodes[w[i]].deleted)
+		HnswNode   *node = &st.nodes[w[i].key];
+
+		if (node->deleted)
 			continue;
-		out[n].key = HnswTidKey(&st.nodes[w[i]].tid);
-		out[n].dist = st.nodes[w[i]].dist;
+		tids[n] = node->tid;
+		dists[n] = node->dist;
 		n++;
 	}
 	return n;

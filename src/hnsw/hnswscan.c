@@ -3,23 +3,31 @@
  * hnswscan.c
  *	  Scan an hnsw index: nearest neighbours in distance order
  *
- * The first batch is the classic search: greedy descent to level 0, then
+ * The search is the core's (hnswsearch.c): greedy descent to level 0, then
  * a best-first search keeping the ef_search nearest elements.  With
  * hnsw.iterative_scan on, the search state survives the batch: elements
- * pushed out of the result set go to a "discarded" heap, unexpanded
- * candidates stay in the candidate heap, and the next batch seeds its
- * result set with the nearest discarded elements and carries on the same
- * best-first search.  Every visited element is returned at most once.
- * relaxed_order returns each batch sorted (batches may overlap in
- * distance); strict_order drops anything nearer than what was already
+ * pushed out of the results go to the core's discarded heap, unexpanded
+ * candidates stay in the candidate heap, and the next batch resumes from
+ * the nearest discarded elements.  Every visited element is returned at
+ * most once.  relaxed_order returns each batch sorted (batches may overlap
+ * in distance); strict_order drops anything nearer than what was already
  * returned.  hnsw.max_scan_tuples and hnsw.scan_mem_multiplier bound the
- * work.
+ * exploration; once either is reached, the elements visited but not yet
+ * returned still come out, nearest first (as in pgvector), and then the
+ * scan ends.  An element returns each of its heap TIDs (rows with equal
+ * values share an element).  A visited element costs the scan about 60
+ * bytes (a 24-byte node, an 8-byte slot of the visited map at most half
+ * full, an 8-byte heap entry), so a scan can visit ~100,000 elements in
+ * 8 MB.
  *
- * Visiting an element (measuring its distance) reads its page without a
- * pin when possible: see PeekElement.  Expanding an element (reading its
- * neighbour list) always pins and share-locks its page, and confirms the
- * heap TID and distance the visit saw, so every row returned was read
- * under a pin.
+ * This file is the core's access to the pages for a scan.  At level 0 an
+ * element is a ScanNode, named by its index in the scan's node array.
+ * Visiting an element (measuring it) reads its page without a pin when
+ * hnswpeek.h allows; expanding an element (reading its neighbour list)
+ * always pins and share-locks its page and confirms the heap TIDs and
+ * distance the visit saw, so every row returned was read under a pin.
+ * Above level 0 the descent measures elements the same way but keeps no
+ * nodes: keys there are packed TIDs.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,53 +35,150 @@
 
 #include "access/relscan.h"
 #include "miscadmin.h"
-#include "utils/float.h"
-#include "storage/buf_internals.h"
+#include "pgstat.h"
 #include "storage/bufmgr.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "hnsw/hnsw.h"
+#include "hnsw/hnswpeek.h"
 
-/* A visited element */
+bool		hnsw_unpinned_reads = true;
+
+/* A visited element (24 bytes) */
 typedef struct ScanNode
 {
 	ItemPointerData tid;
-	ItemPointerData heaptid;
+	ItemPointerData heaptid;	/* the first */
 	float		dist;
-	bool		deleted;
-	bool		expanded;
-	bool		verified;		/* heap TID and distance read under a pin */
+	uint8		nheaptids;
+	uint8		flags;			/* SCAN_* below */
 	int16		nnbrs;			/* cached level-0 neighbours, -1 if none */
-	int32		nbrOff;			/* their offset in the arena */
+	int32		aux;			/* in the arena: cached neighbours, then heap TIDs 2.. */
 }			ScanNode;
+
+#define SCAN_DELETED	0x01
+#define SCAN_EXPANDED	0x02
+#define SCAN_VERIFIED	0x04	/* heap TIDs and distance read under a pin */
+
+/*
+ * The visited map: TID -> node index, packed in one uint64 per slot (the
+ * TID as block * 512 + offset, no more than 291 items fit a page, in the
+ * high 41 bits; the node index in the low 23), open addressing.
+ */
+#define SCAN_IDX_BITS	23
+#define SCAN_MAX_NODES	((1 << SCAN_IDX_BITS) - 1)
+
+typedef struct ScanMap
+{
+	uint64	   *ents;
+	uint32		mask;
+	uint32		count;
+}			ScanMap;
 
 typedef struct HnswScanOpaqueData
 {
 	MemoryContext ctx;
 	HnswIndexInfo info;
 	int			dim;
-	float	   *q;
+	Size		valueSize;		/* of every value, or 0 when sizes vary */
+	char	   *q;
 	bool		started;
 	bool		done;			/* no further batches */
+	bool		draining;		/* a limit was hit: only return the discarded */
+	bool		firstBatch;
+	HnswSearch	search;
+	bool		upper;			/* the descent is on (keys index upperTids) */
+	HnswKeySet	upperVisited;
+	ItemPointerData *upperTids;
+	int			nupper;
+	int			capupper;
 	ScanNode   *nodes;
 	int			nnodes;
 	int			capnodes;
-	HnswKeySet	visited;		/* TID -> node index */
-	HnswHeap	cand;			/* unexpanded, nearest first */
-	HnswHeap	res;			/* current batch, negated distances */
-	HnswHeap	discarded;		/* visited, never returned */
-	int		   *batch;			/* current batch, sorted */
+	ScanMap		visited;
+	HnswPair   *batch;			/* current batch, sorted */
 	int			nbatch;
 	int			batchpos;
+	int			tidpos;			/* heap TID of the current element */
 	float		lastDist;
 	Size		memLimit;
-	ItemPointerData *arena;		/* cached neighbour lists */
+	ItemPointerData *arena;
 	int32		narena;
 	int32		caparena;
 }			HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData * HnswScanOpaque;
+
+/* A TID's key in the visited map, refusing offsets no page can have */
+static inline uint64
+ScanTidKey(Relation index, ItemPointer tid)
+{
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	if (off >= 512)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a link to offset %u", RelationGetRelationName(index), off)));
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 9) | off;
+}
+
+static inline uint32
+ScanMapHash(uint64 key)
+{
+	key ^= key >> 33;
+	key *= UINT64CONST(0xff51afd7ed558ccd);
+	key ^= key >> 33;
+	return (uint32) key;
+}
+
+/* Double the map */
+static void
+ScanMapGrow(ScanMap * m)
+{
+	uint64	   *old = m->ents;
+	uint32		oldsize = m->mask + 1;
+
+	m->ents = MemoryContextAllocHuge(GetMemoryChunkContext(old), sizeof(uint64) * oldsize * 2);
+	memset(m->ents, 0, sizeof(uint64) * oldsize * 2);
+	m->mask = oldsize * 2 - 1;
+	for (uint32 i = 0; i < oldsize; i++)
+	{
+		if (old[i] != 0)
+		{
+			uint32		j = ScanMapHash(old[i] >> SCAN_IDX_BITS) & m->mask;
+
+			while (m->ents[j] != 0)
+				j = (j + 1) & m->mask;
+			m->ents[j] = old[i];
+		}
+	}
+	pfree(old);
+}
+
+/*
+ * Add key -> idx unless key is there; returns whether it added.  Data
+ * pages start at block 1, so a packed entry is never 0 (the empty slot).
+ */
+static inline bool
+ScanMapAdd(ScanMap * m, uint64 key, int idx)
+{
+	uint32		j;
+
+	if ((m->count + 1) * 2 > m->mask + 1)
+		ScanMapGrow(m);
+	j = ScanMapHash(key) & m->mask;
+	while (m->ents[j] != 0)
+	{
+		if ((m->ents[j] >> SCAN_IDX_BITS) == key)
+			return false;
+		j = (j + 1) & m->mask;
+	}
+	m->ents[j] = (key << SCAN_IDX_BITS) | (uint64) idx;
+	m->count++;
+	return true;
+}
 
 /* Start a scan */
 IndexScanDesc
@@ -89,7 +194,7 @@ hnswbeginscan(Relation index, int nkeys, int norderbys)
 	return scan;
 }
 
-/* Remember the query vector and reset the search */
+/* Remember the query and reset the search */
 void
 hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
 {
@@ -103,10 +208,51 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	so->q = NULL;
 }
 
+/* Room for n more TIDs in the arena */
+static void
+ArenaReserve(HnswScanOpaque so, int n)
+{
+	if (so->narena + n > so->caparena)
+	{
+		so->caparena = Max(so->caparena * 2, so->narena + n);
+		so->arena = repalloc_huge(so->arena, sizeof(ItemPointerData) * so->caparena);
+	}
+}
+
+/*
+ * Keep an element's heap TIDs (read under a pin): the first in the node,
+ * the rest in the arena, after its cached neighbours if it has them there.
+ */
+static void
+KeepHeapTids(HnswScanOpaque so, ScanNode *node, HnswElementTuple etup)
+{
+	int			extra = etup->nheaptids - 1;
+
+	node->heaptid = etup->heaptid;
+	node->nheaptids = etup->nheaptids;
+	if (extra <= 0)
+		return;
+	ArenaReserve(so, extra);
+	if (node->nnbrs < 0)
+		node->aux = so->narena;
+	else if (node->aux + node->nnbrs != so->narena)
+		elog(ERROR, "hnsw scan arena out of order");
+	for (int i = 0; i < extra; i++)
+		so->arena[so->narena++] = *HnswElementHeapTid(etup, i + 1);
+}
+
+/* Heap TID i (0-based) of a node whose TIDs were kept */
+static inline ItemPointer
+NodeHeapTid(HnswScanOpaque so, ScanNode *node, int i)
+{
+	if (i == 0)
+		return &node->heaptid;
+	return &so->arena[node->aux + Max(node->nnbrs, 0) + i - 1];
+}
+
 /* Append a visited element to the node array; returns its index */
 static int
-NewNodeRaw(HnswScanOpaque so, ItemPointer tid, ItemPointer heaptid, bool deleted,
-		   float dist, bool verified)
+NewNode(HnswScanOpaque so, ItemPointer tid, float dist)
 {
 	ScanNode   *n;
 	int			idx;
@@ -119,243 +265,96 @@ NewNodeRaw(HnswScanOpaque so, ItemPointer tid, ItemPointer heaptid, bool deleted
 	idx = so->nnodes++;
 	n = &so->nodes[idx];
 	n->tid = *tid;
-	n->heaptid = *heaptid;
 	n->dist = dist;
-	n->deleted = deleted;
-	n->expanded = false;
-	n->verified = verified;
+	n->flags = 0;
 	n->nnbrs = -1;
+	n->aux = -1;
 	return idx;
 }
 
-/* Append an element read from a pinned page */
-static int
-NewNode(HnswScanOpaque so, ItemPointer tid, HnswElementTuple etup, float dist)
-{
-	return NewNodeRaw(so, tid, &etup->heaptid, etup->deleted != 0, dist, true);
-}
-
-/* Add a visited element and mark it visited; returns its index */
-static int
-AddNode(HnswScanOpaque so, ItemPointer tid, HnswElementTuple etup, float dist)
-{
-	int			idx = NewNode(so, tid, etup, dist);
-
-	HnswKeyMapPut(&so->visited, HnswTidKey(tid), idx);
-	return idx;
-}
-
-/* Read one element tuple's neighbour slots at a level into out */
-static int
-ReadNeighbors(Relation index, HnswScanOpaque so, ItemPointer tid, int level,
-			  ItemPointer out, HnswNode * info)
-{
-	int			nslots;
-	int			n = 0;
-
-	nslots = HnswReadElement(index, tid, so->dim, info, false, level, out);
-	for (int i = 0; i < nslots; i++)
-		if (ItemPointerIsValid(&out[i]))
-			out[n++] = out[i];
-	return n;
-}
-
-/* An element of a pinned page, checked for the scan's dimension */
+/* An element of a locked page, checked for the scan's dimensions */
 static HnswElementTuple
 ScanElement(Relation index, HnswScanOpaque so, Buffer buf, ItemPointer tid)
 {
 	HnswElementTuple etup = HnswGetElementTuple(index, BufferGetPage(buf),
 												ItemPointerGetOffsetNumber(tid));
 
-	if (etup->dim != so->dim)
-		elog(ERROR, "hnsw element has %d dimensions, expected %d", etup->dim, so->dim);
+	HnswCheckElementDim(index, &so->info, etup, so->dim);
 	return etup;
 }
 
-/* Pin an element's block, refusing links to the metapage */
+/* Pin a tuple's block, refusing links that cannot name one */
 static Buffer
-PinElement(Relation index, ItemPointer tid)
+PinTuple(Relation index, ItemPointer tid)
 {
-	BlockNumber blk = ItemPointerGetBlockNumber(tid);
-
-	if (blk == HNSW_METAPAGE_BLKNO)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has a link to its metapage",
-						RelationGetRelationName(index))));
-	return HnswReadBuffer(index, blk);
-}
-
-/* Line pointers that can exist on a page */
-#define HNSW_MAX_ITEMS	((BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
-
-/* The shared buffer that last held an element's block here, or 0 */
-static inline Buffer
-HintFor(HnswRelCache *rc, ItemPointer tid)
-{
-	BlockNumber blk = ItemPointerGetBlockNumber(tid);
-
-	if (rc == NULL || blk >= rc->nrecent || rc->recent[blk] <= 0 ||
-		ItemPointerGetOffsetNumber(tid) > HNSW_MAX_ITEMS)
-		return InvalidBuffer;
-	return rc->recent[blk];
-}
-
-/*
- * Start fetching what reading n elements touches, in two rounds so that
- * the cache misses of each round overlap (the trick hnswlib uses): first
- * the buffer headers and line pointers, then the tuples the line pointers
- * point at.  Addresses come from the per-backend buffer hints and are not
- * checked: shared buffers stay mapped, so a stale hint only wastes a
- * prefetch.
- *
- * Always inlined: a separate function that only prefetches looks free of
- * side effects to GCC, which then deletes the calls (seen with GCC 12).
- */
-static pg_attribute_always_inline void
-PrefetchElements(HnswRelCache *rc, HnswScanOpaque so, ItemPointer tids, int n)
-{
-	Size		vecbytes = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
-
-	for (int j = 0; j < n; j++)
-	{
-		Buffer		hint = HintFor(rc, &tids[j]);
-
-		if (hint == InvalidBuffer)
-			continue;
-		__builtin_prefetch(GetBufferDescriptor(hint - 1));
-		__builtin_prefetch(PageGetItemId((Page) BufferGetBlock(hint),
-										 ItemPointerGetOffsetNumber(&tids[j])));
-	}
-	for (int j = 0; j < n; j++)
-	{
-		Buffer		hint = HintFor(rc, &tids[j]);
-		Page		page;
-		Size		start;
-
-		if (hint == InvalidBuffer)
-			continue;
-		page = (Page) BufferGetBlock(hint);
-		start = ItemIdGetOffset(PageGetItemId(page, ItemPointerGetOffsetNumber(&tids[j])));
-		for (Size b = start & ~(Size) 63; b < start + vecbytes && b < BLCKSZ; b += 64)
-			__builtin_prefetch((char *) page + b);
-	}
-}
-
-/* Is this buffer header valid, not being changed, and tagged with blk? */
-static inline bool
-HeaderHolds(volatile BufferDesc *desc, Relation index, BlockNumber blk)
-{
-	uint32		state = pg_atomic_read_u32((pg_atomic_uint32 *) &desc->state);
-
-	if ((state & (BM_VALID | BM_TAG_VALID | BM_LOCKED | BM_IO_IN_PROGRESS)) !=
-		(BM_VALID | BM_TAG_VALID))
-		return false;
-	pg_read_barrier();
-	return desc->tag.blockNum == blk && desc->tag.forkNum == MAIN_FORKNUM &&
-		desc->tag.rnode.relNode == index->rd_node.relNode &&
-		desc->tag.rnode.dbNode == index->rd_node.dbNode &&
-		desc->tag.rnode.spcNode == index->rd_node.spcNode;
-}
-
-/*
- * Measure an element without pinning its page: the hot path of a search,
- * where taking and dropping a pin per visited element (two atomic
- * operations on a buffer header that is usually a cache miss) was a third
- * of the time in profiles.
- *
- * It reads the buffer this backend last found the block in, and trusts
- * what it read only if the buffer header says, before and after, that the
- * buffer holds the block and is valid.  This is safe because shared
- * buffers are always mapped (a stale read cannot fault), every offset is
- * bounds-checked before use, and what is read does not change under a
- * live element or tombstone: its vector, heap TID and position stay (the
- * deleted flag may be seen a moment late, as with any read).  What the
- * header check cannot see (the buffer evicted and re-read twice while this
- * process was descheduled mid-read), and an insert reusing a freed slot
- * mid-read, could only mislead the traversal: every element that ends up
- * in a result is expanded, and expanding pins and locks the page and
- * re-reads its heap TID and distance (ReadForExpand).
- *
- * Returns false (and the caller pins) when there is no hint, the buffer
- * moved, or anything looks wrong; the pinned path reports real corruption.
- */
-static bool
-PeekElement(Relation index, HnswRelCache *rc, HnswScanOpaque so, ItemPointer tid,
-			float *dist, ItemPointer heaptid, bool *deleted, char **where)
-{
-	BlockNumber blk = ItemPointerGetBlockNumber(tid);
-	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
-	Buffer		hint = HintFor(rc, tid);
-	volatile BufferDesc *desc;
-	Page		page;
-	ItemIdData	iid;
-	HnswElementTuple etup;
-	Size		need = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
-
-	if (hint == InvalidBuffer || blk == HNSW_METAPAGE_BLKNO || off < FirstOffsetNumber)
-		return false;
-	desc = GetBufferDescriptor(hint - 1);
-	if (!HeaderHolds(desc, index, blk))
-		return false;
-	pg_read_barrier();
-
-	page = (Page) BufferGetBlock(hint);
-	iid = *PageGetItemId(page, off);
-	if (!ItemIdIsNormal(&iid) || ItemIdGetOffset(&iid) < SizeOfPageHeaderData ||
-		ItemIdGetLength(&iid) < need ||
-		ItemIdGetOffset(&iid) + ItemIdGetLength(&iid) > BLCKSZ)
-		return false;
-	etup = (HnswElementTuple) ((char *) page + ItemIdGetOffset(&iid));
-	if (etup->type != HNSW_ELEMENT_TUPLE || etup->dim != so->dim)
-		return false;
-	*dist = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-	*heaptid = etup->heaptid;
-	*deleted = etup->deleted != 0;
-	*where = (char *) etup;
-
-	pg_read_barrier();
-	return HeaderHolds(desc, index, blk);
+	HnswCheckLink(index, tid);
+	return HnswReadBuffer(index, ItemPointerGetBlockNumber(tid));
 }
 
 /*
  * Pin and share-lock a node's page (*buf, for the caller to release) and
- * confirm what its visit may have read without a pin: the heap TID, the
- * deleted flag and the distance.  Returns the element.
+ * confirm what its visit may have read without a pin: the heap TIDs, the
+ * state and the distance.  Returns the element.
  */
 static HnswElementTuple
 LockAndConfirm(Relation index, HnswScanOpaque so, ScanNode *node, Buffer *buf)
 {
 	HnswElementTuple etup;
 
-	*buf = PinElement(index, &node->tid);
+	*buf = PinTuple(index, &node->tid);
 	LockBuffer(*buf, BUFFER_LOCK_SHARE);
 	etup = ScanElement(index, so, *buf, &node->tid);
-	if (!node->verified)
+	if (!(node->flags & SCAN_VERIFIED))
 	{
-		node->heaptid = etup->heaptid;
-		node->dist = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-		node->verified = true;
+		KeepHeapTids(so, node, etup);
+		node->dist = HnswDistance(&so->info.metric, so->q, etup->value);
+		node->flags |= SCAN_VERIFIED;
 	}
-	node->deleted = etup->deleted != 0;
+	if (etup->state != HNSW_ELEMENT_LIVE)
+		node->flags |= SCAN_DELETED;
+	else
+		node->flags &= ~SCAN_DELETED;
 	return etup;
 }
 
-/* Read a node's level-0 neighbours into out, confirming it; returns the count */
+/* Copy the valid links of level 0 of a neighbour tuple into out */
+static int
+CopyLevel0(HnswNeighborTuple ntup, ItemPointer out)
+{
+	int			nslots = HnswLevelSlots(ntup->nslots / (ntup->level + 2), 0);
+	int			n = 0;
+
+	for (int i = 0; i < nslots; i++)
+		if (ItemPointerIsValid(&ntup->tids[i]))
+			out[n++] = ntup->tids[i];
+	return n;
+}
+
+/*
+ * Read a node's level-0 neighbours into out, confirming it; returns the
+ * count.  A neighbour tuple on the element's page is read under the same
+ * lock, one on another page after it is released.
+ */
 static int
 ReadForExpand(Relation index, HnswScanOpaque so, ScanNode *node, ItemPointer out)
 {
 	Buffer		buf;
 	HnswElementTuple etup = LockAndConfirm(index, so, node, &buf);
-	ItemPointer slots;
-	int			nslots;
-	int			n = 0;
+	ItemPointerData ntid = etup->neighbortid;
+	int			n;
 
-	slots = HnswTupleNeighbors(etup);
-	nslots = HnswLevelSlots(etup->m, 0);
-	for (int i = 0; i < nslots; i++)
-		if (ItemPointerIsValid(&slots[i]))
-			out[n++] = slots[i];
+	if (ItemPointerGetBlockNumberNoCheck(&ntid) == BufferGetBlockNumber(buf))
+	{
+		n = CopyLevel0(HnswGetNeighborTuple(index, BufferGetPage(buf),
+											ItemPointerGetOffsetNumber(&ntid)), out);
+		UnlockReleaseBuffer(buf);
+		return n;
+	}
+	UnlockReleaseBuffer(buf);
+	buf = PinTuple(index, &ntid);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	n = CopyLevel0(HnswGetNeighborTuple(index, BufferGetPage(buf),
+										ItemPointerGetOffsetNumber(&ntid)), out);
 	UnlockReleaseBuffer(buf);
 	return n;
 }
@@ -364,82 +363,15 @@ ReadForExpand(Relation index, HnswScanOpaque so, ScanNode *node, ItemPointer out
 static float
 PinnedDistance(Relation index, HnswScanOpaque so, ItemPointer tid)
 {
-	Buffer		buf = PinElement(index, tid);
+	Buffer		buf = PinTuple(index, tid);
 	HnswElementTuple etup;
 	float		d;
 
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	etup = ScanElement(index, so, buf, tid);
-	d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-	ReleaseBuffer(buf);
+	d = HnswDistance(&so->info.metric, so->q, etup->value);
+	UnlockReleaseBuffer(buf);
 	return d;
-}
-
-/* Greedy descent from the entry point to the nearest element at level 1 */
-static void
-DescendUpperLevels(Relation index, HnswScanOpaque so, ItemPointer ep, int entryLevel)
-{
-	float		epd = PinnedDistance(index, so, ep);
-	ItemPointerData nbrs[HNSW_MAX_M];
-	HnswNode	info;
-
-	for (int l = entryLevel; l > 0; l--)
-	{
-		bool		changed = true;
-
-		while (changed)
-		{
-			int			nn = ReadNeighbors(index, so, ep, l, nbrs, &info);
-			HnswRelCache *rc = (HnswRelCache *) index->rd_amcache;
-			ItemPointerData best = *ep;
-
-			CHECK_FOR_INTERRUPTS();
-			changed = false;
-			PrefetchElements(rc, so, nbrs, nn);
-			for (int i = 0; i < nn; i++)
-			{
-				ItemPointerData heaptid;
-				bool		deleted;
-				char	   *where;
-				float		d;
-
-				/* Only the path depends on these; level 0 starts pinned */
-				if (!PeekElement(index, rc, so, &nbrs[i], &d, &heaptid, &deleted, &where))
-				{
-					d = PinnedDistance(index, so, &nbrs[i]);
-					rc = (HnswRelCache *) index->rd_amcache;
-				}
-				if (d < epd)
-				{
-					epd = d;
-					best = nbrs[i];
-					changed = true;
-				}
-			}
-			*ep = best;
-		}
-	}
-}
-
-/* Offer a newly visited element to the current batch */
-static void
-Offer(HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
-{
-	float		d = so->nodes[idx].dist;
-
-	if (so->res.n < ef || d < -so->res.items[0].dist)
-	{
-		HnswHeapPush(&so->cand, d, idx);
-		HnswHeapPush(&so->res, -d, idx);
-		if (so->res.n > ef)
-		{
-			HnswPair	out = HnswHeapPop(&so->res);
-
-			if (keepDiscarded)
-				HnswHeapPush(&so->discarded, -out.dist, out.key);
-		}
-	}
-	else if (keepDiscarded)
-		HnswHeapPush(&so->discarded, d, idx);
 }
 
 /*
@@ -447,143 +379,208 @@ Offer(HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
  * is locked anyway, so that expanding it later needs no second visit.
  */
 static void
-CacheNeighbors(HnswScanOpaque so, int idx, HnswElementTuple etup)
+CacheNeighbors(HnswScanOpaque so, int idx, HnswNeighborTuple ntup)
 {
-	ItemPointer nbrs = HnswTupleNeighbors(etup);
-	int			nslots = HnswLevelSlots(etup->m, 0);
-	int			n = 0;
-
-	if (so->narena + nslots > so->caparena)
-	{
-		so->caparena = Max(so->caparena * 2, so->narena + nslots);
-		so->arena = repalloc_huge(so->arena, sizeof(ItemPointerData) * so->caparena);
-	}
-	for (int i = 0; i < nslots; i++)
-		if (ItemPointerIsValid(&nbrs[i]))
-			so->arena[so->narena + n++] = nbrs[i];
-	so->nodes[idx].nbrOff = so->narena;
-	so->nodes[idx].nnbrs = n;
-	so->narena += n;
+	ArenaReserve(so, HnswLevelSlots(ntup->nslots / (ntup->level + 2), 0));
+	so->nodes[idx].aux = so->narena;
+	so->nodes[idx].nnbrs = CopyLevel0(ntup, so->arena + so->narena);
+	so->narena += so->nodes[idx].nnbrs;
 }
 
 /*
- * Visit an element from its pinned page, when PeekElement could not: the
- * first time this backend meets its block, or after the buffer moved.  An
- * element that may join the result set has its neighbours copied while the
- * page is locked anyway, so expanding it needs no second visit.
+ * Visit an element from its pinned page, when HnswPeekElement could not:
+ * the first time this backend meets its block, after the buffer moved, or
+ * with unpinned reads off.  An element that may join the results has its
+ * neighbours copied while the page is locked anyway (when they are on it).
  */
 static int
-VisitPinned(Relation index, HnswScanOpaque so, ItemPointer tid, int ef)
+VisitPinned(Relation index, HnswScanOpaque so, ItemPointer tid)
 {
-	Buffer		buf = PinElement(index, tid);
+	Buffer		buf = PinTuple(index, tid);
 	HnswElementTuple etup;
-	float		bound;
+	HnswSearch *s = &so->search;
 	float		d;
 	int			n;
 
 	/* Locked: what is read here counts as verified (see VerifyBatch) */
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	etup = ScanElement(index, so, buf, tid);
-	d = HnswDistance(so->info.kind, so->dim, so->q, etup->x);
-	n = NewNode(so, tid, etup, d);
-	bound = so->res.n < ef ? get_float4_infinity() : -so->res.items[0].dist;
-	if (d < bound)
-		CacheNeighbors(so, n, etup);
+	d = HnswDistance(&so->info.metric, so->q, etup->value);
+	n = NewNode(so, tid, d);
+	if (so->firstBatch && (s->res.n < s->ef || d < -s->res.items[0].dist) &&
+		ItemPointerGetBlockNumberNoCheck(&etup->neighbortid) == BufferGetBlockNumber(buf))
+		CacheNeighbors(so, n, HnswGetNeighborTuple(index, BufferGetPage(buf),
+												   ItemPointerGetOffsetNumber(&etup->neighbortid)));
+	KeepHeapTids(so, &so->nodes[n], etup);
+	if (etup->state != HNSW_ELEMENT_LIVE)
+		so->nodes[n].flags |= SCAN_DELETED;
+	so->nodes[n].flags |= SCAN_VERIFIED;
 	UnlockReleaseBuffer(buf);
 	return n;
 }
 
 /*
- * Expand one element: read its level-0 neighbours (pinned and locked, see
+ * Expand a level-0 node: read its neighbours (pinned and locked, see
  * ReadForExpand) and visit the unvisited ones.  They are marked visited in
- * one probe each, their pages are prefetched, and then they are measured.
+ * one probe each, their pages are prefetched, then they are measured.
  */
-static void
-Expand(Relation index, HnswScanOpaque so, int idx, int ef, bool keepDiscarded)
+static int
+ExpandNode(Relation index, HnswScanOpaque so, int idx, HnswPair *out)
 {
+	HnswSearch *s = &so->search;
 	ItemPointerData nbrs[2 * HNSW_MAX_M];
-	int32	   *slots[2 * HNSW_MAX_M];
-	int			added[2 * HNSW_MAX_M];
 	HnswRelCache *rc;
-	Size		vecbytes = offsetof(HnswElementTupleData, x) + sizeof(float) * so->dim;
-	Size		nbrbytes = sizeof(ItemPointerData) * HnswLevelSlots(so->info.m, 0);
+	Size		nbrbytes = offsetof(HnswNeighborTupleData, tids) +
+		sizeof(ItemPointerData) * HnswLevelSlots(so->info.m, 0);
 	int			nn;
 	int			nnew = 0;
 
-	so->nodes[idx].expanded = true;
+	if (so->nodes[idx].flags & SCAN_EXPANDED)
+		return 0;
+	so->nodes[idx].flags |= SCAN_EXPANDED;
 	if (so->nodes[idx].nnbrs >= 0)
 	{
 		nn = so->nodes[idx].nnbrs;
-		memcpy(nbrs, so->arena + so->nodes[idx].nbrOff, sizeof(ItemPointerData) * nn);
+		memcpy(nbrs, so->arena + so->nodes[idx].aux, sizeof(ItemPointerData) * nn);
 	}
 	else
 		nn = ReadForExpand(index, so, &so->nodes[idx], nbrs);
 
-	/* Room first, so the slot pointers stay valid until filled in below */
-	HnswKeySetReserve(&so->visited, nn);
+	/*
+	 * Mark the new ones visited in one probe each (not listed twice), with
+	 * the node indexes they are about to get: each makes one node, in order
+	 */
 	for (int j = 0; j < nn; j++)
-	{
-		uint32		before = so->visited.count;
-		int32	   *slot = HnswKeyMapRef(&so->visited, HnswTidKey(&nbrs[j]));
-
-		/* New to the set: unvisited, and not listed twice */
-		if (so->visited.count != before)
-		{
-			slots[nnew] = slot;
+		if (so->nnodes + nnew < SCAN_MAX_NODES &&
+			ScanMapAdd(&so->visited, ScanTidKey(index, &nbrs[j]), so->nnodes + nnew))
 			nbrs[nnew++] = nbrs[j];
-		}
-	}
 	if (nnew == 0)
-		return;
+		return 0;
 
 	rc = (HnswRelCache *) index->rd_amcache;
-	PrefetchElements(rc, so, nbrs, nnew);
-
-	/*
-	 * Distances are computed from the page without its content lock (see
-	 * PeekElement): an element's vector, heap TID and position do not
-	 * change while it is live or a tombstone (writers only add items, flip
-	 * the deleted flag or rewrite neighbour slots, and a GenericXLog or redo
-	 * page copy rewrites unchanged bytes with the same values).  Only a slot
-	 * that VACUUM freed is overwritten, by an insert that reuses it; a visit
-	 * racing with that may read a torn vector, which can only mislead the
-	 * traversal, because expanding re-reads under the lock.
-	 */
+	HnswPrefetchElements(rc, nbrs, nnew, offsetof(HnswElementTupleData, value) + so->valueSize);
 	for (int i = 0; i < nnew; i++)
 	{
-		ItemPointerData heaptid;
-		bool		deleted;
-		char	   *where;
-		float		d;
+		HnswPeekResult peek;
 		int			n;
 
-		if (PeekElement(index, rc, so, &nbrs[i], &d, &heaptid, &deleted, &where))
+		if (HnswPeekElement(index, rc, &so->info.metric, so->q, so->valueSize, &nbrs[i], &peek))
 		{
-			n = NewNodeRaw(so, &nbrs[i], &heaptid, deleted, d, false);
+			n = NewNode(so, &nbrs[i], peek.dist);
+			so->nodes[n].heaptid = peek.heaptid;
+			so->nodes[n].nheaptids = peek.nheaptids;
+			if (peek.deleted)
+				so->nodes[n].flags |= SCAN_DELETED;
 
 			/*
 			 * Near enough to become a candidate: start fetching its
-			 * neighbour slots, which expanding it will read under a lock
+			 * neighbour tuple, which expanding it will read under a lock
 			 */
-			if (so->res.n < ef || d < -so->res.items[0].dist)
+			if (peek.neighbors != NULL && (s->res.n < s->ef || peek.dist < -s->res.items[0].dist))
 			{
-				char	   *slots = where + vecbytes;
-
 				for (Size b = 0; b < nbrbytes; b += 64)
-					__builtin_prefetch(slots + b);
+					__builtin_prefetch(peek.neighbors + b);
 			}
 		}
 		else
 		{
-			n = VisitPinned(index, so, &nbrs[i], ef);
+			n = VisitPinned(index, so, &nbrs[i]);
 			rc = (HnswRelCache *) index->rd_amcache;
 		}
-		*slots[i] = n;
-		added[i] = n;
+		out[i].key = n;
+		out[i].dist = so->nodes[n].dist;
 	}
-	for (int j = 0; j < nnew; j++)
-		Offer(so, added[j], ef, keepDiscarded);
+	return nnew;
 }
+
+/* A descent key: the TID's index in the scan's list of upper-level visits */
+static HnswKey
+UpperKey(HnswScanOpaque so, ItemPointer tid)
+{
+	if (so->nupper == so->capupper)
+	{
+		so->capupper = Max(so->capupper * 2, 64);
+		so->upperTids = so->upperTids ? repalloc(so->upperTids, sizeof(ItemPointerData) * so->capupper) :
+			palloc(sizeof(ItemPointerData) * so->capupper);
+	}
+	so->upperTids[so->nupper] = *tid;
+	return so->nupper++;
+}
+
+/*
+ * Expand an element above level 0 during the descent: its neighbours at
+ * the level, measured (unpinned when possible: only the path depends on
+ * these; level 0 starts from a pinned read), keyed by TID.
+ */
+static int
+ExpandUpper(Relation index, HnswScanOpaque so, ItemPointer tid, int level, HnswPair *out)
+{
+	ItemPointerData nbrs[2 * HNSW_MAX_M];
+	HnswNode	node;
+	HnswRelCache *rc;
+	int			nn;
+	int			n = 0;
+
+	(void) HnswReadElement(index, &so->info, tid, so->dim, &node, false);
+	nn = HnswReadNeighbors(index, &node.neighbortid, level, nbrs, true);
+	rc = (HnswRelCache *) index->rd_amcache;
+	HnswPrefetchElements(rc, nbrs, nn, offsetof(HnswElementTupleData, value) + so->valueSize);
+	for (int i = 0; i < nn; i++)
+	{
+		HnswPeekResult peek;
+
+		if (!HnswKeySetAdd(&so->upperVisited, HnswTidKey(&nbrs[i])))
+			continue;
+		if (HnswPeekElement(index, rc, &so->info.metric, so->q, so->valueSize, &nbrs[i], &peek))
+			out[n].dist = peek.dist;
+		else
+		{
+			out[n].dist = PinnedDistance(index, so, &nbrs[i]);
+			rc = (HnswRelCache *) index->rd_amcache;
+		}
+		out[n].key = UpperKey(so, &nbrs[i]);
+		n++;
+	}
+	return n;
+}
+
+/* The search core's access to the pages for a scan */
+static int
+ScanExpand(HnswSearch *s, HnswKey key, int level, HnswPair *out)
+{
+	IndexScanDesc scan = (IndexScanDesc) s->graph;
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	if (level > 0)
+	{
+		ItemPointerData tid = so->upperTids[key];
+
+		return ExpandUpper(scan->indexRelation, so, &tid, level, out);
+	}
+	return ExpandNode(scan->indexRelation, so, (int) key, out);
+}
+
+static void
+ScanForget(HnswSearch *s, int level)
+{
+	HnswScanOpaque so = (HnswScanOpaque) ((IndexScanDesc) s->graph)->opaque;
+
+	so->upper = level > 0;
+	if (so->upper)
+		HnswKeySetClear(&so->upperVisited);
+}
+
+/* Level-0 entries are in the node map already; the descent's are TIDs */
+static void
+ScanVisit(HnswSearch *s, HnswKey key)
+{
+	HnswScanOpaque so = (HnswScanOpaque) ((IndexScanDesc) s->graph)->opaque;
+
+	if (so->upper)
+		HnswKeySetAdd(&so->upperVisited, HnswTidKey(&so->upperTids[key]));
+}
+
+static const HnswGraphAccess ScanAccess = {ScanExpand, ScanForget, ScanVisit};
 
 /*
  * Make sure every node of a finished batch was read under a pin, and that
@@ -596,59 +593,46 @@ VerifyBatch(Relation index, HnswScanOpaque so)
 {
 	for (int i = 0; i < so->nbatch; i++)
 	{
-		ScanNode   *node = &so->nodes[so->batch[i]];
+		ScanNode   *node = &so->nodes[so->batch[i].key];
 
-		if (!node->verified)
+		if (!(node->flags & SCAN_VERIFIED))
 		{
 			Buffer		buf;
 
 			(void) LockAndConfirm(index, so, node, &buf);
 			UnlockReleaseBuffer(buf);
 		}
+		so->batch[i].dist = node->dist;
 	}
 
 	/* Already sorted unless a re-read changed a distance: insertion sort */
 	for (int i = 1; i < so->nbatch; i++)
 	{
-		int			key = so->batch[i];
-		float		d = so->nodes[key].dist;
+		HnswPair	p = so->batch[i];
 		int			j = i - 1;
 
-		while (j >= 0 && so->nodes[so->batch[j]].dist > d)
+		while (j >= 0 && so->batch[j].dist > p.dist)
 		{
 			so->batch[j + 1] = so->batch[j];
 			j--;
 		}
-		so->batch[j + 1] = key;
+		so->batch[j + 1] = p;
 	}
 }
 
-/* Run the best-first search until the batch is final, then sort it out */
+/* Run the search until the batch is final, then sort it out */
 static void
-RunBatch(Relation index, HnswScanOpaque so, int ef, bool keepDiscarded)
+RunBatch(IndexScanDesc scan)
 {
-	int			n;
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
-	while (so->cand.n > 0)
-	{
-		HnswPair	c = so->cand.items[0];
-
-		CHECK_FOR_INTERRUPTS();
-		if (so->res.n >= ef && c.dist > -so->res.items[0].dist)
-			break;
-		HnswHeapPop(&so->cand);
-		if (so->nodes[c.key].expanded)
-			continue;
-		Expand(index, so, (int) c.key, ef, keepDiscarded);
-	}
-
-	n = so->res.n;
-	so->batch = repalloc(so->batch, sizeof(int) * Max(n, 1));
-	for (int i = n - 1; i >= 0; i--)
-		so->batch[i] = (int) HnswHeapPop(&so->res).key;
-	so->nbatch = n;
+	HnswSearchLayer(&so->search, 0);
+	so->batch = repalloc(so->batch, sizeof(HnswPair) * Max(so->search.res.n, 1));
+	so->nbatch = HnswSearchResults(&so->search, so->batch);
 	so->batchpos = 0;
-	VerifyBatch(index, so);
+	so->tidpos = 0;
+	so->firstBatch = false;
+	VerifyBatch(scan->indexRelation, so);
 }
 
 /*
@@ -664,7 +648,7 @@ typedef struct HnswScanSpare
 	bool		inuse;
 	ScanNode   *nodes;
 	int			capnodes;
-	HnswKeyEntry *ents;
+	uint64	   *ents;
 	uint32		nents;
 	ItemPointerData *arena;
 	int32		caparena;
@@ -681,7 +665,7 @@ ReturnArrays(void *arg)
 {
 	HnswScanOpaque so = (HnswScanOpaque) arg;
 	Size		bytes = (Size) so->capnodes * sizeof(ScanNode) +
-		(Size) (so->visited.mask + 1) * sizeof(HnswKeyEntry) +
+		(Size) (so->visited.mask + 1) * sizeof(uint64) +
 		(Size) so->caparena * sizeof(ItemPointerData);
 
 	if (bytes > HNSW_SPARE_MAX_BYTES)
@@ -732,7 +716,9 @@ SetUpArrays(HnswScanOpaque so, int ef)
 		/* Another scan of this backend holds them (a nested query) */
 		so->capnodes = capnodes;
 		so->nodes = palloc(sizeof(ScanNode) * capnodes);
-		HnswKeySetInit(&so->visited, capnodes);
+		so->visited.ents = palloc0(sizeof(uint64) * nents);
+		so->visited.mask = nents - 1;
+		so->visited.count = 0;
 		so->caparena = caparena;
 		so->arena = palloc(sizeof(ItemPointerData) * caparena);
 		return;
@@ -749,7 +735,7 @@ SetUpArrays(HnswScanOpaque so, int ef)
 	{
 		if (spare.ents)
 			pfree(spare.ents);
-		spare.ents = MemoryContextAllocHuge(TopMemoryContext, sizeof(HnswKeyEntry) * nents);
+		spare.ents = MemoryContextAllocHuge(TopMemoryContext, sizeof(uint64) * nents);
 		spare.nents = nents;
 	}
 	if (spare.caparena < caparena)
@@ -772,7 +758,7 @@ SetUpArrays(HnswScanOpaque so, int ef)
 	so->visited.ents = spare.ents;
 	so->visited.mask = nents - 1;
 	so->visited.count = 0;
-	memset(so->visited.ents, 0, sizeof(HnswKeyEntry) * nents);
+	memset(so->visited.ents, 0, sizeof(uint64) * nents);
 
 	spare.inuse = true;
 	cb = MemoryContextAlloc(so->ctx, sizeof(MemoryContextCallback));
@@ -781,18 +767,18 @@ SetUpArrays(HnswScanOpaque so, int ef)
 	MemoryContextRegisterResetCallback(so->ctx, cb);
 }
 
-/* Set up the search: query vector, entry point, first batch */
+/* Set up the search: query, entry point, descent, first batch */
 static void
 StartSearch(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
-	HnswMetaPageData meta = HnswReadMeta(index);
-	ItemPointerData ep;
+	HnswMetaPageData meta;
+	ItemPointerData eptid;
 	int			ef = hnsw_ef_search;
 	bool		iterative = hnsw_iterative_scan != HNSW_ITERATIVE_SCAN_OFF;
+	HnswPair	ep;
 	int			epidx;
-	HnswElementTupleData dummy;
 
 	so->started = true;
 	so->lastDist = -get_float4_infinity();
@@ -803,6 +789,10 @@ StartSearch(IndexScanDesc scan)
 				 errmsg("cannot scan hnsw index without order"),
 				 errdetail("An hnsw index can only answer ORDER BY distance.")));
 
+	/* Counted as pg_stat_user_indexes.idx_scan, as btree scans are */
+	pgstat_count_index_scan(index);
+
+	meta = HnswReadMeta(index);
 	if (meta.entryBlkno == InvalidBlockNumber)
 	{
 		so->done = true;
@@ -810,14 +800,22 @@ StartSearch(IndexScanDesc scan)
 		return;
 	}
 	so->dim = meta.dimensions;
+	so->valueSize = so->info.type->fixedSize ? so->info.type->fixedSize(so->dim) : 0;
+	ItemPointerSet(&eptid, meta.entryBlkno, meta.entryOffno);
 
 	if (scan->orderByData[0].sk_flags & SK_ISNULL)
-		so->q = palloc0(sizeof(float) * so->dim);
+	{
+		HnswNode	entry;
+
+		/* No query: any order will do; measure from the entry point */
+		(void) HnswReadElement(index, &so->info, &eptid, so->dim, &entry, true);
+		so->q = entry.value;
+	}
 	else
 	{
 		int			dim;
 
-		(void) HnswPrepareValue(&so->info, scan->orderByData[0].sk_argument, &so->q, &dim);
+		so->q = HnswPrepareValue(index, &so->info, scan->orderByData[0].sk_argument, true, &dim);
 		if (dim != so->dim)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -826,65 +824,83 @@ StartSearch(IndexScanDesc scan)
 
 	so->nnodes = 0;
 	so->narena = 0;
+	so->nupper = 0;
+	so->capupper = 0;
+	so->upperTids = NULL;
+	so->draining = false;
+	so->firstBatch = true;
 	SetUpArrays(so, ef);
-	HnswHeapInit(&so->cand, ef * 4);
-	HnswHeapInit(&so->res, ef + 2);
-	HnswHeapInit(&so->discarded, iterative ? ef * 8 : 16);
-	so->batch = palloc(sizeof(int) * (ef + 1));
+	HnswKeySetInit(&so->upperVisited, 64);
+	HnswSearchInit(&so->search, &ScanAccess, scan, ef, iterative);
+	so->batch = palloc(sizeof(HnswPair) * (ef + 1));
 
-	ItemPointerSet(&ep, meta.entryBlkno, meta.entryOffno);
-	DescendUpperLevels(index, so, &ep, meta.entryLevel);
+	ep.key = UpperKey(so, &eptid);
+	ep.dist = PinnedDistance(index, so, &eptid);
+	ep = HnswSearchDescend(&so->search, ep, meta.entryLevel, 0);
 
-	/* The entry element starts the level-0 search */
+	/* The level-0 search starts from the element the descent ended at */
+	eptid = so->upperTids[ep.key];
+	epidx = NewNode(so, &eptid, ep.dist);
 	{
-		Buffer		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&ep));
-		HnswElementTuple etup;
+		Buffer		buf;
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		etup = ScanElement(index, so, buf, &ep);
-		dummy.heaptid = etup->heaptid;
-		dummy.deleted = etup->deleted;
-		epidx = AddNode(so, &ep, &dummy,
-						HnswDistance(so->info.kind, so->dim, so->q, etup->x));
+		(void) LockAndConfirm(index, so, &so->nodes[epidx], &buf);
 		UnlockReleaseBuffer(buf);
 	}
-	HnswHeapPush(&so->cand, so->nodes[epidx].dist, epidx);
-	HnswHeapPush(&so->res, -so->nodes[epidx].dist, epidx);
-	RunBatch(index, so, ef, iterative);
+	(void) ScanMapAdd(&so->visited, ScanTidKey(index, &eptid), epidx);
+	ep.key = epidx;
+	ep.dist = so->nodes[epidx].dist;
+	HnswSearchStart(&so->search, 0, &ep, 1);
+	RunBatch(scan);
 	if (!iterative)
 		so->done = true;
 }
 
-/* Start the next batch of an iterative scan; false when there is none */
+/*
+ * Start the next batch of an iterative scan; false when there is none.
+ * Once a limit is reached, the batches are the discarded elements, nearest
+ * first, without exploring further.
+ */
 static bool
 NextBatch(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
-	int			ef = hnsw_ef_search;
+	HnswSearch *s = &so->search;
 	Size		mem;
 
 	if (so->done)
 		return false;
-	mem = (Size) so->capnodes * sizeof(ScanNode) + (Size) (so->visited.mask + 1) * sizeof(HnswKeyEntry) +
-		(Size) (so->cand.cap + so->discarded.cap) * sizeof(HnswPair) +
+	mem = (Size) so->capnodes * sizeof(ScanNode) + (Size) (so->visited.mask + 1) * sizeof(uint64) +
+		(Size) (s->cand.cap + s->discarded.cap + s->res.cap) * sizeof(HnswPair) +
 		(Size) so->caparena * sizeof(ItemPointerData);
-	if (so->nnodes >= hnsw_max_scan_tuples || mem > so->memLimit ||
-		(so->cand.n == 0 && so->discarded.n == 0))
+	if (!so->draining &&
+		(so->nnodes >= hnsw_max_scan_tuples || so->nnodes >= SCAN_MAX_NODES - 2 * HNSW_MAX_M ||
+		 mem > so->memLimit))
+		so->draining = true;
+	if (so->draining)
+	{
+		int			n = 0;
+
+		so->batch = repalloc(so->batch, sizeof(HnswPair) * s->ef);
+		while (n < s->ef && s->discarded.n > 0)
+			so->batch[n++] = HnswHeapPop(&s->discarded);
+		if (n == 0)
+		{
+			so->done = true;
+			return false;
+		}
+		so->nbatch = n;
+		so->batchpos = 0;
+		so->tidpos = 0;
+		VerifyBatch(scan->indexRelation, so);
+		return true;
+	}
+	if (!HnswSearchResume(s))
 	{
 		so->done = true;
 		return false;
 	}
-
-	so->res.n = 0;
-	while (so->res.n < ef && so->discarded.n > 0)
-	{
-		HnswPair	p = HnswHeapPop(&so->discarded);
-
-		HnswHeapPush(&so->res, -p.dist, p.key);
-		if (!so->nodes[p.key].expanded)
-			HnswHeapPush(&so->cand, p.dist, p.key);
-	}
-	RunBatch(scan->indexRelation, so, ef, true);
+	RunBatch(scan);
 	return true;
 }
 
@@ -902,14 +918,25 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		while (so->batchpos < so->nbatch)
 		{
-			ScanNode   *n = &so->nodes[so->batch[so->batchpos++]];
+			ScanNode   *n = &so->nodes[so->batch[so->batchpos].key];
 
-			if (n->deleted || !ItemPointerIsValid(&n->heaptid))
-				continue;
-			if (hnsw_iterative_scan == HNSW_ITERATIVE_SCAN_STRICT && n->dist < so->lastDist)
-				continue;
-			so->lastDist = n->dist;
-			scan->xs_heaptid = n->heaptid;
+			if (so->tidpos == 0)
+			{
+				/* An element's first row: is it one to return at all? */
+				if ((n->flags & SCAN_DELETED) || n->nheaptids == 0 ||
+					(hnsw_iterative_scan == HNSW_ITERATIVE_SCAN_STRICT && n->dist < so->lastDist))
+				{
+					so->batchpos++;
+					continue;
+				}
+				so->lastDist = n->dist;
+			}
+			scan->xs_heaptid = *NodeHeapTid(so, n, so->tidpos);
+			if (++so->tidpos >= n->nheaptids)
+			{
+				so->tidpos = 0;
+				so->batchpos++;
+			}
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;
 			MemoryContextSwitchTo(old);

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * hnswutils.c
- *	  Shared hnsw helpers: heaps, hash sets, pages, metapage, neighbour
- *	  selection
+ *	  Shared hnsw helpers: hash sets, pages, the metapage, values, and
+ *	  reading and forming element and neighbour tuples
  *
  *-------------------------------------------------------------------------
  */
@@ -17,66 +17,6 @@
 
 #include "hnsw/hnsw.h"
 
-/* Start an empty min-heap with room for cap items */
-void
-HnswHeapInit(HnswHeap * h, int cap)
-{
-	h->cap = Max(cap, 16);
-	h->n = 0;
-	h->items = palloc(sizeof(HnswPair) * h->cap);
-}
-
-/* Add an item, growing the array when full */
-void
-HnswHeapPush(HnswHeap * h, float dist, uint64 key)
-{
-	int			i;
-
-	if (h->n == h->cap)
-	{
-		h->cap *= 2;
-		h->items = repalloc_huge(h->items, sizeof(HnswPair) * h->cap);
-	}
-	i = h->n++;
-	while (i > 0)
-	{
-		int			parent = (i - 1) / 2;
-
-		if (h->items[parent].dist <= dist)
-			break;
-		h->items[i] = h->items[parent];
-		i = parent;
-	}
-	h->items[i].dist = dist;
-	h->items[i].key = key;
-}
-
-/* Remove and return the smallest item (caller checks n > 0) */
-HnswPair
-HnswHeapPop(HnswHeap * h)
-{
-	HnswPair	top = h->items[0];
-	HnswPair	last = h->items[--h->n];
-	int			i = 0;
-
-	for (;;)
-	{
-		int			c = 2 * i + 1;
-
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n && h->items[c + 1].dist < h->items[c].dist)
-			c++;
-		if (last.dist <= h->items[c].dist)
-			break;
-		h->items[i] = h->items[c];
-		i = c;
-	}
-	if (h->n > 0)
-		h->items[i] = last;
-	return top;
-}
-
 /* Start an empty hash set sized for about expected keys */
 void
 HnswKeySetInit(HnswKeySet * s, uint32 expected)
@@ -88,6 +28,14 @@ HnswKeySetInit(HnswKeySet * s, uint32 expected)
 	s->ents = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(HnswKeyEntry) * size);
 	memset(s->ents, 0, sizeof(HnswKeyEntry) * size);
 	s->mask = size - 1;
+	s->count = 0;
+}
+
+/* Empty a set, keeping its table */
+void
+HnswKeySetClear(HnswKeySet * s)
+{
+	memset(s->ents, 0, sizeof(HnswKeyEntry) * (s->mask + 1));
 	s->count = 0;
 }
 
@@ -145,20 +93,6 @@ HnswKeyMapPut(HnswKeySet * s, uint64 key, int32 val)
 		return false;
 	*slot = val;
 	return true;
-}
-
-/* qsort order for pairs: by distance, then key (so that ties are deterministic) */
-int
-HnswComparePairs(const void *a, const void *b)
-{
-	const HnswPair *pa = a;
-	const HnswPair *pb = b;
-
-	if (pa->dist < pb->dist)
-		return -1;
-	if (pa->dist > pb->dist)
-		return 1;
-	return (pa->key > pb->key) - (pa->key < pb->key);
 }
 
 /* Add a key; returns false if it was already there */
@@ -271,7 +205,7 @@ HnswInitPage(Page page)
 
 /* Initialise the metapage of an empty index */
 void
-HnswInitMetaPage(Page page, int m, int efConstruction, int dim, HnswDistKind kind)
+HnswInitMetaPage(Page page, int m, int efConstruction, int dim)
 {
 	HnswMetaPage meta;
 
@@ -286,7 +220,7 @@ HnswInitMetaPage(Page page, int m, int efConstruction, int dim, HnswDistKind kin
 	meta->entryOffno = InvalidOffsetNumber;
 	meta->entryLevel = -1;
 	meta->insertPage = HNSW_METAPAGE_BLKNO;
-	meta->distKind = kind;
+	meta->unused = 0;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
 }
 
@@ -300,41 +234,55 @@ HnswReadMeta(Relation index)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	meta = *HnswPageGetMeta(BufferGetPage(buf));
 	UnlockReleaseBuffer(buf);
-	if (meta.magic != HNSW_MAGIC || meta.version != HNSW_VERSION)
+	if (meta.magic != HNSW_MAGIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a valid hnsw index", RelationGetRelationName(index)),
-				 errdetail("The metapage has magic %08x and version %u.", meta.magic, meta.version)));
+				 errdetail("The metapage has magic %08x.", meta.magic)));
+	if (meta.version != HNSW_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("hnsw index \"%s\" has page layout version %u, this build of semvec reads version %u",
+						RelationGetRelationName(index), meta.version, HNSW_VERSION),
+				 errhint("REINDEX the index.")));
 	return meta;
 }
 
 /*
- * Turn an indexed or query value into a float array ready for the kernel.
- * Cosine indexes store unit vectors; a zero vector has no direction, so it
- * is not indexed (returns false) and, as a query, stays zero.
+ * Turn an indexed or query value into what the index stores: a detoasted
+ * copy with a 4-byte header, at unit length when the index normalises.
+ * Returns NULL for a value to leave out of the index (no direction to
+ * normalise); a query without one stays as it is.  Values to index are
+ * also checked against the type's limits.  Sets *dim.
  */
-bool
-HnswPrepareValue(HnswIndexInfo * info, Datum value, float **out, int *dim)
+char *
+HnswPrepareValue(Relation index, HnswIndexInfo * info, Datum value, bool query, int *dim)
 {
-	Vector	   *v = DatumGetVector(value);
-	float	   *x = palloc(sizeof(float) * v->dim);
+	struct varlena *v = PG_DETOAST_DATUM(value);
+	char	   *out;
 
-	memcpy(x, v->x, sizeof(float) * v->dim);
-	*dim = v->dim;
-	*out = x;
-	if ((Pointer) v != DatumGetPointer(value))
-		pfree(v);
-
+	*dim = info->type->dimensions((char *) v);
 	if (info->normalize)
 	{
-		double		norm = sqrt((double) DistanceInnerProduct(*dim, x, x));
-
-		if (norm == 0 || isnan(norm) || isinf(norm))
-			return false;
-		for (int i = 0; i < *dim; i++)
-			x[i] = (float) (x[i] / norm);
+		out = info->type->normalize((char *) v);
+		if (out == NULL)
+		{
+			if (!query)
+				return NULL;
+			out = palloc(VARSIZE(v));
+			memcpy(out, v, VARSIZE(v));
+		}
 	}
-	return true;
+	else
+	{
+		out = palloc(VARSIZE(v));
+		memcpy(out, v, VARSIZE(v));
+	}
+	if ((Pointer) v != DatumGetPointer(value))
+		pfree(v);
+	if (!query && info->type->checkValue)
+		info->type->checkValue(out);
+	return out;
 }
 
 /* Draw a level with P(level >= l) = m^-l, capped (Malkov & Yashunin, sec. 4) */
@@ -350,110 +298,224 @@ HnswRandomLevel(int m, int maxLevel, double r)
 	return Min(level, maxLevel);
 }
 
-/*
- * Choose neighbours with the heuristic of Algorithm 4 (Malkov & Yashunin):
- * walk candidates nearest first and keep one only if it is closer to the
- * base than to every neighbour kept so far, which spreads links across
- * directions.  cand must be sorted by distance to the base.  As in hnswlib,
- * when there are no more candidates than wanted they are all kept.
- */
-int
-HnswSelectNeighbors(HnswDistKind kind, int dim, HnswPair * cand, int ncand,
-					float **vecs, int want, bool *selected)
-{
-	int			nsel = 0;
-	int		   *kept;
-
-	if (ncand <= want)
-	{
-		for (int i = 0; i < ncand; i++)
-			selected[i] = true;
-		return ncand;
-	}
-
-	kept = palloc(sizeof(int) * want);
-	for (int i = 0; i < ncand; i++)
-	{
-		bool		good = true;
-
-		selected[i] = false;
-		if (nsel >= want)
-			continue;
-		for (int j = 0; j < nsel; j++)
-		{
-			if (HnswDistance(kind, dim, vecs[i], vecs[kept[j]]) < cand[i].dist)
-			{
-				good = false;
-				break;
-			}
-		}
-		if (good)
-		{
-			selected[i] = true;
-			kept[nsel++] = i;
-		}
-	}
-	pfree(kept);
-	return nsel;
-}
-
 /* Report a link to an offset past the last item of its page */
 static void
 pg_attribute_noreturn()
-HnswMissingElement(Relation index, Page page, OffsetNumber off)
+HnswMissingItem(Relation index, Page page, OffsetNumber off)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INDEX_CORRUPTED),
-			 errmsg("index \"%s\" refers to a missing element tuple",
+			 errmsg("index \"%s\" refers to a missing tuple",
 					RelationGetRelationName(index)),
 			 errdetail("Offset %u is beyond the last item %u.", off,
 					   (unsigned) PageGetMaxOffsetNumber(page))));
 }
 
-/* Report an item that is not a well-formed element tuple */
+/* Report an item that is not a well-formed tuple of the expected kind */
 static void
 pg_attribute_noreturn()
-HnswMalformedElement(Relation index, ItemId iid, OffsetNumber off)
+HnswMalformed(Relation index, ItemId iid, OffsetNumber off, const char *kind)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INDEX_CORRUPTED),
-			 errmsg("index \"%s\" contains a malformed element tuple",
-					RelationGetRelationName(index)),
+			 errmsg("index \"%s\" contains a malformed %s tuple",
+					RelationGetRelationName(index), kind),
 			 errdetail("Item %u has length %u.", off, ItemIdGetLength(iid))));
 }
 
 /*
- * Return the element tuple at an offset, raising an error if it is missing
- * or malformed.  The line pointer is checked before the page header: items
- * are only ever appended to zeroed pages, so a slot past the last item is
- * all zeros and fails ItemIdIsNormal, and a search then touches the page
- * header only on the error path (one cache miss less per visited element).
+ * The line pointer of an item, checked to be a normal one within the page.
+ * The line pointer is checked before the page header: items are only ever
+ * appended to zeroed pages, so a slot past the last item is all zeros and
+ * fails ItemIdIsNormal, and a search then touches the page header only on
+ * the error path (one cache miss less per visited element).
  */
-HnswElementTuple
-HnswGetElementTuple(Relation index, Page page, OffsetNumber off)
+static inline ItemId
+CheckedItem(Relation index, Page page, OffsetNumber off, const char *kind)
 {
 	ItemId		iid;
-	HnswElementTuple etup;
 
 	if (off < FirstOffsetNumber ||
 		off > (BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
-		HnswMissingElement(index, page, off);
+		HnswMissingItem(index, page, off);
 	iid = PageGetItemId(page, off);
 	if (!ItemIdIsNormal(iid))
 	{
 		if (off > PageGetMaxOffsetNumber(page))
-			HnswMissingElement(index, page, off);
-		HnswMalformedElement(index, iid, off);
+			HnswMissingItem(index, page, off);
+		HnswMalformed(index, iid, off, kind);
 	}
-	if (ItemIdGetLength(iid) < offsetof(HnswElementTupleData, x) ||
-		ItemIdGetOffset(iid) + ItemIdGetLength(iid) > BLCKSZ)
-		HnswMalformedElement(index, iid, off);
+	if (ItemIdGetOffset(iid) + ItemIdGetLength(iid) > BLCKSZ)
+		HnswMalformed(index, iid, off, kind);
+	return iid;
+}
+
+/* The element tuple at an offset; an error if it is missing or malformed */
+HnswElementTuple
+HnswGetElementTuple(Relation index, Page page, OffsetNumber off)
+{
+	ItemId		iid = CheckedItem(index, page, off, "element");
+	HnswElementTuple etup;
+	Size		len = ItemIdGetLength(iid);
+
+	if (len < offsetof(HnswElementTupleData, value) + VARHDRSZ)
+		HnswMalformed(index, iid, off, "element");
 	etup = (HnswElementTuple) PageGetItem(page, iid);
 	if (etup->type != HNSW_ELEMENT_TUPLE || etup->level > HNSW_MAX_LEVEL ||
-		etup->m < HNSW_MIN_M || etup->m > HNSW_MAX_M ||
-		ItemIdGetLength(iid) < HNSW_ELEMENT_TUPLE_SIZE(etup->dim, etup->level, etup->m))
-		HnswMalformedElement(index, iid, off);
+		etup->state > HNSW_ELEMENT_FREE || etup->nheaptids > HNSW_HEAPTIDS ||
+		VARSIZE(etup->value) < VARHDRSZ ||
+		HNSW_ELEMENT_TUPLE_SIZE(VARSIZE(etup->value)) > len)
+		HnswMalformed(index, iid, off, "element");
 	return etup;
+}
+
+/* The neighbour tuple at an offset; an error if it is missing or malformed */
+HnswNeighborTuple
+HnswGetNeighborTuple(Relation index, Page page, OffsetNumber off)
+{
+	ItemId		iid = CheckedItem(index, page, off, "neighbor");
+	HnswNeighborTuple ntup;
+	Size		len = ItemIdGetLength(iid);
+
+	if (len < offsetof(HnswNeighborTupleData, tids))
+		HnswMalformed(index, iid, off, "neighbor");
+	ntup = (HnswNeighborTuple) PageGetItem(page, iid);
+	if (ntup->type != HNSW_NEIGHBOR_TUPLE || ntup->level > HNSW_MAX_LEVEL ||
+		ntup->nslots % (ntup->level + 2) != 0 ||
+		ntup->nslots / (ntup->level + 2) < HNSW_MIN_M ||
+		ntup->nslots / (ntup->level + 2) > HNSW_MAX_M ||
+		offsetof(HnswNeighborTupleData, tids) + sizeof(ItemPointerData) * ntup->nslots > len)
+		HnswMalformed(index, iid, off, "neighbor");
+	return ntup;
+}
+
+/* Raise an error for a link that cannot name a tuple */
+void
+HnswCheckLink(Relation index, ItemPointer tid)
+{
+	if (!ItemPointerIsValid(tid) || ItemPointerGetBlockNumber(tid) == HNSW_METAPAGE_BLKNO)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a link to a nonexistent block",
+						RelationGetRelationName(index)),
+				 errdetail("The link points at (%u,%u).", ItemPointerGetBlockNumberNoCheck(tid),
+						   ItemPointerGetOffsetNumberNoCheck(tid))));
+}
+
+/* Raise an error for an element whose value has other dimensions than the index */
+void
+HnswCheckElementDim(Relation index, HnswIndexInfo * info, HnswElementTuple etup, int dim)
+{
+	int			edim = info->type->dimensions(etup->value);
+
+	if (edim != dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has an element with %d dimensions, expected %d",
+						RelationGetRelationName(index), edim, dim)));
+}
+
+/*
+ * Copy what a caller needs of one element: level, state, heap TID count,
+ * neighbour tuple TID and, when asked, the value.  Returns false when the
+ * element is not live.
+ */
+bool
+HnswReadElement(Relation index, HnswIndexInfo * info, ItemPointer tid, int dim,
+				HnswNode * node, bool wantValue)
+{
+	Buffer		buf;
+	HnswElementTuple etup;
+
+	HnswCheckLink(index, tid);
+	buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(tid));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	etup = HnswGetElementTuple(index, BufferGetPage(buf), ItemPointerGetOffsetNumber(tid));
+	HnswCheckElementDim(index, info, etup, dim);
+	node->tid = *tid;
+	node->level = etup->level;
+	node->deleted = etup->state != HNSW_ELEMENT_LIVE;
+	node->nheaptids = etup->nheaptids;
+	node->neighbortid = etup->neighbortid;
+	node->value = NULL;
+	if (wantValue)
+	{
+		node->value = palloc(VARSIZE(etup->value));
+		memcpy(node->value, etup->value, VARSIZE(etup->value));
+	}
+	UnlockReleaseBuffer(buf);
+	return !node->deleted;
+}
+
+/*
+ * Copy the slots of one level of a neighbour tuple into out (room for
+ * 2 * HNSW_MAX_M): all of them, or with validOnly just the valid links.
+ * Returns how many it copied; 0 when the element has no such level.
+ */
+int
+HnswReadNeighbors(Relation index, ItemPointer ntid, int level, ItemPointer out, bool validOnly)
+{
+	Buffer		buf;
+	HnswNeighborTuple ntup;
+	int			n = 0;
+
+	HnswCheckLink(index, ntid);
+	buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(ntid));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	ntup = HnswGetNeighborTuple(index, BufferGetPage(buf), ItemPointerGetOffsetNumber(ntid));
+	if (level <= ntup->level)
+	{
+		int			m = ntup->nslots / (ntup->level + 2);
+		ItemPointer slots = ntup->tids + HnswLevelStart(m, level);
+		int			nslots = HnswLevelSlots(m, level);
+
+		for (int i = 0; i < nslots; i++)
+			if (!validOnly || ItemPointerIsValid(&slots[i]))
+				out[n++] = slots[i];
+	}
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/*
+ * Write an element tuple into buf (HNSW_ELEMENT_TUPLE_SIZE of the value's
+ * size, zeroed first): live, with the given heap TIDs.
+ */
+void
+HnswFormElement(char *buf, int level, ItemPointer heaptids, int nheaptids,
+				ItemPointer neighbortid, const char *value)
+{
+	HnswElementTuple etup = (HnswElementTuple) buf;
+	Size		vsize = VARSIZE(value);
+
+	memset(buf, 0, HNSW_ELEMENT_TUPLE_SIZE(vsize));
+	etup->type = HNSW_ELEMENT_TUPLE;
+	etup->level = level;
+	etup->state = HNSW_ELEMENT_LIVE;
+	etup->nheaptids = nheaptids;
+	etup->neighbortid = *neighbortid;
+	memcpy(etup->value, value, vsize);
+	for (int i = 0; i < HNSW_HEAPTIDS; i++)
+	{
+		if (i < nheaptids)
+			*HnswElementHeapTid(etup, i) = heaptids[i];
+		else
+			ItemPointerSetInvalid(HnswElementHeapTid(etup, i));
+	}
+}
+
+/* Write an empty neighbour tuple for an element of a level into buf */
+void
+HnswFormNeighbors(char *buf, int level, int m)
+{
+	HnswNeighborTuple ntup = (HnswNeighborTuple) buf;
+
+	memset(buf, 0, HNSW_NEIGHBOR_TUPLE_SIZE(level, m));
+	ntup->type = HNSW_NEIGHBOR_TUPLE;
+	ntup->level = level;
+	ntup->nslots = HnswTotalSlots(m, level);
+	for (int i = 0; i < ntup->nslots; i++)
+		ItemPointerSetInvalid(&ntup->tids[i]);
 }
 
 /* Begin a set of page changes: WAL-logged, or plain while building */
@@ -496,54 +558,4 @@ HnswWriteAbort(HnswPageWrite * pw)
 {
 	if (!pw->building)
 		GenericXLogAbort(pw->state);
-}
-
-/*
- * Copy what a caller needs of one element: level, deleted flag, heap TID,
- * optionally the vector, and optionally all slots of one level's neighbour
- * list (invalid TIDs included).  Returns the number of slots copied, 0 when
- * the element has no such level.
- */
-int
-HnswReadElement(Relation index, ItemPointer tid, int dim, HnswNode * node,
-				bool wantVec, int nbrLevel, ItemPointer nbrs)
-{
-	Buffer		buf;
-	Page		page;
-	HnswElementTuple etup;
-	int			nslots = 0;
-
-	if (!ItemPointerIsValid(tid) || ItemPointerGetBlockNumber(tid) == HNSW_METAPAGE_BLKNO)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has a link to a nonexistent block",
-						RelationGetRelationName(index)),
-				 errdetail("The link points at (%u,%u).", ItemPointerGetBlockNumberNoCheck(tid),
-						   ItemPointerGetOffsetNumberNoCheck(tid))));
-	buf = HnswReadBuffer(index, ItemPointerGetBlockNumber(tid));
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	etup = HnswGetElementTuple(index, page, ItemPointerGetOffsetNumber(tid));
-	if (etup->dim != dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has an element with %d dimensions, expected %d",
-						RelationGetRelationName(index), etup->dim, dim)));
-	node->tid = *tid;
-	node->level = etup->level;
-	node->deleted = etup->deleted != 0;
-	node->heaptid = etup->heaptid;
-	if (wantVec)
-	{
-		node->vec = palloc(sizeof(float) * dim);
-		memcpy(node->vec, etup->x, sizeof(float) * dim);
-	}
-	if (nbrLevel >= 0 && nbrLevel <= etup->level)
-	{
-		nslots = HnswLevelSlots(etup->m, nbrLevel);
-		memcpy(nbrs, HnswTupleNeighbors(etup) + HnswLevelStart(etup->m, nbrLevel),
-			   sizeof(ItemPointerData) * nslots);
-	}
-	UnlockReleaseBuffer(buf);
-	return nslots;
 }

@@ -3,17 +3,17 @@
  * hnswvacuum.c
  *	  Remove dead rows from an hnsw index and repair the graph
  *
- * Pass 1 marks every element whose heap row is dead as deleted.  Scans
- * stop returning it at once, and inserts stop choosing it as a neighbour.
- * Then one exclusive acquisition of HNSW_UPDATE_LOCK waits for inserts
- * that may have read it as live before it was marked; if the entry point
- * was deleted, a new one (the live element of the highest level) is
- * chosen while that lock is held.
+ * Pass 1 drops the heap TIDs of dead rows from every element; an element
+ * left with none is marked deleted.  Scans stop returning it at once, and
+ * inserts stop choosing it as a neighbour.  Then one exclusive acquisition
+ * of HNSW_UPDATE_LOCK waits for inserts that may have read it as live
+ * before it was marked; if the entry point was deleted, a new one (the
+ * live element of the highest level) is chosen while that lock is held.
  *
  * Pass 2 repairs every live element whose neighbour list names a deleted
- * element: the new list is chosen with the usual heuristic among the
- * element's live neighbours and the live neighbours of its deleted ones
- * (two-hop reconnection), so the graph stays navigable after heavy
+ * element: live neighbours stay, and the freed slots go to live neighbours
+ * of the deleted ones (two-hop reconnection), picked with the neighbour
+ * heuristic of the search core, so the graph stays navigable after heavy
  * deletes.  If a concurrent insert changed that list meanwhile, the
  * deleted links are just cleared.
  *
@@ -25,9 +25,10 @@
  * with no incoming level-0 link get one (orphan rescue), and pass 3 marks
  * free every tombstone no live list named: none can gain a link again
  * (inserts and repairs link live elements only), so inserts may reuse
- * their slots, found through the free space map.  A tombstone still named
- * waits for the next VACUUM.  Free slots themselves are not deleted
- * elements for the repair: an insert may reuse one at any time.
+ * their slots and neighbour tuples, found through the free space map.  A
+ * tombstone still named waits for the next VACUUM.  Free slots themselves
+ * are not deleted elements for the repair: an insert may reuse one at any
+ * time.
  *
  *-------------------------------------------------------------------------
  */
@@ -54,9 +55,11 @@ typedef struct HnswCensus
 {
 	ItemPointerData *live;		/* every live element */
 	int			nlive;
+	int			caplive;
 	HnswKeySet	indeg;			/* TID -> incoming level-0 links from live lists */
 	ItemPointerData *todo;		/* live elements whose lists name a deleted one */
 	int			ntodo;
+	int			captodo;
 	HnswKeySet	named;			/* deleted elements some live list names */
 	bool	   *withDeleted;	/* pages holding tombstones or free slots */
 	BlockNumber nblocks;
@@ -74,29 +77,60 @@ TidKeyOf(BlockNumber blk, OffsetNumber off)
 
 /* Append a TID to a growing array */
 static void
-PushTid(ItemPointerData **arr, int *n, int *cap, BlockNumber blk, OffsetNumber off)
+PushTid(ItemPointerData **arr, int *n, int *cap, ItemPointer tid)
 {
 	if (*n == *cap)
 	{
 		*cap *= 2;
 		*arr = repalloc_huge(*arr, sizeof(ItemPointerData) * *cap);
 	}
-	ItemPointerSet(&(*arr)[*n], blk, off);
-	(*n)++;
+	(*arr)[(*n)++] = *tid;
 }
 
-/* Count live elements, incoming links, elements to repair, named tombstones */
+/* Count a live element's links: what it names that is deleted, its level-0 links */
+static void
+CountLinks(HnswCensus * c, HnswKeySet * deleted, ItemPointer etid, HnswNeighborTuple ntup)
+{
+	int			m = ntup->nslots / (ntup->level + 2);
+	bool		needsRepair = false;
+
+	for (int i = 0; i < ntup->nslots; i++)
+	{
+		uint64		key;
+
+		if (!ItemPointerIsValid(&ntup->tids[i]))
+			continue;
+		key = HnswTidKey(&ntup->tids[i]);
+		if (HnswKeySetContains(deleted, key))
+		{
+			needsRepair = true;
+			HnswKeySetAdd(&c->named, key);
+		}
+		if (i < HnswLevelSlots(m, 0))
+			(*HnswKeyMapRef(&c->indeg, key))++;
+	}
+	if (needsRepair)
+		PushTid(&c->todo, &c->ntodo, &c->captodo, etid);
+}
+
+/*
+ * Count live elements, incoming links, elements to repair, named
+ * tombstones.  A neighbour tuple on its element's page is read there; one
+ * on another page after the element's page is released (hnsw.h: readers
+ * hold one data page lock at a time).
+ */
 static void
 TakeCensus(Relation index, BufferAccessStrategy strategy, HnswKeySet * deleted,
 		   HnswCensus * c)
 {
-	int			caplive = 1024;
-	int			captodo = 64;
+	ItemPointerData *later = palloc(sizeof(ItemPointerData) * 2 * MaxOffsetNumber);
 
 	c->nlive = 0;
 	c->ntodo = 0;
-	c->live = palloc(sizeof(ItemPointerData) * caplive);
-	c->todo = palloc(sizeof(ItemPointerData) * captodo);
+	c->caplive = 1024;
+	c->captodo = 64;
+	c->live = palloc(sizeof(ItemPointerData) * c->caplive);
+	c->todo = palloc(sizeof(ItemPointerData) * c->captodo);
 	HnswKeySetInit(&c->indeg, 1024);
 	HnswKeySetInit(&c->named, 64);
 	c->nblocks = RelationGetNumberOfBlocks(index);
@@ -105,43 +139,53 @@ TakeCensus(Relation index, BufferAccessStrategy strategy, HnswKeySet * deleted,
 	{
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
 		Page		page;
+		int			nlater = 0;
 
 		vacuum_delay_point();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
-			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
-			ItemPointer nbrs = HnswTupleNeighbors(etup);
-			int			total = HnswTotalSlots(etup->m, etup->level);
-			bool		needsRepair = false;
+			HnswElementTuple etup;
+			ItemPointerData etid;
 
-			if (etup->deleted)
+			if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE)
+				continue;
+			etup = HnswGetElementTuple(index, page, off);
+			if (etup->state != HNSW_ELEMENT_LIVE)
 			{
 				c->withDeleted[blk] = true;
 				continue;
 			}
-			for (int i = 0; i < total; i++)
+			ItemPointerSet(&etid, blk, off);
+			PushTid(&c->live, &c->nlive, &c->caplive, &etid);
+			if (ItemPointerGetBlockNumber(&etup->neighbortid) == blk)
+				CountLinks(c, deleted, &etid,
+						   HnswGetNeighborTuple(index, page,
+												ItemPointerGetOffsetNumber(&etup->neighbortid)));
+			else
 			{
-				uint64		key;
-
-				if (!ItemPointerIsValid(&nbrs[i]))
-					continue;
-				key = HnswTidKey(&nbrs[i]);
-				if (HnswKeySetContains(deleted, key))
-				{
-					needsRepair = true;
-					HnswKeySetAdd(&c->named, key);
-				}
-				if (i < HnswLevelSlots(etup->m, 0))
-					(*HnswKeyMapRef(&c->indeg, key))++;
+				later[nlater++] = etid;
+				later[nlater++] = etup->neighbortid;
 			}
-			if (needsRepair)
-				PushTid(&c->todo, &c->ntodo, &captodo, blk, off);
-			PushTid(&c->live, &c->nlive, &caplive, blk, off);
 		}
 		UnlockReleaseBuffer(buf);
+
+		for (int i = 0; i < nlater; i += 2)
+		{
+			ItemPointer ntid = &later[i + 1];
+
+			HnswCheckLink(index, ntid);
+			buf = ReadBufferExtended(index, MAIN_FORKNUM, ItemPointerGetBlockNumber(ntid),
+									 RBM_NORMAL, strategy);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			CountLinks(c, deleted, &later[i],
+					   HnswGetNeighborTuple(index, BufferGetPage(buf),
+											ItemPointerGetOffsetNumber(ntid)));
+			UnlockReleaseBuffer(buf);
+		}
 	}
+	pfree(later);
 }
 
 static void
@@ -171,9 +215,12 @@ FindBestEntry(Relation index, BufferAccessStrategy strategy, ItemPointer best, i
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
-			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+			HnswElementTuple etup;
 
-			if (!etup->deleted && etup->level > *bestLevel)
+			if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE)
+				continue;
+			etup = HnswGetElementTuple(index, page, off);
+			if (etup->state == HNSW_ELEMENT_LIVE && etup->level > *bestLevel)
 			{
 				*bestLevel = etup->level;
 				ItemPointerSet(best, blk, off);
@@ -224,22 +271,26 @@ RepairEntryPoint(Relation index, BufferAccessStrategy strategy, HnswKeySet * del
 /*
  * Choose a new list for one level of element e, or return -1 if it names
  * no deleted element.  Live neighbours keep their slots (dropping one could
- * leave it with no incoming link at all); the freed slots go to the
- * nearest live neighbours of the deleted ones, which just lost an incoming
- * link (two-hop reconnection).  An element left with no candidates at all
- * searches afresh from the entry point.
+ * leave it with no incoming link at all).  The freed slots go to live
+ * neighbours of the deleted ones, which just lost an incoming link
+ * (two-hop reconnection): those the neighbour heuristic picks, then the
+ * nearest of the rest.  An element left with no candidates at all searches
+ * afresh from the entry point.
  */
 static int
 RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
-			float *evec, int level, ItemPointer slots, int nslots,
+			const char *evalue, int level, ItemPointer slots, int nslots,
 			HnswKeySet * deleted, ItemPointer newlist)
 {
 	HnswKeySet	seen;
 	HnswPair   *cand;
 	ItemPointerData *tids;
+	const char **values;
+	bool	   *selected;
 	int			ncand = 0;
 	int			cap = nslots * nslots + info->efConstruction;
 	int			k = 0;
+	int			nfree;
 	ItemPointerData nb[2 * HNSW_MAX_M];
 	bool		any = false;
 
@@ -253,6 +304,8 @@ RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 	HnswKeySetAdd(&seen, HnswTidKey(etid));
 	cand = palloc(sizeof(HnswPair) * cap);
 	tids = palloc(sizeof(ItemPointerData) * cap);
+	values = palloc(sizeof(char *) * cap);
+	selected = palloc(sizeof(bool) * cap);
 
 	/* Live neighbours stay */
 	for (int i = 0; i < nslots; i++)
@@ -271,45 +324,65 @@ RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 
 		if (!ItemPointerIsValid(&slots[i]) || !HnswKeySetContains(deleted, HnswTidKey(&slots[i])))
 			continue;
-		nn = HnswReadElement(index, &slots[i], dim, &dn, false, level, nb);
+		(void) HnswReadElement(index, info, &slots[i], dim, &dn, false);
+		nn = HnswReadNeighbors(index, &dn.neighbortid, level, nb, true);
 		for (int j = 0; j < nn && ncand < cap; j++)
 		{
 			HnswNode	node;
 
-			if (!ItemPointerIsValid(&nb[j]) || HnswKeySetContains(deleted, HnswTidKey(&nb[j])))
+			if (HnswKeySetContains(deleted, HnswTidKey(&nb[j])) ||
+				!HnswKeySetAdd(&seen, HnswTidKey(&nb[j])))
 				continue;
-			if (!HnswKeySetAdd(&seen, HnswTidKey(&nb[j])))
-				continue;
-			HnswReadElement(index, &nb[j], dim, &node, true, -1, NULL);
-			if (node.deleted || node.level < level)
+			if (!HnswReadElement(index, info, &nb[j], dim, &node, true) || node.level < level)
 				continue;
 			cand[ncand].key = ncand;
-			cand[ncand].dist = HnswDistance(info->kind, dim, evec, node.vec);
+			cand[ncand].dist = HnswDistance(&info->metric, evalue, node.value);
 			tids[ncand] = nb[j];
+			values[ncand] = node.value;
 			ncand++;
 		}
 	}
 
 	if (k == 0 && ncand == 0)
 	{
-		HnswPair   *near = palloc(sizeof(HnswPair) * info->efConstruction);
-		int			nnear = HnswSearchNear(index, info, evec, dim, level, near,
+		ItemPointerData *near = palloc(sizeof(ItemPointerData) * info->efConstruction);
+		float	   *neard = palloc(sizeof(float) * info->efConstruction);
+		int			nnear = HnswSearchNear(index, info, evalue, dim, level, near, neard,
 										   info->efConstruction);
 
 		for (int j = 0; j < nnear && ncand < cap; j++)
 		{
-			if (HnswKeySetContains(deleted, near[j].key) || !HnswKeySetAdd(&seen, near[j].key))
+			HnswNode	node;
+
+			if (HnswKeySetContains(deleted, HnswTidKey(&near[j])) ||
+				!HnswKeySetAdd(&seen, HnswTidKey(&near[j])))
 				continue;
+			if (!HnswReadElement(index, info, &near[j], dim, &node, true))
+				continue;
+			tids[ncand] = near[j];
 			cand[ncand].key = ncand;
-			cand[ncand].dist = near[j].dist;
-			HnswKeyTid(near[j].key, &tids[ncand]);
+			cand[ncand].dist = neard[j];
+			values[ncand] = node.value;
 			ncand++;
 		}
 	}
 
+	/* The freed slots: the heuristic's picks first, then the nearest others */
 	qsort(cand, ncand, sizeof(HnswPair), HnswComparePairs);
+	nfree = nslots - k;
+	{
+		const char **sorted = palloc(sizeof(char *) * Max(ncand, 1));
+
+		for (int i = 0; i < ncand; i++)
+			sorted[i] = values[cand[i].key];
+		HnswSelectNeighbors(&info->metric, cand, ncand, sorted, nfree, false, selected);
+	}
 	for (int i = 0; i < ncand && k < nslots; i++)
-		newlist[k++] = tids[cand[i].key];
+		if (selected[i])
+			newlist[k++] = tids[cand[i].key];
+	for (int i = 0; i < ncand && k < nslots; i++)
+		if (!selected[i])
+			newlist[k++] = tids[cand[i].key];
 	for (int i = k; i < nslots; i++)
 		ItemPointerSetInvalid(&newlist[i]);
 	return k;
@@ -324,35 +397,38 @@ RepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 	ItemPointerData slots[2 * HNSW_MAX_M];
 	ItemPointerData newlist[2 * HNSW_MAX_M];
 
-	HnswReadElement(index, etid, dim, &e, true, -1, NULL);
+	if (!HnswReadElement(index, info, etid, dim, &e, true))
+		return;
 	for (int l = 0; l <= e.level; l++)
 	{
-		HnswNode	tmp;
-		int			nslots = HnswReadElement(index, etid, dim, &tmp, false, l, slots);
+		int			nslots = HnswReadNeighbors(index, &e.neighbortid, l, slots, false);
 		Buffer		buf;
 		HnswPageWrite pw;
-		HnswElementTuple etup;
+		HnswNeighborTuple ntup;
 		ItemPointer list;
-		bool		same = true;
+		bool		same;
 
-		if (RebuildList(index, info, dim, etid, e.vec, l, slots, nslots, deleted, newlist) < 0)
+		if (RebuildList(index, info, dim, etid, e.value, l, slots, nslots, deleted, newlist) < 0)
 			continue;
 
-		buf = ReadBuffer(index, ItemPointerGetBlockNumber(etid));
+		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&e.neighbortid));
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		HnswWriteStart(&pw, index, false);
-		etup = HnswGetElementTuple(index, HnswWriteRegister(&pw, buf, false),
-								   ItemPointerGetOffsetNumber(etid));
-		list = HnswTupleNeighbors(etup) + HnswLevelStart(etup->m, l);
-		for (int i = 0; i < nslots; i++)
+		ntup = HnswGetNeighborTuple(index, HnswWriteRegister(&pw, buf, false),
+									ItemPointerGetOffsetNumber(&e.neighbortid));
+		same = ntup->level == e.level;
+		list = ntup->tids + HnswLevelStart(ntup->nslots / (ntup->level + 2), l);
+		for (int i = 0; i < nslots && same; i++)
 			if (HnswTidKey(&list[i]) != HnswTidKey(&slots[i]))
 				same = false;
 		if (same)
 			memcpy(list, newlist, sizeof(ItemPointerData) * nslots);
-		else
+		else if (ntup->level >= l)
 		{
 			/* A concurrent insert changed the list: just drop dead links */
-			for (int i = 0; i < nslots; i++)
+			int			n = HnswLevelSlots(ntup->nslots / (ntup->level + 2), l);
+
+			for (int i = 0; i < n; i++)
 				if (ItemPointerIsValid(&list[i]) &&
 					HnswKeySetContains(deleted, HnswTidKey(&list[i])))
 					ItemPointerSetInvalid(&list[i]);
@@ -369,65 +445,66 @@ RepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
  * Repairs can leave such orphans, and nothing could reach them.
  */
 static void
-RescueOrphans(Relation index, HnswKeySet * deleted, HnswKeySet * indeg,
-			  ItemPointer live, int nlive)
+RescueOrphans(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, HnswCensus * c)
 {
 	HnswMetaPageData meta = HnswReadMeta(index);
 	ItemPointerData ep;
 
 	ItemPointerSet(&ep, meta.entryBlkno, meta.entryOffno);
-	for (int i = 0; i < nlive; i++)
+	for (int i = 0; i < c->nlive; i++)
 	{
 		ItemPointerData slots[2 * HNSW_MAX_M];
 		HnswNode	y;
+		HnswNode	z;
 		int			nslots;
-		ItemPointerData z;
+		ItemPointerData ztid;
 		Buffer		buf;
 		HnswPageWrite pw;
-		HnswElementTuple etup;
+		HnswNeighborTuple ntup;
 		ItemPointer list;
 		int			idx = -1;
 		bool		found = false;
 
 		CHECK_FOR_INTERRUPTS();
-		if (HnswKeyMapGet(indeg, HnswTidKey(&live[i])) > 0 ||
-			HnswTidKey(&live[i]) == HnswTidKey(&ep))
+		if (HnswKeyMapGet(&c->indeg, HnswTidKey(&c->live[i])) > 0 ||
+			HnswTidKey(&c->live[i]) == HnswTidKey(&ep))
 			continue;
-		nslots = HnswReadElement(index, &live[i], meta.dimensions, &y, false, 0, slots);
-		ItemPointerSetInvalid(&z);
+		if (!HnswReadElement(index, info, &c->live[i], meta.dimensions, &y, false))
+			continue;
+		nslots = HnswReadNeighbors(index, &y.neighbortid, 0, slots, true);
 		for (int j = 0; j < nslots && !found; j++)
 		{
-			if (ItemPointerIsValid(&slots[j]) && !HnswKeySetContains(deleted, HnswTidKey(&slots[j])))
+			if (!HnswKeySetContains(deleted, HnswTidKey(&slots[j])))
 			{
-				z = slots[j];
+				ztid = slots[j];
 				found = true;
 			}
 		}
-		if (!found || y.deleted)
+		if (!found || !HnswReadElement(index, info, &ztid, meta.dimensions, &z, false))
 			continue;
 
-		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&z));
+		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&z.neighbortid));
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		HnswWriteStart(&pw, index, false);
-		etup = HnswGetElementTuple(index, HnswWriteRegister(&pw, buf, false),
-								   ItemPointerGetOffsetNumber(&z));
-		list = HnswTupleNeighbors(etup);
-		nslots = HnswLevelSlots(etup->m, 0);
+		ntup = HnswGetNeighborTuple(index, HnswWriteRegister(&pw, buf, false),
+									ItemPointerGetOffsetNumber(&z.neighbortid));
+		list = ntup->tids;
+		nslots = HnswLevelSlots(ntup->nslots / (ntup->level + 2), 0);
 		for (int j = 0; j < nslots && idx < 0; j++)
 			if (!ItemPointerIsValid(&list[j]))
 				idx = j;
 		for (int j = nslots - 1; j >= 0 && idx < 0; j--)
-			if (HnswKeyMapGet(indeg, HnswTidKey(&list[j])) > 1)
+			if (HnswKeyMapGet(&c->indeg, HnswTidKey(&list[j])) > 1)
 				idx = j;
 		for (int j = 0; j < nslots && idx >= 0; j++)
-			if (HnswTidKey(&list[j]) == HnswTidKey(&live[i]))
+			if (HnswTidKey(&list[j]) == HnswTidKey(&c->live[i]))
 				idx = -1;
-		if (idx >= 0 && !etup->deleted)
+		if (idx >= 0 && ntup->level == z.level)
 		{
 			if (ItemPointerIsValid(&list[idx]))
-				(*HnswKeyMapRef(indeg, HnswTidKey(&list[idx])))--;
-			list[idx] = live[i];
-			(*HnswKeyMapRef(indeg, HnswTidKey(&live[i])))++;
+				(*HnswKeyMapRef(&c->indeg, HnswTidKey(&list[idx])))--;
+			list[idx] = c->live[i];
+			(*HnswKeyMapRef(&c->indeg, HnswTidKey(&c->live[i])))++;
 			HnswWriteFinish(&pw);
 		}
 		else
@@ -450,7 +527,7 @@ MarkFree(Relation index, BufferAccessStrategy strategy, HnswCensus * c)
 	{
 		Buffer		buf;
 		Page		page;
-		bool		anyDeleted = false;
+		bool		anyFreeable = false;
 		int			maxLevel = -1;
 
 		if (!c->withDeleted[blk])
@@ -461,17 +538,22 @@ MarkFree(Relation index, BufferAccessStrategy strategy, HnswCensus * c)
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
-			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
-			bool		freeable = etup->deleted == HNSW_ELEMENT_DELETED &&
+			HnswElementTuple etup;
+			bool		freeable;
+
+			if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE)
+				continue;
+			etup = HnswGetElementTuple(index, page, off);
+			freeable = etup->state == HNSW_ELEMENT_DELETED &&
 				!HnswKeySetContains(&c->named, TidKeyOf(blk, off));
 
 			/* Tombstones about to be freed count as free slots already */
-			if (etup->deleted == HNSW_ELEMENT_FREE || freeable)
+			if (etup->state == HNSW_ELEMENT_FREE || freeable)
 				maxLevel = Max(maxLevel, etup->level);
-			anyDeleted |= freeable;
+			anyFreeable |= freeable;
 		}
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		if (anyDeleted)
+		if (anyFreeable)
 		{
 			HnswPageWrite pw;
 
@@ -480,11 +562,14 @@ MarkFree(Relation index, BufferAccessStrategy strategy, HnswCensus * c)
 			page = HnswWriteRegister(&pw, buf, false);
 			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 			{
-				HnswElementTuple etup = HnswGetElementTuple(index, page, off);
+				HnswElementTuple etup;
 
-				if (etup->deleted == HNSW_ELEMENT_DELETED &&
+				if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE)
+					continue;
+				etup = HnswGetElementTuple(index, page, off);
+				if (etup->state == HNSW_ELEMENT_DELETED &&
 					!HnswKeySetContains(&c->named, TidKeyOf(blk, off)))
-					etup->deleted = HNSW_ELEMENT_FREE;
+					etup->state = HNSW_ELEMENT_FREE;
 			}
 			HnswWriteFinish(&pw);
 			LockBuffer(buf, BUFFER_LOCK_UNLOCK);
@@ -496,7 +581,80 @@ MarkFree(Relation index, BufferAccessStrategy strategy, HnswCensus * c)
 	FreeSpaceMapVacuum(index);
 }
 
-/* ambulkdelete: mark dead elements, then repair the graph around them */
+/*
+ * Pass 1 on one page: drop dead rows' heap TIDs, mark elements left with
+ * none deleted, collect the page's tombstones.  Returns the rows removed.
+ */
+static int
+MarkDeadOnPage(Relation index, Buffer buf, IndexBulkDeleteCallback callback,
+			   void *callback_state, HnswKeySet * deleted, double *live)
+{
+	Page		page = BufferGetPage(buf);
+	BlockNumber blk = BufferGetBlockNumber(buf);
+	OffsetNumber dead[MaxOffsetNumber];
+	int			ndead = 0;
+	int			removed = 0;
+	HnswPageWrite pw;
+
+	for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+	{
+		HnswElementTuple etup;
+		int			keep = 0;
+
+		if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE)
+			continue;
+		etup = HnswGetElementTuple(index, page, off);
+
+		/* Old tombstones too: any link to one is repaired below */
+		if (etup->state == HNSW_ELEMENT_DELETED)
+			HnswKeySetAdd(deleted, TidKeyOf(blk, off));
+
+		/*
+		 * A free slot is named by no live list, and an insert may reuse it at
+		 * any moment: it must not count as deleted, or the links to the
+		 * element that takes it would be "repaired" away
+		 */
+		if (etup->state != HNSW_ELEMENT_LIVE)
+			continue;
+		for (int i = 0; i < etup->nheaptids; i++)
+			if (!callback(HnswElementHeapTid(etup, i), callback_state))
+				keep++;
+		if (keep < etup->nheaptids)
+			dead[ndead++] = off;
+		*live += keep;
+	}
+	if (ndead == 0)
+		return 0;
+
+	HnswWriteStart(&pw, index, false);
+	page = HnswWriteRegister(&pw, buf, false);
+	for (int i = 0; i < ndead; i++)
+	{
+		HnswElementTuple etup = HnswGetElementTuple(index, page, dead[i]);
+		int			keep = 0;
+
+		for (int j = 0; j < etup->nheaptids; j++)
+		{
+			ItemPointerData tid = *HnswElementHeapTid(etup, j);
+
+			if (!callback(&tid, callback_state))
+				*HnswElementHeapTid(etup, keep++) = tid;
+		}
+		removed += etup->nheaptids - keep;
+		for (int j = keep; j < etup->nheaptids; j++)
+			ItemPointerSetInvalid(HnswElementHeapTid(etup, j));
+		etup->nheaptids = keep;
+		if (keep == 0)
+		{
+			etup->state = HNSW_ELEMENT_DELETED;
+			HnswKeySetAdd(deleted, TidKeyOf(blk, dead[i]));
+		}
+	}
+	HnswWriteFinish(&pw);
+	return removed;
+}
+
+/* ambulkdelete: drop dead rows, then repair the graph around deleted elements */
 IndexBulkDeleteResult *
 hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			   IndexBulkDeleteCallback callback, void *callback_state)
@@ -515,62 +673,16 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	HnswGetIndexInfo(index, &hinfo);
 	HnswKeySetInit(&deleted, 1024);
 
-	/* Pass 1: mark dead elements */
+	/* Pass 1: drop dead rows */
 	stats->num_index_tuples = 0;
 	for (BlockNumber blk = 1; blk < nblocks; blk++)
 	{
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
-		Page		page;
-		OffsetNumber dead[MaxOffsetNumber];
-		int			ndead = 0;
 
 		vacuum_delay_point();
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			HnswElementTuple etup = HnswGetElementTuple(index, page, off);
-
-			if (etup->deleted == HNSW_ELEMENT_DELETED)
-			{
-				/* Old tombstones too: any link to one is repaired below */
-				ItemPointerData tid;
-
-				ItemPointerSet(&tid, blk, off);
-				HnswKeySetAdd(&deleted, HnswTidKey(&tid));
-				continue;
-			}
-
-			/*
-			 * A free slot is named by no live list, and an insert may reuse
-			 * it at any moment: it must not count as deleted, or the links
-			 * to the element that takes it would be "repaired" away
-			 */
-			if (etup->deleted == HNSW_ELEMENT_FREE)
-				continue;
-			if (callback(&etup->heaptid, callback_state))
-				dead[ndead++] = off;
-			else
-				stats->num_index_tuples++;
-		}
-		if (ndead > 0)
-		{
-			HnswPageWrite pw;
-			Page		wpage;
-
-			HnswWriteStart(&pw, index, false);
-			wpage = HnswWriteRegister(&pw, buf, false);
-			for (int i = 0; i < ndead; i++)
-			{
-				ItemPointerData tid;
-
-				HnswGetElementTuple(index, wpage, dead[i])->deleted = HNSW_ELEMENT_DELETED;
-				ItemPointerSet(&tid, blk, dead[i]);
-				HnswKeySetAdd(&deleted, HnswTidKey(&tid));
-			}
-			HnswWriteFinish(&pw);
-			stats->tuples_removed += ndead;
-		}
+		stats->tuples_removed += MarkDeadOnPage(index, buf, callback, callback_state, &deleted,
+												&stats->num_index_tuples);
 		UnlockReleaseBuffer(buf);
 	}
 
@@ -605,7 +717,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			}
 			FreeCensus(&census);
 		}
-		RescueOrphans(index, &deleted, &census.indeg, census.live, census.nlive);
+		RescueOrphans(index, &hinfo, &deleted, &census);
 		MarkFree(index, info->strategy, &census);
 	}
 
@@ -615,7 +727,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return stats;
 }
 
-/* amvacuumcleanup: report the index size and live element count */
+/* amvacuumcleanup: report the index size and the rows it holds */
 IndexBulkDeleteResult *
 hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
@@ -637,8 +749,15 @@ hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buf);
 			for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-				if (!HnswGetElementTuple(index, page, off)->deleted)
-					stats->num_index_tuples++;
+			{
+				HnswElementTuple etup;
+
+				if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE)
+					continue;
+				etup = HnswGetElementTuple(index, page, off);
+				if (etup->state == HNSW_ELEMENT_LIVE)
+					stats->num_index_tuples += etup->nheaptids;
+			}
 			UnlockReleaseBuffer(buf);
 		}
 	}

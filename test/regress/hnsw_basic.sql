@@ -11,7 +11,9 @@ DROP INDEX t_l2;
 CREATE INDEX t_ip ON t USING hnsw (v vector_ip_ops);
 SELECT id, round((v <#> '[1,1,1]')::numeric, 3) AS d FROM t ORDER BY v <#> '[1,1,1]' LIMIT 10;
 DROP INDEX t_ip;
--- Zero vectors have no direction: not indexed by the cosine opclass
+-- Zero vectors have no direction: not indexed by the cosine opclass.
+-- [1,1,1] and [2,2,2] have one direction: one element holds both rows,
+-- returned in the order they were indexed
 CREATE INDEX t_cos ON t USING hnsw (v vector_cosine_ops);
 SELECT id, round((v <=> '[1,1,1]')::numeric, 3) AS d FROM t ORDER BY v <=> '[1,1,1]' LIMIT 10;
 SELECT hnsw_check('t_cos');
@@ -67,10 +69,22 @@ SELECT hnsw_check('t_btree');
 \set VERBOSITY default
 DROP TABLE t;
 
--- Too many dimensions for one page
-CREATE TABLE big (v vector(2100));
+-- Dimensions: pgvector's limit of 2,000 for vector, whatever m (the
+-- element and its neighbour lists are separate tuples); rows of 2,000
+-- dimensions are indexed, inserted and found
+CREATE TABLE big (id int, v vector(2100));
 CREATE INDEX ON big USING hnsw (v);
 CREATE INDEX ON big USING hnsw (v) WITH (m = 4);
+DROP TABLE big;
+CREATE TABLE big (id int, v vector(2000));
+INSERT INTO big SELECT i, (SELECT array_agg(sin(i * 0.7 + d * 0.013)) FROM generate_series(1, 2000) d)::real[]::vector
+	FROM generate_series(1, 30) i;
+CREATE INDEX big_v ON big USING hnsw (v) WITH (m = 16);
+INSERT INTO big SELECT i, (SELECT array_agg(sin(i * 0.7 + d * 0.013)) FROM generate_series(1, 2000) d)::real[]::vector
+	FROM generate_series(31, 60) i;
+CREATE INDEX big_v100 ON big USING hnsw (v) WITH (m = 100, ef_construction = 200);
+SELECT hnsw_check('big_v'), hnsw_check('big_v100');
+SELECT id FROM big ORDER BY v <-> (SELECT v FROM big WHERE id = 45) LIMIT 1;
 DROP TABLE big;
 
 -- Column without a declared dimension: learnt from the first vector

@@ -1,0 +1,295 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswsearch.c
+ *	  The search core of hnsw (see hnswsearch.h)
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "hnsw/hnsw.h"
+
+/* Start an empty min-heap with room for cap items */
+void
+HnswHeapInit(HnswHeap * h, int cap)
+{
+	h->cap = Max(cap, 16);
+	h->n = 0;
+	h->items = palloc(sizeof(HnswPair) * h->cap);
+}
+
+/* Add an item, growing the array when full */
+void
+HnswHeapPush(HnswHeap * h, float dist, HnswKey key)
+{
+	int			i;
+
+	if (h->n == h->cap)
+	{
+		h->cap *= 2;
+		h->items = repalloc_huge(h->items, sizeof(HnswPair) * h->cap);
+	}
+	i = h->n++;
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+
+		if (h->items[parent].dist <= dist)
+			break;
+		h->items[i] = h->items[parent];
+		i = parent;
+	}
+	h->items[i].dist = dist;
+	h->items[i].key = key;
+}
+
+/* Remove and return the smallest item (caller checks n > 0) */
+HnswPair
+HnswHeapPop(HnswHeap * h)
+{
+	HnswPair	top = h->items[0];
+	HnswPair	last = h->items[--h->n];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && h->items[c + 1].dist < h->items[c].dist)
+			c++;
+		if (last.dist <= h->items[c].dist)
+			break;
+		h->items[i] = h->items[c];
+		i = c;
+	}
+	if (h->n > 0)
+		h->items[i] = last;
+	return top;
+}
+
+/* qsort order for pairs: by distance, then key (so that ties are deterministic) */
+int
+HnswComparePairs(const void *a, const void *b)
+{
+	const HnswPair *pa = a;
+	const HnswPair *pb = b;
+
+	if (pa->dist < pb->dist)
+		return -1;
+	if (pa->dist > pb->dist)
+		return 1;
+	return (pa->key > pb->key) - (pa->key < pb->key);
+}
+
+/* Set up a search of ef results over a graph */
+void
+HnswSearchInit(HnswSearch *s, const HnswGraphAccess *access, void *graph, int ef,
+			   bool keepDiscarded)
+{
+	s->access = access;
+	s->graph = graph;
+	s->ef = ef;
+	s->keepDiscarded = keepDiscarded;
+	HnswHeapInit(&s->cand, ef * 4);
+	HnswHeapInit(&s->res, ef + 2);
+	HnswHeapInit(&s->discarded, keepDiscarded ? ef * 8 : 16);
+}
+
+/* Offer a newly visited element to the results */
+static inline void
+Offer(HnswSearch *s, HnswPair p)
+{
+	if (s->res.n < s->ef || p.dist < -s->res.items[0].dist)
+	{
+		HnswHeapPush(&s->cand, p.dist, p.key);
+		HnswHeapPush(&s->res, -p.dist, p.key);
+		if (s->res.n > s->ef)
+		{
+			HnswPair	out = HnswHeapPop(&s->res);
+
+			if (s->keepDiscarded)
+				HnswHeapPush(&s->discarded, -out.dist, out.key);
+		}
+	}
+	else if (s->keepDiscarded)
+		HnswHeapPush(&s->discarded, p.dist, p.key);
+}
+
+/* Begin a layer search from entry points: forget visits, seed the heaps */
+void
+HnswSearchStart(HnswSearch *s, int level, const HnswPair *eps, int neps)
+{
+	s->access->forget(s, level);
+	s->cand.n = 0;
+	s->res.n = 0;
+	s->discarded.n = 0;
+	for (int i = 0; i < neps; i++)
+	{
+		s->access->visit(s, eps[i].key);
+		Offer(s, eps[i]);
+	}
+}
+
+/*
+ * Search one level (Algorithm 2): expand the nearest unexpanded candidate
+ * until the nearest one left is farther than the farthest of ef results.
+ * A candidate that stops the search stays in the heap, for an iterative
+ * scan to resume from.
+ */
+void
+HnswSearchLayer(HnswSearch *s, int level)
+{
+	HnswPair	found[2 * HNSW_MAX_M];
+
+	while (s->cand.n > 0)
+	{
+		HnswPair	c = s->cand.items[0];
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		if (s->res.n >= s->ef && c.dist > -s->res.items[0].dist)
+			break;
+		HnswHeapPop(&s->cand);
+		n = s->access->expand(s, c.key, level, found);
+		for (int i = 0; i < n; i++)
+			Offer(s, found[i]);
+	}
+}
+
+/* Move the results out, nearest first; returns how many */
+int
+HnswSearchResults(HnswSearch *s, HnswPair *out)
+{
+	int			n = s->res.n;
+
+	for (int i = n - 1; i >= 0; i--)
+	{
+		HnswPair	p = HnswHeapPop(&s->res);
+
+		out[i].dist = -p.dist;
+		out[i].key = p.key;
+	}
+	return n;
+}
+
+/*
+ * Ready the next batch of an iterative scan: the nearest ef discarded
+ * elements become the results (and candidates again: the access layer
+ * expands each element once).  False when nothing is left to resume from.
+ */
+bool
+HnswSearchResume(HnswSearch *s)
+{
+	if (s->cand.n == 0 && s->discarded.n == 0)
+		return false;
+	s->res.n = 0;
+	while (s->res.n < s->ef && s->discarded.n > 0)
+	{
+		HnswPair	p = HnswHeapPop(&s->discarded);
+
+		HnswHeapPush(&s->res, -p.dist, p.key);
+		HnswHeapPush(&s->cand, p.dist, p.key);
+	}
+	return true;
+}
+
+/*
+ * Greedy descent (Algorithm 5's upper levels): from ep at fromLevel down to
+ * toLevel + 1, move to the nearest neighbour while it is nearer.  Marking
+ * visits changes nothing here (every element measured is at least as far
+ * as the current one) and saves measuring an element twice.
+ */
+HnswPair
+HnswSearchDescend(HnswSearch *s, HnswPair ep, int fromLevel, int toLevel)
+{
+	HnswPair	found[2 * HNSW_MAX_M];
+
+	if (fromLevel <= toLevel)
+		return ep;
+	s->access->forget(s, toLevel + 1);
+	s->access->visit(s, ep.key);
+	for (int l = fromLevel; l > toLevel; l--)
+	{
+		bool		changed = true;
+
+		while (changed)
+		{
+			int			n = s->access->expand(s, ep.key, l, found);
+
+			CHECK_FOR_INTERRUPTS();
+			changed = false;
+			for (int i = 0; i < n; i++)
+			{
+				if (found[i].dist < ep.dist)
+				{
+					ep = found[i];
+					changed = true;
+				}
+			}
+		}
+	}
+	return ep;
+}
+
+/*
+ * Choose neighbours with the heuristic of Algorithm 4: walk candidates
+ * nearest first and keep one only if it is closer to the base than to
+ * every neighbour kept so far, which spreads links across directions.
+ * cand must be sorted by distance to the base; values[i] is candidate i's
+ * value.  As in hnswlib, when there are no more candidates than wanted
+ * they are all kept.  With keepPruned, the rest of want is filled with the
+ * nearest candidates the heuristic dropped ("keep pruned connections", as
+ * pgvector always does).  Returns how many were kept.
+ */
+int
+HnswSelectNeighbors(const HnswMetric *metric, const HnswPair *cand, int ncand,
+					const char *const *values, int want, bool keepPruned, bool *selected)
+{
+	int			nsel = 0;
+	int		   *kept;
+
+	if (ncand <= want)
+	{
+		for (int i = 0; i < ncand; i++)
+			selected[i] = true;
+		return ncand;
+	}
+
+	kept = palloc(sizeof(int) * want);
+	for (int i = 0; i < ncand; i++)
+	{
+		bool		good = true;
+
+		selected[i] = false;
+		if (nsel >= want)
+			continue;
+		for (int j = 0; j < nsel; j++)
+		{
+			if (HnswDistance(metric, values[i], values[kept[j]]) < cand[i].dist)
+			{
+				good = false;
+				break;
+			}
+		}
+		if (good)
+		{
+			selected[i] = true;
+			kept[nsel++] = i;
+		}
+	}
+	for (int i = 0; i < ncand && nsel < want && keepPruned; i++)
+	{
+		if (!selected[i])
+		{
+			selected[i] = true;
+			nsel++;
+		}
+	}
+	pfree(kept);
+	return nsel;
+}
