@@ -44,6 +44,12 @@ run "fuzz (60 s)" bash tools/fuzz.sh 60
 # Client-library interop must really run in CI (npm registry is reachable)
 export SEMVEC_REQUIRE_CLIENTS=${SEMVEC_REQUIRE_CLIENTS:-1}
 run "TAP" bash tools/tap.sh
+# hnsw's scans read pages without pins unless semvec.hnsw_unpinned_reads is
+# off (src/hnsw/hnswpeek.h): the hnsw suites once more with every visit pinned
+run "hnsw, pinned reads (pg_regress)" env PGOPTIONS="-c semvec.hnsw_unpinned_reads=off" \
+	bash tools/regress.sh $(ls test/regress/hnsw_*.sql | sed 's|.*/||; s|\.sql$||')
+run "hnsw, pinned reads (TAP)" env PGOPTIONS="-c semvec.hnsw_unpinned_reads=off" \
+	bash tools/tap.sh test/t/01[0-3]_hnsw_*.pl
 # pgvector 0.8.6's own tests, unmodified (docs/conformance.md); skipped with a
 # message when ../shared/conformance is absent
 run "pgvector conformance" bash tools/conformance.sh

@@ -134,6 +134,9 @@ HnswGetIndexInfo(Relation index, HnswIndexInfo * info)
 									index_getprocinfo(index, 1, HNSW_DISTANCE_PROC),
 									index->rd_indcollation[0]);
 		tmp.normalize = unitValues || OidIsValid(index_getprocid(index, 1, HNSW_NORM_PROC));
+		/* On unit vectors the negative inner product orders as L2 does */
+		if (tmp.normalize)
+			tmp.metric.nonMetric = false;
 		if (tmp.normalize && tmp.type->normalize == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -44,6 +44,9 @@ bool
 HnswMetricInit(HnswMetric *metric, const HnswTypeInfo *type, FmgrInfo *proc, Oid collation)
 {
 	metric->distance = HnswDistanceFmgr;
+	metric->floatKernel = NULL;
+	metric->halfKernel = NULL;
+	metric->sign = 1;
 	metric->proc = proc;
 	metric->collation = collation;
 	metric->nonMetric = false;
@@ -52,6 +55,9 @@ HnswMetricInit(HnswMetric *metric, const HnswTypeInfo *type, FmgrInfo *proc, Oid
 		if (k->fn == proc->fn_addr)
 		{
 			metric->distance = k->distance;
+			metric->floatKernel = k->floatKernel;
+			metric->halfKernel = k->halfKernel;
+			metric->sign = k->sign;
 			metric->nonMetric = k->nonMetric;
 			return k->unitValues;
 		}

@@ -29,6 +29,8 @@
 
 #include "fmgr.h"
 
+#include "vector/half.h"
+
 typedef struct HnswMetric HnswMetric;
 
 /*
@@ -38,21 +40,45 @@ typedef struct HnswMetric HnswMetric;
  */
 typedef float (*HnswDistanceFn) (const HnswMetric *metric, const char *a, const char *b);
 
+/*
+ * Dense values share one layout (vector and halfvec): a 4-byte varlena
+ * header, an int16 dimension count, 2 unused bytes, then the elements.  A
+ * kernel over such values is one of the dispatch pointers of
+ * src/vector/distance*.h (which follow semvec.simd), reached through the
+ * pointer's address so that a change of the setting takes effect.
+ */
+#define HNSW_DENSE_DIM(v)		(((const int16 *) (v))[2])
+#define HNSW_DENSE_DATA(v)		((const void *) ((const char *) (v) + 8))
+
+typedef float (*HnswFloatKernel) (int dim, const float *a, const float *b);
+typedef float (*HnswHalfKernel) (int dim, const half *a, const half *b);
+
 struct HnswMetric
 {
 	HnswDistanceFn distance;
+	const HnswFloatKernel *floatKernel; /* set: dense float4 values */
+	const HnswHalfKernel *halfKernel;	/* set: dense half values */
+	float		sign;			/* applied to a dense kernel's result */
 	FmgrInfo   *proc;			/* support function 1, for HnswDistanceFmgr */
 	Oid			collation;
 	bool		nonMetric;		/* no triangle inequality (inner product) */
 };
 
-/* A support function 1 that the type computes without fmgr */
+/*
+ * A support function 1 that the type computes without fmgr.  distance is
+ * always set; a dense type also names its kernel, which HnswDistance then
+ * calls directly (one indirect call per distance: the hot loop of builds
+ * and scans).
+ */
 typedef struct HnswKernel
 {
 	PGFunction	fn;				/* the SQL-callable distance function */
 	HnswDistanceFn distance;	/* the same order, on stored values */
+	const HnswFloatKernel *floatKernel;
+	const HnswHalfKernel *halfKernel;
+	float		sign;
 	bool		unitValues;		/* valid on unit-length values only */
-	bool		nonMetric;		/* not a metric: see HnswSelectNeighbors */
+	bool		nonMetric;		/* not a metric: see HnswNewLinks */
 }			HnswKernel;
 
 typedef struct HnswTypeInfo
@@ -74,6 +100,12 @@ typedef struct HnswTypeInfo
 static inline float
 HnswDistance(const HnswMetric *metric, const char *a, const char *b)
 {
+	if (metric->floatKernel)
+		return metric->sign * (*metric->floatKernel) (HNSW_DENSE_DIM(a), HNSW_DENSE_DATA(a),
+													  HNSW_DENSE_DATA(b));
+	if (metric->halfKernel)
+		return metric->sign * (*metric->halfKernel) (HNSW_DENSE_DIM(a), HNSW_DENSE_DATA(a),
+													 HNSW_DENSE_DATA(b));
 	return metric->distance(metric, a, b);
 }
 

@@ -85,12 +85,17 @@ VectorNormalize(const char *value)
 }
 
 static const HnswKernel VectorKernels[] = {
-	{vector_l2_squared_distance, VectorL2, false, false},
-	{l2_distance, VectorL2, false, false},	/* same order as its square */
-	{vector_negative_inner_product, VectorNegativeIp, false, true},
-	{cosine_distance, VectorNegativeIp, true, false},
-	{l1_distance, VectorL1, false, false},
-	{NULL, NULL, false, false}
+	{.fn = vector_l2_squared_distance, .distance = VectorL2,
+	.floatKernel = &DistanceL2Squared, .sign = 1},
+	{.fn = l2_distance, .distance = VectorL2,	/* same order as its square */
+	.floatKernel = &DistanceL2Squared, .sign = 1},
+	{.fn = vector_negative_inner_product, .distance = VectorNegativeIp,
+	.floatKernel = &DistanceInnerProduct, .sign = -1, .nonMetric = true},
+	{.fn = cosine_distance, .distance = VectorNegativeIp,
+	.floatKernel = &DistanceInnerProduct, .sign = -1, .unitValues = true},
+	{.fn = l1_distance, .distance = VectorL1,
+	.floatKernel = &DistanceL1, .sign = 1},
+	{.fn = NULL}
 };
 
 const HnswTypeInfo HnswVectorType = {
