@@ -39,11 +39,11 @@ COMMENT ON FUNCTION hnsw_check(regclass) IS
 -- Element types beside vector plug in with support function 3 (pgvector's
 -- layout of support functions; src/hnsw/hnswtype_*.c)
 CREATE FUNCTION hnsw_halfvec_support(internal) RETURNS internal
-	AS 'MODULE_PATHNAME' LANGUAGE C;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION hnsw_sparsevec_support(internal) RETURNS internal
-	AS 'MODULE_PATHNAME' LANGUAGE C;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION hnsw_bit_support(internal) RETURNS internal
-	AS 'MODULE_PATHNAME' LANGUAGE C;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OPERATOR CLASS halfvec_l2_ops
 	DEFAULT FOR TYPE halfvec USING hnsw AS
