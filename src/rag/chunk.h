@@ -14,6 +14,8 @@
  *	 ChunkChars  LangChain-style recursive character splitter
  *	             (chunk_recursive_chars.c): "\n\n", "\n", sentence end, " ", "".
  *
+ * This header holds only the shared types; each splitter's functions are
+ * declared in its own header (chunk_sentences.h, chunk_recursive_chars.h).
  * Spans never start or end inside a UTF-8 character and never start or
  * end with white space.  Conversion to the 1-based character offsets shown
  * in SQL is done by the caller (chunk_sql.c).
@@ -56,15 +58,5 @@ typedef struct ChunkSpan
 	int			end;
 	int			n_tokens;		/* count_full of the chunk; -1 if not counted */
 } ChunkSpan;
-
-/* chunk_sentences.c */
-extern ChunkSpan *ChunkText(const char *text, int len, int max_tokens,
-							int overlap_tokens, const char *locale,
-							ChunkCounter *counter, int *nchunks);
-extern bool ChunkIsSpace(const char *p, int len, int *charlen);
-
-/* chunk_recursive_chars.c */
-extern ChunkSpan *ChunkChars(const char *text, int len, int size,
-							 int overlap, int *nchunks);
 
 #endif							/* SEMVEC_CHUNK_H */

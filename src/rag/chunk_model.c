@@ -12,7 +12,7 @@
  */
 #include "postgres.h"
 
-#include "rag/chunk.h"
+#include "rag/chunk_sentences.h"
 #include "rag/chunk_sql.h"
 #include "encoder/model/cache.h"
 #include "encoder/model/search_path.h"

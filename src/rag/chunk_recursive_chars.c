@@ -24,7 +24,8 @@
  */
 #include "postgres.h"
 
-#include "rag/chunk.h"
+#include "rag/chunk_recursive_chars.h"
+#include "rag/chunk_sentences.h"
 #include "miscadmin.h"
 
 #define CHUNK_LEVELS 5

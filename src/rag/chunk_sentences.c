@@ -34,7 +34,7 @@
 #include <unicode/uchar.h>
 #include <unicode/utext.h>
 
-#include "rag/chunk.h"
+#include "rag/chunk_sentences.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 

@@ -21,7 +21,8 @@
  */
 #include "postgres.h"
 
-#include "rag/chunk.h"
+#include "rag/chunk_recursive_chars.h"
+#include "rag/chunk_sentences.h"
 #include "rag/chunk_sql.h"
 #include "fmgr.h"
 #include "funcapi.h"

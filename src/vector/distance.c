@@ -19,7 +19,7 @@
 
 #include "simd/simd.h"
 #include "vector/distance.h"
-#include "vector/distance_simd.h"
+#include "vector/distance_x86.h"
 
 /* Keep the baseline honest: no auto-vectorisation of the scalar loops */
 #if defined(__GNUC__) && !defined(__clang__)

@@ -17,6 +17,7 @@
 #include "simd/simd.h"
 #include "vector/distance.h"
 #include "vector/distance_half.h"
+#include "vector/distance_half_x86.h"
 
 #define HALF_BLOCK 256
 

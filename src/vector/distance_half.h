@@ -43,13 +43,4 @@ extern void HalfDistanceInit(void);
 /* Widen n halves to float4 (portable) */
 extern void HalfToFloat4Array(const half *src, float *dst, int n);
 
-/* The x86-64 kernels (distance_half_x86.c), for the dispatcher and tests */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define SEMVEC_HAVE_X86_HALF_KERNELS 1
-extern float HalfDistanceL2SquaredF16c(int dim, const half *a, const half *b);
-extern float HalfDistanceInnerProductF16c(int dim, const half *a, const half *b);
-extern double HalfDistanceCosineSimilarityF16c(int dim, const half *a, const half *b);
-extern float HalfDistanceL1F16c(int dim, const half *a, const half *b);
-#endif
-
 #endif							/* SEMVEC_DISTANCE_HALF_H */

@@ -13,7 +13,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "vector/distance_half.h"
+#include "vector/distance_half_x86.h"
 
 #ifdef SEMVEC_HAVE_X86_HALF_KERNELS
 

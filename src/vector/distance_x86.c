@@ -16,7 +16,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "vector/distance_simd.h"
+#include "vector/distance_x86.h"
 
 #ifdef SEMVEC_HAVE_X86_KERNELS
 

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * distance_simd.h
+ * distance_x86.h
  *	  Private: the x86-64 SIMD kernels that distance.c dispatches to
  *
  * Each function is compiled for its own target ISA with a function
@@ -10,8 +10,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef SEMVEC_DISTANCE_SIMD_H
-#define SEMVEC_DISTANCE_SIMD_H
+#ifndef SEMVEC_DISTANCE_X86_H
+#define SEMVEC_DISTANCE_X86_H
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SEMVEC_HAVE_X86_KERNELS 1
@@ -27,4 +27,4 @@ extern double DistanceCosineSimilarityAvx512(int dim, const float *a, const floa
 extern float DistanceL1Avx512(int dim, const float *a, const float *b);
 #endif
 
-#endif							/* SEMVEC_DISTANCE_SIMD_H */
+#endif							/* SEMVEC_DISTANCE_X86_H */
