@@ -13,6 +13,9 @@ if [ ! -d "$root/usr/lib/postgresql/$ver/bin" ]; then
 	cp -a "/usr/lib/postgresql/$ver" "$root/usr/lib/postgresql/"
 	cp -a "/usr/share/postgresql/$ver" "$root/usr/share/postgresql/"
 fi
+# Files of an earlier install (a version or alias since removed) would stay
+# visible to CREATE EXTENSION and pg_available_extension_versions
+rm -f "$root/usr/share/postgresql/$ver/extension/"{semvec,vector}{.control,--*.sql}
 make -s -j2
 make -s install DESTDIR="$root"
 echo "PGBIN=$root/usr/lib/postgresql/$ver/bin"
