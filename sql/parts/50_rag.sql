@@ -163,9 +163,11 @@ CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector, id_typ
                               id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
                               emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
                               ts_config regconfig DEFAULT 'english', match text DEFAULT 'any',
-                              ranking text DEFAULT NULL, fusion text DEFAULT 'auto')
+                              ranking text DEFAULT NULL, fusion text DEFAULT 'auto',
+                              rerank_model text DEFAULT NULL, rerank_k int DEFAULT 50)
 	RETURNS TABLE(id anyelement, score float8, vector_rank int, text_rank int,
-	              vector_distance float8, text_score float8, text_path text)
+	              vector_distance float8, text_score float8, text_path text,
+	              rerank_score float8)
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 DECLARE
 	tsv text;
@@ -187,6 +189,12 @@ DECLARE
 	vsims float8[];
 	tids text[];
 	tscores float8[];
+	fids text[];
+	fscores float8[];
+	fvranks int[];
+	ftranks int[];
+	docs text[];
+	rscores float4[];
 BEGIN
 	PERFORM @extschema@._rag_check_args(k, pool, rrf_k);
 	IF vector_weight IS NULL OR text_weight IS NULL
@@ -210,6 +218,16 @@ BEGIN
 		RAISE EXCEPTION 'unknown ranking "%"', ranking
 			USING ERRCODE = 'invalid_parameter_value',
 			      DETAIL = 'The ranking is "bm25", "idf", "ts_rank" or "ts_rank_cd".';
+	END IF;
+	IF rerank_model IS NOT NULL THEN
+		IF rerank_k IS NULL OR rerank_k < 1 THEN
+			RAISE EXCEPTION 'rerank_k must be positive' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF query IS NULL THEN
+			RAISE EXCEPTION 'reranking needs the query text'
+				USING ERRCODE = 'null_value_not_allowed',
+				      DETAIL = 'The cross-encoder reads the query and each candidate together.';
+		END IF;
 	END IF;
 
 	-- ids of any type: carried as text, returned as id_type
@@ -317,14 +335,43 @@ BEGIN
 		END IF;
 	END IF;
 
+	IF rerank_model IS NULL THEN
+		RETURN QUERY EXECUTE format(
+			'SELECT f.id::%s, f.score, f.vector_rank, f.text_rank, 1 - $2[f.vector_rank], $4[f.text_rank], $9,'
+			'       NULL::float8'
+			' FROM @extschema@._hybrid_fuse($1, $2, $3, $4, $5, $6, $7, $8, $10) AS f LIMIT $11', idtype)
+		USING coalesce(vids, '{}'), coalesce(vsims, '{}'), coalesce(tids, '{}'), coalesce(tscores, '{}'),
+		      fusion, pool, rrf_k, vector_weight, path, text_weight, k;
+		RETURN;
+	END IF;
+
+	-- rerank stage: the rerank_k best fused candidates are read with the
+	-- query by the cross-encoder (one rerank() call, so one batched pass)
+	-- and come first in the order of its scores; any further rows up to k
+	-- keep the fused order.  rerank() runs even without candidates, so a
+	-- missing or wrong model is reported whatever the data.
+	EXECUTE 'SELECT coalesce(array_agg(f.id ORDER BY f.o), ''{}''), coalesce(array_agg(f.score ORDER BY f.o), ''{}''),'
+	        '       coalesce(array_agg(f.vector_rank ORDER BY f.o), ''{}''), coalesce(array_agg(f.text_rank ORDER BY f.o), ''{}'')'
+	        ' FROM @extschema@._hybrid_fuse($1, $2, $3, $4, $5, $6, $7, $8, $9)'
+	        '   WITH ORDINALITY AS f(id, score, vector_rank, text_rank, o)'
+		INTO fids, fscores, fvranks, ftranks
+		USING coalesce(vids, '{}'), coalesce(vsims, '{}'), coalesce(tids, '{}'), coalesce(tscores, '{}'),
+		      fusion, pool, rrf_k, vector_weight, text_weight;
+	EXECUTE format('SELECT coalesce(array_agg((SELECT t.%I::text FROM %s AS t WHERE t.%I = u.id::%s LIMIT 1)'
+	               '                          ORDER BY u.n), ''{}'')'
+	               ' FROM unnest($1) WITH ORDINALITY AS u(id, n)',
+	               text_col, tbl, id_col, coltype::regtype)
+		INTO docs USING fids[1:rerank_k];
+	rscores := @extschema@.rerank(query, docs, rerank_model);
 	RETURN QUERY EXECUTE format(
-		'SELECT f.id::%s, f.score, f.vector_rank, f.text_rank, 1 - $2[f.vector_rank], $4[f.text_rank], $9'
-		' FROM @extschema@._hybrid_fuse($1, $2, $3, $4, $5, $6, $7, $8, $10) AS f LIMIT $11', idtype)
-	USING coalesce(vids, '{}'), coalesce(vsims, '{}'), coalesce(tids, '{}'), coalesce(tscores, '{}'),
-	      fusion, pool, rrf_k, vector_weight, path, text_weight, k;
+		'SELECT f.id::%s, f.score, f.vr, f.tr, 1 - $5[f.vr], $6[f.tr], $7, $8[f.n]::float8'
+		' FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS f(id, score, vr, tr, n)'
+		' ORDER BY f.n > $9, $8[f.n] DESC NULLS LAST, f.n LIMIT $10', idtype)
+	USING fids, fscores, fvranks, ftranks, coalesce(vsims, '{}'), coalesce(tscores, '{}'), path,
+	      rscores, rerank_k, k;
 END $$;
-COMMENT ON FUNCTION hybrid_search(regclass, text, vector, anyelement, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text) IS
-	'hybrid retrieval with ids of id_type''s type: nearest rows by embedding and best full-text matches (bm25 index when there is one), fused';
+COMMENT ON FUNCTION hybrid_search(regclass, text, vector, anyelement, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text, text, int) IS
+	'hybrid retrieval with ids of id_type''s type: nearest rows by embedding and best full-text matches (bm25 index when there is one), fused, optionally reranked by a cross-encoder';
 
 -- The same with bigint ids (any integer key), without id_type
 CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector,
@@ -333,15 +380,18 @@ CREATE FUNCTION hybrid_search(tbl regclass, query text, query_vec vector,
                               id_col name DEFAULT 'id', text_col name DEFAULT 'chunk',
                               emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
                               ts_config regconfig DEFAULT 'english', match text DEFAULT 'any',
-                              ranking text DEFAULT NULL, fusion text DEFAULT 'auto')
+                              ranking text DEFAULT NULL, fusion text DEFAULT 'auto',
+                              rerank_model text DEFAULT NULL, rerank_k int DEFAULT 50)
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
-	              vector_distance float8, text_score float8, text_path text)
+	              vector_distance float8, text_score float8, text_path text,
+	              rerank_score float8)
 	LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
 	SELECT * FROM @extschema@.hybrid_search(tbl, query, query_vec, NULL::bigint, k, pool, rrf_k,
-		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config, match, ranking, fusion)
+		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config, match, ranking, fusion,
+		rerank_model, rerank_k)
 $$;
-COMMENT ON FUNCTION hybrid_search(regclass, text, vector, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text) IS
-	'hybrid retrieval: nearest rows by embedding and best full-text matches (bm25 index when there is one), fused';
+COMMENT ON FUNCTION hybrid_search(regclass, text, vector, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text, text, int) IS
+	'hybrid retrieval: nearest rows by embedding and best full-text matches (bm25 index when there is one), fused, optionally reranked by a cross-encoder';
 
 -- hybrid_search() that embeds the query text itself (embed() evaluated once;
 -- not when vector_weight is 0).  Other key types: the form above with
@@ -353,9 +403,11 @@ CREATE FUNCTION hybrid_search(tbl regclass, query text,
                               emb_col name DEFAULT 'emb', tsv_col name DEFAULT NULL,
                               ts_config regconfig DEFAULT 'english', model text DEFAULT NULL,
                               match text DEFAULT 'any', ranking text DEFAULT NULL,
-                              fusion text DEFAULT 'auto')
+                              fusion text DEFAULT 'auto', rerank_model text DEFAULT NULL,
+                              rerank_k int DEFAULT 50)
 	RETURNS TABLE(id bigint, score float8, vector_rank int, text_rank int,
-	              vector_distance float8, text_score float8, text_path text)
+	              vector_distance float8, text_score float8, text_path text,
+	              rerank_score float8)
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 DECLARE
 	qv @extschema@.vector;
@@ -372,10 +424,10 @@ BEGIN
 	END IF;
 	RETURN QUERY SELECT * FROM @extschema@.hybrid_search(tbl, query, qv, NULL::bigint, k, pool, rrf_k,
 		vector_weight, text_weight, id_col, text_col, emb_col, tsv_col, ts_config, match, ranking,
-		fusion);
+		fusion, rerank_model, rerank_k);
 END $$;
-COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text, text) IS
-	'hybrid retrieval for a question: embeds it, then fuses vector and full-text (bm25) results';
+COMMENT ON FUNCTION hybrid_search(regclass, text, int, int, int, float8, float8, name, name, name, name, regconfig, text, text, text, text, text, int) IS
+	'hybrid retrieval for a question: embeds it, then fuses vector and full-text (bm25) results, optionally reranked by a cross-encoder';
 
 -- -------------------------------------------------------------------
 -- Ingestion: fill an embedding column in committed batches
@@ -482,13 +534,16 @@ COMMENT ON PROCEDURE embed_table(regclass, name, name, int, text, boolean) IS
 -- retrieve(): the top-k chunks for a question with their document id,
 -- score and text.  mode 'hybrid' scores by the fused score, 'vector' by
 -- cosine similarity (1 - distance), 'text' by BM25 (or the tsvector
--- ranking when the text column has no bm25 index).
+-- ranking when the text column has no bm25 index).  With rerank_model,
+-- the best greatest(k, rerank_k) candidates of that retrieval are reranked
+-- by the cross-encoder and the score is its score.
 CREATE FUNCTION retrieve(tbl regclass, question text, id_type anyelement, k int DEFAULT 5,
                          mode text DEFAULT 'hybrid', pool int DEFAULT 100,
                          id_col name DEFAULT 'id', doc_col name DEFAULT 'doc_id',
                          text_col name DEFAULT 'chunk', emb_col name DEFAULT 'emb',
                          tsv_col name DEFAULT NULL, ts_config regconfig DEFAULT 'english',
-                         model text DEFAULT NULL)
+                         model text DEFAULT NULL, rerank_model text DEFAULT NULL,
+                         rerank_k int DEFAULT 50)
 	RETURNS TABLE(rank int, id anyelement, doc_id text, score float8, chunk text)
 	LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 DECLARE
@@ -508,6 +563,9 @@ BEGIN
 				USING ERRCODE = 'invalid_parameter_value',
 				      DETAIL = 'The mode is one of "hybrid", "vector" and "text".';
 	END CASE;
+	IF rerank_model IS NOT NULL AND (rerank_k IS NULL OR rerank_k < 1) THEN
+		RAISE EXCEPTION 'rerank_k must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF question IS NULL THEN
 		RETURN;
 	END IF;
@@ -519,41 +577,46 @@ BEGIN
 		END IF;
 	END IF;
 	RETURN QUERY EXECUTE format(
-		'SELECT (row_number() OVER (ORDER BY h.score DESC, h.text_rank, h.vector_rank))::int, h.id, t.%I::text,'
-		'       CASE $4 WHEN ''vector'' THEN 1 - h.vector_distance'
-		'               WHEN ''text'' THEN h.text_score ELSE h.score END,'
+		'SELECT (row_number() OVER (ORDER BY h.rerank_score DESC NULLS LAST, h.score DESC,'
+		'                                    h.text_rank, h.vector_rank))::int, h.id, t.%I::text,'
+		'       CASE WHEN $15 IS NOT NULL THEN h.rerank_score'
+		'            WHEN $4 = ''vector'' THEN 1 - h.vector_distance'
+		'            WHEN $4 = ''text'' THEN h.text_score ELSE h.score END,'
 		'       t.%I::text'
 		' FROM @extschema@.hybrid_search($1, $2, $13, $14, k => $3, pool => greatest($3, $5),'
 		'      vector_weight => $6, text_weight => $7, id_col => $8, text_col => $9,'
-		'      emb_col => $10, tsv_col => $11, ts_config => $12) AS h'
+		'      emb_col => $10, tsv_col => $11, ts_config => $12,'
+		'      rerank_model => $15, rerank_k => greatest($3, $16)) AS h'
 		' JOIN %s AS t ON t.%I = h.id::text::%s ORDER BY 1',
 		doc_col, text_col, tbl, id_col, coalesce(coltype, 'text'))
 	USING tbl, question, k, mode, pool, vw, tw, id_col, text_col, emb_col,
-	      tsv_col, ts_config, qv, id_type;
+	      tsv_col, ts_config, qv, id_type, rerank_model, rerank_k;
 END $$;
-COMMENT ON FUNCTION retrieve(regclass, text, anyelement, int, text, int, name, name, name, name, name, regconfig, text) IS
-	'top-k chunks for a question (hybrid, vector or text retrieval) with ids of id_type''s type, document id, score and text';
+COMMENT ON FUNCTION retrieve(regclass, text, anyelement, int, text, int, name, name, name, name, name, regconfig, text, text, int) IS
+	'top-k chunks for a question (hybrid, vector or text retrieval, optionally reranked by a cross-encoder) with ids of id_type''s type, document id, score and text';
 
 CREATE FUNCTION retrieve(tbl regclass, question text, k int DEFAULT 5,
                          mode text DEFAULT 'hybrid', pool int DEFAULT 100,
                          id_col name DEFAULT 'id', doc_col name DEFAULT 'doc_id',
                          text_col name DEFAULT 'chunk', emb_col name DEFAULT 'emb',
                          tsv_col name DEFAULT NULL, ts_config regconfig DEFAULT 'english',
-                         model text DEFAULT NULL)
+                         model text DEFAULT NULL, rerank_model text DEFAULT NULL,
+                         rerank_k int DEFAULT 50)
 	RETURNS TABLE(rank int, id bigint, doc_id text, score float8, chunk text)
 	LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
 	SELECT * FROM @extschema@.retrieve(tbl, question, NULL::bigint, k, mode, pool, id_col, doc_col,
-		text_col, emb_col, tsv_col, ts_config, model)
+		text_col, emb_col, tsv_col, ts_config, model, rerank_model, rerank_k)
 $$;
-COMMENT ON FUNCTION retrieve(regclass, text, int, text, int, name, name, name, name, name, regconfig, text) IS
-	'top-k chunks for a question (hybrid, vector or text retrieval) with document id, score and text';
+COMMENT ON FUNCTION retrieve(regclass, text, int, text, int, name, name, name, name, name, regconfig, text, text, int) IS
+	'top-k chunks for a question (hybrid, vector or text retrieval, optionally reranked by a cross-encoder) with document id, score and text';
 
 -- retrieve_prompt(): the retrieved chunks as a numbered context block plus
 -- the question, ready to send to an LLM
 CREATE FUNCTION retrieve_prompt(tbl regclass, question text, k int DEFAULT 5,
                                 mode text DEFAULT 'hybrid', id_col name DEFAULT 'id',
                                 doc_col name DEFAULT 'doc_id', text_col name DEFAULT 'chunk',
-                                emb_col name DEFAULT 'emb', model text DEFAULT NULL)
+                                emb_col name DEFAULT 'emb', model text DEFAULT NULL,
+                                rerank_model text DEFAULT NULL)
 	RETURNS text LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
 	SELECT 'Answer the question using only the context below. Cite the sources you use as [n].'
 	       || E'\n\n' || coalesce(string_agg(format('[%s] (document %s, score %s)', r.rank, r.doc_id,
@@ -561,7 +624,7 @@ CREATE FUNCTION retrieve_prompt(tbl regclass, question text, k int DEFAULT 5,
 	                                         || E'\n' || r.chunk, E'\n\n' ORDER BY r.rank), '(no context found)')
 	       || E'\n\nQuestion: ' || question
 	FROM @extschema@.retrieve(tbl, question, NULL::text, k, mode, 100, id_col, doc_col, text_col,
-	                          emb_col, NULL, 'english', model) AS r
+	                          emb_col, NULL, 'english', model, rerank_model) AS r
 $$;
-COMMENT ON FUNCTION retrieve_prompt(regclass, text, int, text, name, name, name, name, text) IS
+COMMENT ON FUNCTION retrieve_prompt(regclass, text, int, text, name, name, name, name, text, text) IS
 	'retrieved chunks formatted as a numbered context block followed by the question, for an LLM prompt';

@@ -81,7 +81,20 @@ SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, vector_weight => -1)
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, text_weight => 'NaN');
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, NULL::uuid);
 SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, id_col => 'nope');
+-- the rerank stage (test/t/053_rag_rerank.pl runs it on a cross-encoder):
+-- a missing model, also when there is no candidate, an embedding model, a
+-- bad rerank_k, no query text to read
+SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, rerank_model => 'no_such_cross_encoder');
+SELECT * FROM hybrid_search('hs', 'zebra', NULL::vector, rerank_model => 'no_such_cross_encoder');
+SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, rerank_model => 'default');
+SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, rerank_model => 'x', rerank_k => 0);
+SELECT * FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector, rerank_model => 'x', rerank_k => NULL);
+SELECT * FROM hybrid_search('hs', NULL, '[1,0,0]'::vector, rerank_model => 'x');
+SELECT * FROM retrieve('hs', 'cat', mode => 'text', doc_col => 'id', rerank_model => 'no_such_cross_encoder');
+SELECT * FROM retrieve('hs', 'cat', mode => 'text', doc_col => 'id', rerank_model => 'x', rerank_k => -1);
 \set VERBOSITY default
+-- without rerank_model (the default) nothing is reranked
+SELECT count(*) AS rows, count(rerank_score) AS reranked FROM hybrid_search('hs', 'cat', '[1,0,0]'::vector);
 
 -- With a bm25 index on the text column the text side is BM25, and the
 -- default fusion is 'auto' (see _hybrid_fuse): each side's scores scaled to
