@@ -18,7 +18,7 @@
 #include "fmgr.h"
 
 #include "hnsw/hnswtype.h"
-#include "vector/sparsevec.h"
+#include "vector/sparsevec_ops.h"
 #include "vector/vecparse.h"
 
 /* sparsevec's C functions, recognised as support function 1 */

@@ -57,15 +57,4 @@ extern void CheckSparsevecNnz(int nnz, int dim);
 /* Raise an error if a value is NaN or infinite */
 extern void CheckSparsevecElement(float value);
 
-/*
- * Distances over the two sorted index lists (float sums, as pgvector):
- * the kernels behind the SQL functions, for index code too
- */
-extern float SparsevecL2SquaredDistance(const SparseVector *a, const SparseVector *b);
-extern float SparsevecInnerProduct(const SparseVector *a, const SparseVector *b);
-extern float SparsevecL1Distance(const SparseVector *a, const SparseVector *b);
-
-/* Sum of squares of the values, in float (the cosine kernel's norms) */
-extern float SparsevecSquaredNorm(const SparseVector *a);
-
 #endif							/* SEMVEC_SPARSEVEC_H */

@@ -22,7 +22,7 @@
 
 #include "fmgr.h"
 #include "utils/float.h"
-#include "vector/sparsevec.h"
+#include "vector/sparsevec_ops.h"
 
 /* Raise an error unless two sparsevecs have the same dimension */
 static void
