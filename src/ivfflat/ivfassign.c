@@ -153,8 +153,12 @@ IvfflatAssignBatch(IvfflatAssigner * as)
 		return;
 	if (!as->batched || as->n == 1)
 	{
+		/* A bit row against up to 32768 centres can take a while */
 		for (int r = 0; r < as->n; r++)
+		{
+			CHECK_FOR_INTERRUPTS();
 			as->lists[r] = IvfflatNearestList(as->info, as->centers, as->values + as->valueSize * r);
+		}
 		return;
 	}
 
@@ -168,7 +172,10 @@ IvfflatAssignBatch(IvfflatAssigner * as)
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, as->n, lists, dim, 1.0f,
 				as->rows, dim, as->centerRows, dim, 0.0f, as->dots, lists);
 	for (int r = 0; r < as->n; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		as->lists[r] = ScreenedNearest(as, r);
+	}
 }
 
 /* Collect a prepared row; true when the batch is full (then assign it) */

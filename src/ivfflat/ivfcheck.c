@@ -131,6 +131,7 @@ CheckLists(CheckState * cs, IvfflatMetaPageData * meta, BlockNumber **starts, Bl
 		Page		page;
 		OffsetNumber maxoff;
 
+		CHECK_FOR_INTERRUPTS();
 		if (blkno <= prev || blkno >= cs->nblocks || cs->role[blkno] != BLOCK_UNSEEN)
 		{
 			Problem(cs, "The list pages lead from block %u to block %u.", prev, blkno);

@@ -310,6 +310,8 @@ SeedCenters(KmeansState * st, pg_prng_state *prng)
 		{
 			for (int j = chosen + 1; j < k; j++)
 			{
+				if ((j & 63) == 0)
+					CHECK_FOR_INTERRUPTS();
 				IvfflatRandomCenter(km, KmRow(km, km->centers, j), prng);
 				for (int t = 0; t < j; t++)
 				{
@@ -813,6 +815,8 @@ IvfflatKmeans(IvfflatKmeansData * km, pg_prng_state *prng)
 		{
 			const float *x = (const float *) KmRow(km, km->samples, i);
 
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
 			st.rown2[i] = DistanceInnerProduct(km->dim, x, x);
 		}
 	}

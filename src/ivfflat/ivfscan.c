@@ -350,6 +350,8 @@ AddItem(IvfflatScanOpaque so, float dist, ItemPointer tid)
 			uint32		bits = (uint32) (so->keys[i] >> 32);
 			float		d;
 
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
 			bits = (bits & 0x80000000) ? (bits & 0x7FFFFFFF) : ~bits;
 			memcpy(&d, &bits, sizeof(d));
 			SortItem(so, d, p, &so->tids[p]);

@@ -12,6 +12,7 @@
 
 #include "access/genam.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
@@ -242,6 +243,7 @@ IvfflatWalkLists(Relation index, uint32 lists, IvfflatListVisitor visit, void *a
 		IvfflatPageOpaque opaque;
 		OffsetNumber maxoff;
 
+		CHECK_FOR_INTERRUPTS();
 		if (blkno <= prev)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),

@@ -49,7 +49,23 @@ RESET enable_seqscan;
 CREATE INDEX ON t USING ivfflat (v) WITH (lists = 1);
 CREATE INDEX ON t USING ivfflat (v) WITH (lists = 0);
 CREATE INDEX ON t USING ivfflat (v) WITH (lists = 32769);
+CREATE INDEX ON t USING ivfflat (v) WITH (lists = -1);
+CREATE INDEX ON t USING ivfflat (v) WITH (lists = 'many');
 CREATE INDEX ON t USING ivfflat (v) WITH (foo = 1);
+-- lists can be changed on an existing index, within the same bounds; the
+-- index keeps the lists it was built with (here 1: probes = 1 reads every
+-- row) until REINDEX
+DROP INDEX t_def;
+ALTER INDEX t_v_idx SET (lists = 0);
+ALTER INDEX t_v_idx SET (lists = 'many');
+ALTER INDEX t_v_idx SET (lists = 7);
+SELECT reloptions FROM pg_class WHERE relname = 't_v_idx';
+SET enable_seqscan = off;
+SELECT count(*) FROM (SELECT id FROM t ORDER BY v <-> '[1,1,1]' LIMIT 10) s;
+REINDEX INDEX t_v_idx;
+SELECT count(*) < 7 AS fewer FROM (SELECT id FROM t ORDER BY v <-> '[1,1,1]' LIMIT 10) s;
+SELECT ivfflat_check('t_v_idx');
+RESET enable_seqscan;
 CREATE INDEX ON t USING ivfflat (v, v);
 CREATE INDEX ON t USING ivfflat ((v::real[]));
 SHOW ivfflat.probes;
@@ -59,6 +75,8 @@ SET ivfflat.probes = 0;
 SET ivfflat.probes = 32769;
 SET ivfflat.iterative_scan = strict_order;
 SET ivfflat.max_probes = 0;
+SET ivfflat.max_probes = 32769;
+SET ivfflat.probes = 'all';
 SET ivfflat.nonexistent = 1;
 RESET ALL;
 \set VERBOSITY default
