@@ -543,5 +543,122 @@ is(q1($shard_hnsw), '1:true,1:true,1:true,1:true', 'rebalanced shards have their
 is(per_q(sprintf($knn, 'chunks', '')), $exact{''}, 'rebalanced: the single-node answer');
 is(per_q(sprintf($hybrid, 'chunks', '')), $single{hybrid}, 'rebalanced: hybrid_search gives the single-node answer');
 
+# ---------------------------------------------------------------------------
+# bm25 on the distributed table: CREATE INDEX on the coordinator builds one
+# on every shard; ORDER BY chunk <@> 'question' LIMIT k goes to every shard
+# (each answering through its own index) and the coordinator merges.  Each
+# shard scores with its own statistics (N, average length, document
+# frequencies: docs/bm25.md), so the answer is the merge of the shards' own
+# BM25 rankings, compared here with every shard's rows scored exhaustively;
+# one node's ranking (global statistics) is only approached, and measured
+q1(q{
+	CREATE INDEX chunks_bm25 ON chunks USING bm25 (chunk);
+	CREATE INDEX chunks_local_bm25 ON chunks_local USING bm25 (chunk);
+});
+my $shard_bm25 = q{
+	SELECT string_agg(result, ',' ORDER BY shardid) FROM run_command_on_shards('chunks',
+		$$SELECT count(*) || ':' || bool_and(bm25_check(i.indexrelid)) FROM pg_index i
+		  JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+		  WHERE i.indrelid = '%s'::regclass AND a.amname = 'bm25'$$)};
+is(q1($shard_bm25), '1:true,1:true,1:true,1:true', 'every shard has a bm25 index that passes bm25_check');
+is(q1(q{SELECT sum(split_part(result, '/', 1)::bigint) || '/' || sum(split_part(result, '/', 2)::bigint)
+		FROM run_command_on_shards('chunks', $$SELECT documents || '/' || total_length FROM bm25_stats(
+			(SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			 JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = '%s'::regclass AND a.amname = 'bm25'))$$)}),
+	q1(q{SELECT documents || '/' || total_length FROM bm25_stats('chunks_local_bm25')}),
+	'the shards\' bm25 indexes together hold one node\'s documents and lengths');
+$explain = q1(q{EXPLAIN (VERBOSE, COSTS OFF)
+	SELECT id FROM chunks ORDER BY chunk <@> 'which telescope tracks the comet' LIMIT 5});
+like($explain, qr/Limit.*->  Sort.*Custom Scan \(Citus Adaptive\).*Task Count: 4.*Query: SELECT .* ORDER BY \(chunk OPERATOR\(public\.<\@>\) 'which telescope tracks the comet'::public\.bm25query\) LIMIT '5'::bigint.*->  Limit.*->  Index Scan using chunks_bm25_\d+ on public\.chunks_\d+ chunks/s,
+	'bm25: ORDER BY <@> LIMIT pushed to every shard, answered by the shard\'s index, merged on the coordinator');
+$explain =~ s/^\s+//mg;
+note "bm25 plan:\n$explain";
+
+# "id/score,..." lists: the same scores in order, and the same ids above
+# the last score (rows tied at the cut may differ)
+sub same_top
+{
+	my ($got, $want) = @_;
+	my @g = map { [ split m{,} ] } map { (split /:/, $_, 2)[1] // '' } split /;/, $got;
+	my @w = map { [ split m{,} ] } map { (split /:/, $_, 2)[1] // '' } split /;/, $want;
+	return 0 unless @g == @w;
+	for my $i (0 .. $#w)
+	{
+		my @gs = map { (split m{/})[1] } @{ $g[$i] };
+		my @ws = map { (split m{/})[1] } @{ $w[$i] };
+		return 0 unless "@gs" eq "@ws" && @ws > 0;
+		my $cut = $ws[-1];
+		my $ids = sub { join ',', sort map { my ($id, $sc) = split m{/}; $sc != $cut ? $id : () } @{ $_[0] } };
+		return 0 unless $ids->($g[$i]) eq $ids->($w[$i]);
+	}
+	return 1;
+}
+my $bm25 = q{
+	SELECT string_agg(id || '/' || round((-d)::numeric, 6), ',' ORDER BY d, id)
+	FROM (SELECT id, chunk <@> __Q__ AS d FROM %s %s ORDER BY chunk <@> __Q__ LIMIT 10) t WHERE d < 0};
+# every shard's rows scored without the index (OFFSET 0 keeps the ORDER BY
+# away from it), the shards' top 10 merged here
+my $bm25_merge = q{
+	SELECT string_agg(x, ',' ORDER BY s DESC, id) FROM (
+		SELECT x, split_part(x, '/', 1)::bigint AS id, split_part(x, '/', 2)::numeric AS s
+		FROM run_command_on_shards('chunks', $$SELECT string_agg(id || '/' || round((-d)::numeric, 6), ',')
+			FROM (SELECT id, d FROM (SELECT id, chunk <@> __Q__ AS d FROM %%s %s OFFSET 0) s
+			      WHERE d < 0 ORDER BY d, id LIMIT 10) t$$) r, unnest(string_to_array(r.result, ',')) x
+		ORDER BY s DESC, id LIMIT 10) m};
+for my $filter ('', q{WHERE doc_id % 3 = 0})
+{
+	my $d = per_q(sprintf($bm25, 'chunks', $filter));
+	my $m = per_q(sprintf($bm25_merge, $filter =~ s{%}{%%}gr));   # format() in run_command_on_shards
+	cmp_ok(length($d), '>', 300, 'bm25 top-10 returns rows' . ($filter ? " ($filter)" : ''));
+	ok(same_top($d, $m), 'bm25 top-10 on the distributed table is the merge of every shard\'s own ranking'
+		  . ($filter ? " ($filter)" : '')) or diag("distributed: $d\nmerged: $m");
+	my $l = per_q(sprintf($bm25, 'chunks_local', $filter));
+	my $r = recall($d, $l);
+	note sprintf('bm25 top-10 against one node\'s (global statistics)%s: overlap %.3f', $filter ? " ($filter)" : '', $r);
+	cmp_ok($r, '>=', 0.6, 'bm25 on the shards finds most of one node\'s top 10' . ($filter ? " ($filter)" : ''));
+}
+
+# Prepared statements and bind parameters: the question reaches the shards
+# as a bm25query constant, bound there to the shard's index
+my $bm25_prep = q{PREPARE b(text, int) AS
+	SELECT string_agg(id || '/' || round((-d)::numeric, 6), ',' ORDER BY d, id)
+	FROM (SELECT id, chunk <@> $1 AS d FROM chunks ORDER BY chunk <@> $1 LIMIT $2) t WHERE d < 0};
+my @pr = split /\n/, q1("$bm25_prep;\n" . join("\n", map { "EXECUTE b('$_', 10);" } @questions), -1);
+my $pd = join(';', map { ($_ + 1) . ':' . ($pr[$_] // '') } 0 .. $#questions);
+my $bm25_all = per_q(sprintf($bm25, 'chunks', ''));
+ok(same_top($pd, $bm25_all), 'bm25 prepared statement: eight executions (generic plan included) give the literal queries\' answers')
+  or diag("prepared: $pd\nliteral: $bm25_all");
+like(q1("$bm25_prep;\nEXPLAIN (VERBOSE, COSTS OFF) EXECUTE b('which telescope tracks the comet', 10)"),
+	qr/Query: SELECT .*'which telescope tracks the comet'::public\.bm25query.*Index Scan using chunks_bm25_\d+/s,
+	'bm25 prepared statement: the shards get the question as a constant and use their index');
+SKIP:
+{
+	skip('DBD::Pg is not installed', 1) unless eval { require DBI; require DBD::Pg; 1 };
+	my $dbh = DBI->connect('dbi:Pg:dbname=postgres;host=' . $coord->host . ';port=' . $coord->port,
+		'', '', { RaiseError => 1, PrintError => 0, AutoCommit => 1 });
+	my $sql = q{SELECT string_agg(id || '/' || round((-d)::numeric, 6), ',' ORDER BY d, id)
+		FROM (SELECT id, chunk <@> %1$s AS d FROM chunks WHERE doc_id > %2$s ORDER BY chunk <@> %1$s LIMIT %3$s) t WHERE d < 0};
+	my $sth = $dbh->prepare(sprintf($sql, '$1', '$2', '$3'));   # $1 twice: DBD::Pg's numbered placeholders
+	my (@got, @want, $err);
+	for my $i (0 .. $#questions)
+	{
+		my $q = $questions[$i];
+		my $r = eval { $dbh->selectrow_array($sth, undef, $q, 100, 10) };
+		$err ||= $@;
+		push @got, ($i + 1) . ':' . ($r // '');
+		push @want, ($i + 1) . ':' . $dbh->selectrow_array(sprintf($sql, $dbh->quote($q), 100, 10));
+	}
+	ok(same_top(join(';', @got), join(';', @want)), 'bm25 with bind parameters of unknown type: the literal queries\' answers')
+	  or diag($err // '', "\nbound: @got\nliteral: @want");
+	$dbh->disconnect;
+}
+
+# A shard moved to the other worker takes its bm25 index along
+my ($mshard) = q1(qq{SELECT min(shardid) FROM pg_dist_shard_placement JOIN pg_dist_shard USING (shardid)
+	WHERE logicalrelid = 'chunks'::regclass AND nodeport = $wport1});
+q1("SELECT citus_move_shard_placement($mshard, '127.0.0.1', $wport1, '127.0.0.1', $wport2, shard_transfer_mode => 'block_writes')");
+is(q1($shard_bm25), '1:true,1:true,1:true,1:true', 'bm25: a moved shard has its index, valid');
+ok(same_top(per_q(sprintf($bm25, 'chunks', '')), $bm25_all), 'bm25: the same answer after the move');
+
 $_->stop for @all;
 done_testing();
