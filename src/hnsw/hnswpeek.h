@@ -28,8 +28,9 @@
  * run both ways (test/run_all.sh).
  *
  * Only hnswscan.c includes this header: the functions are inline, as they
- * run once per visited element.  Code for another PostgreSQL version goes
- * behind PG_VERSION_NUM here (BufferDesc's tag layout changed in 16).
+ * run once per visited element.  The buffer tag test is pgcompat.h's
+ * (BufferDesc's tag layout changed in 16); the rest of the buffer header
+ * read here (state bits, the atomic state word) is the same in 15 and 16.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,6 +44,7 @@
 #include "utils/rel.h"
 
 #include "hnsw/hnsw.h"
+#include "pgcompat.h"
 
 /* Line pointers that can exist on a page */
 #define HNSW_MAX_ITEMS	((BLCKSZ - SizeOfPageHeaderData) / sizeof(ItemIdData))
@@ -110,10 +112,7 @@ HnswHeaderHolds(volatile BufferDesc *desc, Relation index, BlockNumber blk)
 		(BM_VALID | BM_TAG_VALID))
 		return false;
 	pg_read_barrier();
-	return desc->tag.blockNum == blk && desc->tag.forkNum == MAIN_FORKNUM &&
-		desc->tag.rnode.relNode == index->rd_node.relNode &&
-		desc->tag.rnode.dbNode == index->rd_node.dbNode &&
-		desc->tag.rnode.spcNode == index->rd_node.spcNode;
+	return SemvecBufferTagIs(desc->tag, index, MAIN_FORKNUM, blk);
 }
 
 /* What a visit read without a pin */

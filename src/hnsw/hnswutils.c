@@ -16,6 +16,7 @@
 #include "utils/rel.h"
 
 #include "hnsw/hnsw.h"
+#include "pgcompat.h"
 
 /* Start an empty hash set sized for about expected keys */
 void
@@ -173,7 +174,7 @@ HnswReadBuffer(Relation index, BlockNumber blkno)
 	if (rc == NULL)
 		return ReadBuffer(index, blkno);
 	if (blkno < rc->nrecent && BufferIsValid(rc->recent[blkno]) &&
-		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, rc->recent[blkno]))
+		ReadRecentBuffer(SemvecRelLocator(index), MAIN_FORKNUM, blkno, rc->recent[blkno]))
 		return rc->recent[blkno];
 	buf = ReadBuffer(index, blkno);
 	if (blkno >= rc->nrecent)

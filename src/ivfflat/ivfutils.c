@@ -20,6 +20,7 @@
 #include "utils/regproc.h"
 
 #include "ivfflat/ivfflat.h"
+#include "pgcompat.h"
 
 /* The C functions behind the distance support functions of the opclasses */
 extern Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
@@ -112,7 +113,7 @@ IvfflatReadBuffer(Relation index, BlockNumber blkno)
 	if (rc == NULL)
 		return ReadBuffer(index, blkno);
 	if (blkno < rc->nrecent && BufferIsValid(rc->recent[blkno]) &&
-		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, rc->recent[blkno]))
+		ReadRecentBuffer(SemvecRelLocator(index), MAIN_FORKNUM, blkno, rc->recent[blkno]))
 		return rc->recent[blkno];
 	buf = ReadBuffer(index, blkno);
 	if (blkno >= rc->nrecent)

@@ -29,6 +29,7 @@
 #include "utils/numeric.h"
 
 #include "encoder/format/json.h"
+#include "pgcompat.h"
 
 /* Top-level keys longer than this are compared by prefix */
 #define ENC_JSON_MAX_KEY 1024
@@ -45,13 +46,6 @@ typedef struct BuildState
 	char	   *dup;			/* first duplicate top-level key */
 } BuildState;
 
-#if PG_VERSION_NUM >= 160000
-#define SEM_RETURN return JSON_SUCCESS
-typedef JsonParseErrorType SemResult;
-#else
-#define SEM_RETURN return
-typedef void SemResult;
-#endif
 
 /* Push a token; a finished top-level container becomes the result */
 static void
@@ -64,45 +58,45 @@ Push(BuildState *s, JsonbIteratorToken tok, JsonbValue *v)
 }
 
 /* Entering an object */
-static SemResult
+static SemvecJsonSemResult
 BuildObjectStart(void *state)
 {
 	BuildState *s = (BuildState *) state;
 
 	s->depth++;
 	Push(s, WJB_BEGIN_OBJECT, NULL);
-	SEM_RETURN;
+	SEMVEC_JSON_SEM_RETURN;
 }
 
 /* Leaving an object */
-static SemResult
+static SemvecJsonSemResult
 BuildObjectEnd(void *state)
 {
 	BuildState *s = (BuildState *) state;
 
 	s->depth--;
 	Push(s, WJB_END_OBJECT, NULL);
-	SEM_RETURN;
+	SEMVEC_JSON_SEM_RETURN;
 }
 
 /* Entering an array */
-static SemResult
+static SemvecJsonSemResult
 BuildArrayStart(void *state)
 {
 	Push((BuildState *) state, WJB_BEGIN_ARRAY, NULL);
-	SEM_RETURN;
+	SEMVEC_JSON_SEM_RETURN;
 }
 
 /* Leaving an array */
-static SemResult
+static SemvecJsonSemResult
 BuildArrayEnd(void *state)
 {
 	Push((BuildState *) state, WJB_END_ARRAY, NULL);
-	SEM_RETURN;
+	SEMVEC_JSON_SEM_RETURN;
 }
 
 /* A key; top-level keys are also checked for repeats */
-static SemResult
+static SemvecJsonSemResult
 BuildFieldStart(void *state, char *fname, bool isnull)
 {
 	BuildState *s = (BuildState *) state;
@@ -123,11 +117,11 @@ BuildFieldStart(void *state, char *fname, bool isnull)
 	v.val.string.val = fname;
 	v.val.string.len = strlen(fname);
 	Push(s, WJB_KEY, &v);
-	SEM_RETURN;
+	SEMVEC_JSON_SEM_RETURN;
 }
 
 /* A scalar: string, number, true, false or null */
-static SemResult
+static SemvecJsonSemResult
 BuildScalar(void *state, char *token, JsonTokenType type)
 {
 	BuildState *s = (BuildState *) state;
@@ -172,7 +166,7 @@ BuildScalar(void *state, char *token, JsonTokenType type)
 		Push(s, WJB_ELEM, &v);
 	else
 		Push(s, WJB_VALUE, &v);
-	SEM_RETURN;
+	SEMVEC_JSON_SEM_RETURN;
 }
 
 /* Value of 4 hex digits at p, or -1 */
