@@ -653,6 +653,25 @@ SKIP:
 	$dbh->disconnect;
 }
 
+# hybrid_search() with the bm25 index: by default its text side is the bm25
+# index, so on the distributed table it fuses the shards' own BM25 rankings
+# (each row's text score is the score its shard gives it); with a tsvector
+# ranking (ranking => 'idf', statistics counted over all shards) it gives the
+# single-node answer, bm25 index or not
+my $hsets = 'SET LOCAL enable_seqscan = off; SET LOCAL hnsw.ef_search = 1000';
+is(per_q(sprintf($hybrid, 'chunks', q{, ranking => 'idf'}), $hsets),
+	per_q(sprintf($hybrid, 'chunks_local', q{, ranking => 'idf'}), $hsets),
+	'hybrid_search(ranking => idf) with a bm25 index on the shards: the single-node answer');
+is(per_q(q{SELECT count(*) || ' ' || bool_and(abs(h.text_score + (c.chunk <@> __Q__)) < 1e-6)
+		FROM hybrid_search('chunks', __Q__, k => 10, pool => 40) h JOIN chunks c ON c.id = h.id
+		WHERE h.text_score IS NOT NULL}, $hsets),
+	join(';', map { "$_:" . q1(sprintf(q{SELECT count(*) || ' true' FROM hybrid_search('chunks', '%s', k => 10, pool => 40)
+		WHERE text_score IS NOT NULL}, $questions[$_ - 1])) } 1 .. @questions),
+	'hybrid_search through the shards\' bm25 indexes: every text score is the row\'s score on its shard');
+my $hb = q{SELECT string_agg(id || '/0', ',') FROM hybrid_search('%s', __Q__, k => 10, pool => 40)};
+note sprintf('hybrid_search top-10 through the bm25 indexes against one node\'s: overlap %.3f',
+	recall(per_q(sprintf($hb, 'chunks'), $hsets), per_q(sprintf($hb, 'chunks_local'), $hsets)));
+
 # A shard moved to the other worker takes its bm25 index along
 my ($mshard) = q1(qq{SELECT min(shardid) FROM pg_dist_shard_placement JOIN pg_dist_shard USING (shardid)
 	WHERE logicalrelid = 'chunks'::regclass AND nodeport = $wport1});
