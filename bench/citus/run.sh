@@ -181,6 +181,13 @@ load_vectors() {
 full=
 if [ -n "$vectors" ] && [ -s "$vectors" ]; then
 	load_vectors C <"$vectors"
+	# the file must hold what this build's embed() gives: re-embed a sample
+	drift=$(C -At -c "SELECT max(emb <=> embed(chunk)) FROM (SELECT emb, chunk FROM chunks WHERE doc_id % 53 = 0 LIMIT 300) s")
+	echo "vectors loaded from $vectors: largest cosine distance to this build's embed() on 300 sampled chunks: $drift"
+	if awk -v d="$drift" 'BEGIN { exit !(d > 0.00001) }'; then
+		echo "the vectors file is from another model or encoder build: delete it to embed the corpus again"
+		exit 1
+	fi
 else
 	t0=$(now)
 	C -c "CALL embed_table('chunks', quiet => true)"

@@ -188,6 +188,7 @@ my $plan = q1("EXPLAIN (COSTS OFF) $ingest_dist");
 like($plan, qr/Task Count: 4.*Insert on chunks_\d+.*ProjectSet.*Seq Scan on docs_\d+/s,
 	'INSERT ... SELECT chunk() is pushed down: each shard chunks and inserts its own documents');
 unlike($plan, qr/pull to coordinator|repartition/, 'no rows go through the coordinator');
+note "ingestion plan (docs/scale-out.md):\n$plan";
 q1($ingest_dist);
 q1($ingest_local);
 my $nchunks = q1('SELECT count(*) FROM chunks');
@@ -345,6 +346,7 @@ $explain = q1($in_txn->('SET LOCAL enable_seqscan = off', q{EXPLAIN (VERBOSE, CO
 	SELECT id FROM chunks ORDER BY emb <=> embed('which telescope tracks the comet') LIMIT 5}));
 like($explain, qr/Task Count: 4.*->  Limit.*->  Index Scan using chunks_emb_\d+ on public\.chunks_\d+ chunks.*Order By: \(chunks\.emb <=> '\[/s,
 	'each shard answers through its hnsw index');
+note "hnsw plan (docs/scale-out.md):\n$explain";
 
 # Approximate search: recall@10 against the exact answer, distributed vs one node
 sub recall
@@ -571,8 +573,7 @@ $explain = q1(q{EXPLAIN (VERBOSE, COSTS OFF)
 	SELECT id FROM chunks ORDER BY chunk <@> 'which telescope tracks the comet' LIMIT 5});
 like($explain, qr/Limit.*->  Sort.*Custom Scan \(Citus Adaptive\).*Task Count: 4.*Query: SELECT .* ORDER BY \(chunk OPERATOR\(public\.<\@>\) 'which telescope tracks the comet'::public\.bm25query\) LIMIT '5'::bigint.*->  Limit.*->  Index Scan using chunks_bm25_\d+ on public\.chunks_\d+ chunks/s,
 	'bm25: ORDER BY <@> LIMIT pushed to every shard, answered by the shard\'s index, merged on the coordinator');
-$explain =~ s/^\s+//mg;
-note "bm25 plan:\n$explain";
+note "bm25 plan (docs/scale-out.md):\n$explain";
 
 # "id/score,..." lists: the same scores in order, and the same ids above
 # the last score (rows tied at the cut may differ)
