@@ -216,7 +216,11 @@ DistanceFromDot(KmeansState * st, float xn2, float cn2, float dot, const char *x
 {
 	float		d2 = xn2 + cn2 - 2 * dot;
 
-	if (d2 <= 1e-4f * (xn2 + cn2))
+	/*
+	 * Also when the products overflowed (rows with elements near the float
+	 * limit): the kernel then gives infinity, never NaN
+	 */
+	if (!(d2 > 1e-4f * (xn2 + cn2)) || isinf(d2))
 		return RowDistance(st->km, x, c);
 	return sqrtf(d2);
 }
@@ -271,7 +275,7 @@ SeedCenters(KmeansState * st, pg_prng_state *prng)
 				{
 					float		d = RowDistance(km, KmRow(km, km->samples, i), c);
 
-					if (d < st->upper[i])
+					if (a < 0 || d < st->upper[i])
 					{
 						st->upper[i] = d;
 						st->assign[i] = chosen;
@@ -293,7 +297,11 @@ SeedCenters(KmeansState * st, pg_prng_state *prng)
 				float		d = DistanceFromDot(st, st->rown2[i], cn2, st->dots[i],
 												KmRow(km, km->samples, i), c);
 
-				if (d < st->upper[i])
+				/*
+				 * The first centre takes every row, even one whose distance
+				 * overflowed to infinity
+				 */
+				if (st->assign[i] < 0 || d < st->upper[i])
 				{
 					st->upper[i] = d;
 					st->assign[i] = chosen;

@@ -82,6 +82,26 @@ RESET ALL;
 \set VERBOSITY default
 DROP TABLE t;
 
+-- Elements near the float limit: squared norms, products and distances
+-- overflow to infinity in k-means (this build used to crash); every row is
+-- still indexed in a list and found
+CREATE TABLE huge (id int, v vector(4));
+INSERT INTO huge SELECT i, ARRAY[3e38 * ((i % 7) - 3) / 3.0, -3e38 * ((i % 5) - 2) / 2.0,
+	i / 1000.0, i % 11]::vector FROM generate_series(1, 2000) i;
+CREATE INDEX huge_l2 ON huge USING ivfflat (v vector_l2_ops) WITH (lists = 20);
+SELECT ivfflat_check('huge_l2');
+SET enable_seqscan = off;
+SET ivfflat.probes = 20;
+SELECT count(*) FROM (SELECT id FROM huge ORDER BY v <-> '[3e38,0,0,0]') s;
+SELECT id FROM huge ORDER BY v <-> '[3e38,-3e38,0.7,6]' LIMIT 1;
+DROP INDEX huge_l2;
+CREATE INDEX huge_cos ON huge USING ivfflat (v vector_cosine_ops) WITH (lists = 20);
+SELECT ivfflat_check('huge_cos');
+SELECT count(*) FROM (SELECT id FROM huge ORDER BY v <=> '[3e38,3e38,0,0]') s;
+RESET ivfflat.probes;
+RESET enable_seqscan;
+DROP TABLE huge;
+
 -- Columns need declared dimensions, at most 2000 of them
 CREATE TABLE nodim (v vector);
 CREATE INDEX ON nodim USING ivfflat (v);
