@@ -495,6 +495,9 @@ extern bool bm25insert(Relation index, Datum *values, bool *isnull, ItemPointer 
 extern void Bm25AppendPending(Relation index, ItemPointer tid, const Bm25Terms * dt);
 
 /* bm25scan.c */
+/* One row's score for the <@> operator outside an index scan (bm25query.c) */
+extern bool Bm25ScanScoreFor(Oid index, const char *query, int len, uint64 textHash,
+							 double *score, Bm25Stats * *stats);
 extern IndexScanDesc bm25beginscan(Relation index, int nkeys, int norderbys);
 extern void bm25rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
 extern bool bm25gettuple(IndexScanDesc scan, ScanDirection dir);

@@ -22,7 +22,5 @@ typedef struct Bm25QueryData
 #define BM25QUERY_HDRSZ		offsetof(Bm25QueryData, query)
 
 extern void Bm25QueryText(Datum d, char **query, int *len);
-extern bool Bm25ScanScoreFor(Oid index, const char *query, int len, uint64 textHash,
-							 double *score, Bm25Stats * *stats);
 
 #endif							/* SEMVEC_BM25QUERY_H */

@@ -82,7 +82,7 @@
 /* Reloption and GUC limits (pgvector's values) */
 #define HNSW_DEFAULT_M				16
 #define HNSW_MIN_M					2
-#define HNSW_MAX_M					100
+/* HNSW_MAX_M (100) is in hnswsearch.h: the core sizes its buffers by it */
 #define HNSW_DEFAULT_EF_CONSTRUCTION	64
 #define HNSW_MIN_EF_CONSTRUCTION	4
 #define HNSW_MAX_EF_CONSTRUCTION	1000

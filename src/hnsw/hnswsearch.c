@@ -10,7 +10,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
-#include "hnsw/hnsw.h"
+#include "hnsw/hnswsearch.h"
 
 /* Start an empty min-heap with room for cap items */
 void

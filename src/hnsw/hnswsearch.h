@@ -25,6 +25,13 @@
 #include "hnsw/hnswtype.h"
 
 /*
+ * Largest m (pgvector's limit; a reloption bound in hnsw.c): an element has
+ * at most 2 * HNSW_MAX_M neighbours, at level 0, which sizes the core's
+ * per-expansion buffers
+ */
+#define HNSW_MAX_M					100
+
+/*
  * An element as the core knows it: a key the access layer hands out (an
  * index into its own arrays; 32 bits keep the heaps of long iterative
  * scans small)
