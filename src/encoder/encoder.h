@@ -17,7 +17,13 @@
  *							 semvec_models, semvec_reload_models()
  *	 embed_batch.c           embed many texts: tokenize, sort by length,
  *							 pad, run the forward pass in batches
+ *	 score_batch.c           rerank(): (query, document) pairs through a
+ *							 cross-encoder, batched the same way
+ *	 adapter/sql.c           train_adapter(), adapt()
+ *	 adapter/train.c         contrastive (InfoNCE) training, OpenBLAS
  *	 model/cache.c           this backend's loaded models by name
+ *	 adapter/model.c         a trained adapter as the model "base+name"
+ *	 adapter/catalog.c       adapters stored in the table semvec_adapters
  *	 model/search_path.c     where a model name's folder is (the name
  *							 "default" is always the installed folder)
  *	 model/load.c            build an EncModel from a folder
@@ -26,7 +32,10 @@
  *	 model/st_config.c       sentence-transformers files: pooling,
  *							 normalisation, max_seq_length
  *	 arch/use_lite.c         USE-lite forward pass (docs/use-lite.md)
- *	 arch/bert.c             BertModel forward pass + pooling
+ *	 arch/bert.c             BertModel forward pass + pooling, and the
+ *							 classifier head of BERT cross-encoders
+ *	 arch/static.c           static word vectors (Model2Vec layout):
+ *							 one vector per token, averaged
  *	   (arch/arch.h          the architecture interface, EncArchOps)
  *	 model/model.c           EncModel and the accessors an architecture
  *							 binds tensors, linear layers and config with
