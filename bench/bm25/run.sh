@@ -2,7 +2,7 @@
 # bench/bm25: the bm25 index and hybrid_search() through SQL, each figure
 # next to a baseline measured in the same run, on BEIR SciFact.
 #
-#   PGBIN=... bench/bm25/run.sh [--skip-1m] [--skip-hybrid] [--slow-queries N] [--keep]
+#   PGBIN=... bench/bm25/run.sh [--skip-1m] [--skip-hybrid] [--skip-x40] [--slow-queries N] [--keep]
 #
 # Needs semvec installed for $PGBIN (default: pg_config --bindir; a private
 # copy from tools/devinstall.sh works) and BEIR SciFact in ../shared/data/scifact
@@ -25,6 +25,8 @@
 #   5. hybrid (--skip-hybrid): nDCG@10 of text only, vector only, the default
 #      fusion and RRF 1:1 on the test queries (reported once); end-to-end
 #      hybrid_search() latency over the x40 table (embed + hnsw + bm25 + fusion)
+#   --skip-x40 skips stages 2-4 and the latency part of 5 (quality only: a few
+#   minutes instead of an hour on a loaded 2-core machine)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tools/pgenv.sh
@@ -33,15 +35,17 @@ data=${SCIFACT_DIR:-$here/../shared/data/scifact}
 cache=${SEMVEC_CACHE_DIR:-/tmp/semvec-cache}
 skip1m=0
 skiphybrid=0
+skipx40=0
 slowq=30
 keep=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--skip-1m) skip1m=1 ;;
 		--skip-hybrid) skiphybrid=1 ;;
+		--skip-x40) skipx40=1; skip1m=1 ;;
 		--slow-queries) slowq=$2; shift ;;
 		--keep) keep=1 ;;
-		*) echo "usage: $0 [--skip-1m] [--skip-hybrid] [--slow-queries N] [--keep]" >&2; exit 2 ;;
+		*) echo "usage: $0 [--skip-1m] [--skip-hybrid] [--skip-x40] [--slow-queries N] [--keep]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -148,6 +152,7 @@ FROM exhaustive e JOIN runs r USING (qid) WHERE r.what LIKE 'bm25%' \gset
 SQL
 
 # ---------------------------------------------------------------- 2. x40
+if [ "$skipx40" = 0 ]; then
 echo
 echo "2. SciFact x40: builds and top-10 latency"
 psql <<'SQL'
@@ -293,6 +298,7 @@ SELECT format('bm25 after the inserts: %s segments, %s pending documents, bm25_c
 DROP TABLE ins_bm25, ins_gin, ins_none;
 SQL
 load
+fi
 
 # ---------------------------------------------------------------- 4. 1M rows
 if [ "$skip1m" = 0 ]; then
@@ -372,7 +378,9 @@ SELECT 'default fusion - ' || b.mode AS "difference",
        count(*) FILTER (WHERE a.ndcg > s.ndcg) AS "better", count(*) FILTER (WHERE a.ndcg < s.ndcg) AS "worse"
 FROM best b, hres a JOIN hres s USING (qid)
 WHERE a.mode = 'hybrid, default fusion (auto)' AND s.mode = b.mode GROUP BY b.mode;
-
+SQL
+	if [ "$skipx40" = 0 ]; then
+	psql <<'SQL'
 -- the x40 table gets the embeddings of its originals and an hnsw index
 ALTER TABLE big ADD COLUMN emb vector(512);
 UPDATE big b SET emb = d.emb FROM docs d WHERE d.id = b.id % 100000000;
@@ -411,7 +419,8 @@ SELECT what, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) 
        round(percentile_cont(0.9) WITHIN GROUP (ORDER BY ms)::numeric, 2) AS "p90 ms"
 FROM lat GROUP BY what ORDER BY what DESC;
 SQL
-	c_hyb=$(cpu_ms "SELECT count(*) FROM (SELECT ARRAY(SELECT h.id FROM hybrid_search('big', q.q, k => 10, text_col => 'doc') h) a FROM (SELECT * FROM queries ORDER BY id LIMIT 100) q) s WHERE a IS NOT NULL")
-	echo "CPU time of the backend: $(awk -v c="$c_hyb" 'BEGIN { printf "%.2f", c / 100 }') ms per hybrid_search() (100 queries)"
+	fi
+	[ "$skipx40" = 1 ] || c_hyb=$(cpu_ms "SELECT count(*) FROM (SELECT ARRAY(SELECT h.id FROM hybrid_search('big', q.q, k => 10, text_col => 'doc') h) a FROM (SELECT * FROM queries ORDER BY id LIMIT 100) q) s WHERE a IS NOT NULL")
+	[ "$skipx40" = 1 ] || echo "CPU time of the backend: $(awk -v c="$c_hyb" 'BEGIN { printf "%.2f", c / 100 }') ms per hybrid_search() (100 queries)"
 	load
 fi
