@@ -192,7 +192,7 @@ for ef in [int(x) for x in a.ef.split(",")]:
     if ef == 40:
         given = {side: pct(res[side][0], 50) for side in (S, C)}
     for side in (S, C):
-        lat, r = res[side]
+        lat, r = res[side][:2]
         row("   ef_search %d, %s" % (ef, side.name), ms(pct(lat, 50)), ms(pct(lat, 95)),
             "%.0f" % (1 / statistics.mean(lat)), "%.3f" % recall(r, truth))
     row("   ef_search %d, Citus / one node (workers: %s)" % (ef, shown),
