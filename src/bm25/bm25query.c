@@ -450,6 +450,72 @@ ResolveRelation(Query *query, Node *expr, Oid *relid, Index *varno, int depth)
 	return NULL;
 }
 
+/*
+ * The index a query names itself: a bound constant, or to_bm25query(q,
+ * 'index') with a constant index (it is STABLE, so not folded yet).
+ * InvalidOid for an unbound query or one the planner bound
+ * (bm25query_bind).
+ */
+static Oid
+NamedIndex(Node *right)
+{
+	if (IsA(right, Const))
+	{
+		Const	   *c = (Const *) right;
+
+		if (c->constisnull)
+			return InvalidOid;
+		return ((Bm25QueryData *) DatumGetPointer(PG_DETOAST_DATUM(c->constvalue)))->index;
+	}
+	if (IsA(right, FuncExpr))
+	{
+		FuncExpr   *f = (FuncExpr *) right;
+		char	   *name = get_func_name(f->funcid);
+
+		if (name != NULL && strcmp(name, "to_bm25query") == 0 &&
+			list_length(f->args) == 2 && IsA(lsecond(f->args), Const) &&
+			!((Const *) lsecond(f->args))->constisnull)
+			return DatumGetObjectId(((Const *) lsecond(f->args))->constvalue);
+	}
+	return InvalidOid;
+}
+
+/*
+ * A query that names an index of another table than its left operand's,
+ * while that table has a bm25 index of its own on the operand, would score
+ * the rows with the other table's statistics and could not use the own
+ * index: raise an error rather than return those scores.  This is what a
+ * Citus shard sees when the query names the distributed table's index: on
+ * a worker that name is the index of Citus's empty shell table, not of the
+ * shard.  Naming an index for a column without one (a constant document,
+ * another table's text) stays allowed: that is what to_bm25query is for.
+ */
+static void
+CheckNamedIndex(Query *query, Node *left, Oid named)
+{
+	Oid			relid;
+	Index		varno = 0;
+	Oid			own;
+	Oid			namedRel;
+	Node	   *relexpr = ResolveRelation(query, left, &relid, &varno, 0);
+
+	if (relexpr == NULL)
+		return;
+	namedRel = IndexGetRelation(named, true);
+	if (namedRel == relid)
+		return;
+	own = FindIndexFor(relid, relexpr, varno);
+	if (!OidIsValid(own))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("bm25 query names index \"%s\", which is not an index of table \"%s\"",
+					get_rel_name(named), get_rel_name(relid)),
+			 errdetail("Table \"%s\" has its own bm25 index \"%s\" on the scored text; another table's statistics would give other scores.",
+					   get_rel_name(relid), get_rel_name(own)),
+			 errhint("Leave the index out (pass the query text), so that each table's own index scores it; on a Citus distributed table, each shard then uses its own.")));
+}
+
 PG_FUNCTION_INFO_V1(bm25_query_support);
 Datum
 bm25_query_support(PG_FUNCTION_ARGS)
@@ -466,6 +532,7 @@ bm25_query_support(PG_FUNCTION_ARGS)
 	Node	   *bound;
 	char	   *nsp;
 	Oid			queryType;
+	Oid			named;
 
 	if (!IsA(rawreq, SupportRequestSimplify))
 		PG_RETURN_POINTER(NULL);
@@ -478,11 +545,15 @@ bm25_query_support(PG_FUNCTION_ARGS)
 	queryType = exprType(right);
 
 	/* already bound? */
+	named = NamedIndex(right);
+	if (OidIsValid(named))
+	{
+		CheckNamedIndex(req->root->parse, left, named);
+		PG_RETURN_POINTER(NULL);
+	}
 	if (IsA(right, Const))
 	{
-		Const	   *c = (Const *) right;
-
-		if (c->constisnull || OidIsValid(((Bm25QueryData *) DatumGetPointer(PG_DETOAST_DATUM(c->constvalue)))->index))
+		if (((Const *) right)->constisnull)
 			PG_RETURN_POINTER(NULL);
 	}
 	else if (IsA(right, FuncExpr) && get_func_name(((FuncExpr *) right)->funcid) != NULL &&

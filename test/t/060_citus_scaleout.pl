@@ -654,6 +654,17 @@ SKIP:
 	$dbh->disconnect;
 }
 
+# Naming the distributed table's index (to_bm25query(q, 'chunks_bm25')) would
+# reach the shards as that name, which on a worker is the index of Citus's
+# empty shell table: a clear error from the shards, never other scores
+{
+	my ($rc, $out, $err) = $coord->psql('postgres',
+		q{SELECT id FROM chunks ORDER BY chunk <@> to_bm25query('which telescope tracks the comet', 'chunks_bm25') LIMIT 5});
+	isnt($rc, 0, 'bm25 query naming the distributed table\'s index: an error, not an answer');
+	like($err, qr/bm25 query names index "chunks_bm25", which is not an index of table "chunks_\d+"/,
+		'bm25 query naming the distributed table\'s index: the shard says which index and table');
+}
+
 # hybrid_search() with the bm25 index: by default its text side is the bm25
 # index, so on the distributed table it fuses the shards' own BM25 rankings
 # (each row's text score is the score its shard gives it); with a tsvector
