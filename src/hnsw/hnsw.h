@@ -256,6 +256,17 @@ HnswKeyTid(uint64 key, ItemPointer tid)
 }
 
 /* ---- open-addressing hash set of uint64 keys, with a payload slot ---- */
+
+/* Mix a key into a well-spread hash (HnswKeySet's, and the scan's packed map's) */
+static inline uint32
+HnswKeyHash(uint64 key)
+{
+	key ^= key >> 33;
+	key *= UINT64CONST(0xff51afd7ed558ccd);
+	key ^= key >> 33;
+	return (uint32) key;
+}
+
 typedef struct HnswKeyEntry
 {
 	uint64		key;			/* 0 = empty, so keys are stored + 1 */

@@ -40,16 +40,6 @@ HnswKeySetClear(HnswKeySet * s)
 	s->count = 0;
 }
 
-/* Mix a key into a well-spread hash */
-static inline uint32
-HnswKeyHash(uint64 key)
-{
-	key ^= key >> 33;
-	key *= UINT64CONST(0xff51afd7ed558ccd);
-	key ^= key >> 33;
-	return (uint32) key;
-}
-
 /* Double the table and rehash */
 static void
 HnswKeySetGrow(HnswKeySet * s)
