@@ -11,7 +11,7 @@ MODULE_big = semvec
 # One folder per subsystem under src/ (docs/architecture.md), which may
 # have one level of sub-folders (src/encoder/{model,arch,...}); sources
 # include each other's headers as "subsystem/[folder/]file.h", relative to src/.
-SUBSYSTEMS = simd vector hnsw ivfflat bm25 encoder rag
+SUBSYSTEMS = simd vector amcommon hnsw ivfflat bm25 encoder rag
 OBJS = src/semvec.o $(patsubst %.c,%.o,$(sort $(foreach d,$(SUBSYSTEMS),$(wildcard src/$(d)/*.c src/$(d)/*/*.c))))
 PG_CPPFLAGS += -I$(srcdir)/src
 # Installed for other extensions that read vectors (as pgvector installs its

@@ -11,7 +11,7 @@ CFLAGS="-O2 -Wall -Wextra -Werror -fwrapv -ftree-vectorize -fno-math-errno"
 
 # No include cycles across src/, one header per file (the access methods keep
 # pgvector's one AM header: --am)
-/usr/bin/python3 tools/include_cycles.py src/simd src/vector src/encoder src/rag \
+/usr/bin/python3 tools/include_cycles.py src/simd src/vector src/amcommon src/encoder src/rag \
 	--am src/hnsw --am src/ivfflat --am src/bm25
 
 $CC $CFLAGS -Isrc -o "$out/distance_test" test/unit/distance_test.c \

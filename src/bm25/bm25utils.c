@@ -20,6 +20,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "amcommon/ambuffer.h"
 #include "bm25/bm25.h"
 
 /* Initialise a page of the given type and owner */
@@ -99,7 +100,6 @@ Buffer
 Bm25NewBuffer(Relation index, bool building)
 {
 	Buffer		buf;
-	bool		needLock;
 
 	for (;;)
 	{
@@ -119,14 +119,7 @@ Bm25NewBuffer(Relation index, bool building)
 		ReleaseBuffer(buf);
 	}
 
-	needLock = !RELATION_IS_LOCAL(index);
-	if (needLock)
-		LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBuffer(index, P_NEW);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	if (needLock)
-		UnlockRelationForExtension(index, ExclusiveLock);
-	return buf;
+	return AmExtendIndex(index, MAIN_FORKNUM);
 }
 
 /*

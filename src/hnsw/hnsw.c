@@ -148,9 +148,7 @@ HnswGetIndexInfo(Relation index, HnswIndexInfo * info)
 		if (RelationGetNumberOfBlocks(index) > 0)
 			tmp.m = HnswReadMeta(index).m;
 
-		index->rd_amcache = MemoryContextAllocZero(index->rd_indexcxt,
-												   offsetof(HnswRelCache, recent));
-		memcpy(index->rd_amcache, &tmp, sizeof(HnswIndexInfo));
+		AmCacheCreate(index, &tmp, sizeof(tmp), offsetof(HnswRelCache, hints));
 	}
 	memcpy(info, index->rd_amcache, sizeof(HnswIndexInfo));
 }

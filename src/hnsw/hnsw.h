@@ -76,6 +76,7 @@
 #include "storage/shm_toc.h"
 #include "utils/relcache.h"
 
+#include "amcommon/ambuffer.h"
 #include "hnsw/hnswsearch.h"
 #include "hnsw/hnswtype.h"
 
@@ -318,9 +319,15 @@ typedef struct HnswIndexInfo
 typedef struct HnswRelCache
 {
 	HnswIndexInfo info;
-	BlockNumber nrecent;
-	Buffer		recent[FLEXIBLE_ARRAY_MEMBER];
+	AmBufferHints hints;		/* last: grows in place (amcommon/ambuffer.h) */
 }			HnswRelCache;
+
+/* Pin a block of the main fork through the hint table */
+static inline Buffer
+HnswReadBuffer(Relation index, BlockNumber blkno)
+{
+	return AmReadBufferHinted(index, offsetof(HnswRelCache, hints), blkno);
+}
 
 /* ---- an element read from disk (insert and vacuum) ---- */
 typedef struct HnswNode
@@ -347,8 +354,6 @@ extern void HnswGetIndexInfo(Relation index, HnswIndexInfo * info);
 extern int	HnswMaxLevelFor(int m);
 
 /* hnswutils.c */
-extern Buffer HnswNewBuffer(Relation index, ForkNumber forkNum);
-extern Buffer HnswReadBuffer(Relation index, BlockNumber blkno);
 extern void HnswInitPage(Page page);
 extern void HnswInitMetaPage(Page page, int m, int efConstruction, int dim);
 extern HnswMetaPageData HnswReadMeta(Relation index);

@@ -188,7 +188,7 @@ WritePlanned(Relation index, Buffer *buf, ItemPointer tid, char *tup, Size sz)
 			MarkBufferDirty(*buf);
 			UnlockReleaseBuffer(*buf);
 		}
-		*buf = HnswNewBuffer(index, MAIN_FORKNUM);
+		*buf = AmExtendIndex(index, MAIN_FORKNUM);
 		if (BufferGetBlockNumber(*buf) != ItemPointerGetBlockNumber(tid))
 			elog(ERROR, "hnsw build expected block %u, got %u",
 				 ItemPointerGetBlockNumber(tid), BufferGetBlockNumber(*buf));
@@ -740,7 +740,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 				 errmsg("ef_construction must be greater than or equal to 2 * m")));
 
 	/* The metapage is block 0 */
-	metabuf = HnswNewBuffer(index, MAIN_FORKNUM);
+	metabuf = AmExtendIndex(index, MAIN_FORKNUM);
 	if (BufferGetBlockNumber(metabuf) != HNSW_METAPAGE_BLKNO)
 		elog(ERROR, "hnsw metapage is not block 0");
 	HnswInitMetaPage(BufferGetPage(metabuf), bs.info.m, bs.info.efConstruction,

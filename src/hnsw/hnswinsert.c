@@ -555,10 +555,10 @@ WriteElement(Relation index, NewElement * ne, bool building, ItemPointer newtid)
 	}
 	if (!BufferIsValid(buf))
 	{
-		buf = HnswNewBuffer(index, MAIN_FORKNUM);
+		buf = AmExtendIndex(index, MAIN_FORKNUM);
 		isNew = true;
 		if (both > HNSW_PAGE_ROOM + sizeof(ItemIdData))
-			nbuf = HnswNewBuffer(index, MAIN_FORKNUM);
+			nbuf = AmExtendIndex(index, MAIN_FORKNUM);
 	}
 
 	HnswWriteStart(&pw, index, building);

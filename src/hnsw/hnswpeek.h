@@ -55,10 +55,10 @@ HnswHintFor(HnswRelCache *rc, ItemPointer tid)
 {
 	BlockNumber blk = ItemPointerGetBlockNumber(tid);
 
-	if (rc == NULL || blk >= rc->nrecent || rc->recent[blk] <= 0 ||
+	if (rc == NULL || blk >= rc->hints.nrecent || rc->hints.recent[blk] <= 0 ||
 		ItemPointerGetOffsetNumber(tid) > HNSW_MAX_ITEMS)
 		return InvalidBuffer;
-	return rc->recent[blk];
+	return rc->hints.recent[blk];
 }
 
 /*

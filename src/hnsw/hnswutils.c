@@ -136,51 +136,6 @@ HnswKeySetContains(HnswKeySet * s, uint64 key)
 	return HnswKeyMapGet(s, key) >= 0;
 }
 
-/* Extend the relation by one locked, initialised page */
-Buffer
-HnswNewBuffer(Relation index, ForkNumber forkNum)
-{
-	Buffer		buf;
-
-	LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBufferExtended(index, forkNum, P_NEW, RBM_NORMAL, NULL);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	UnlockRelationForExtension(index, ExclusiveLock);
-	return buf;
-}
-
-/*
- * Pin a block of the main fork.  The buffer that held it last time is
- * remembered per backend, and ReadRecentBuffer re-pins it without a
- * buffer-mapping lookup when it still holds the block: searches touch
- * thousands of random blocks, and that lookup was a large share of a scan.
- */
-Buffer
-HnswReadBuffer(Relation index, BlockNumber blkno)
-{
-	HnswRelCache *rc = (HnswRelCache *) index->rd_amcache;
-	Buffer		buf;
-
-	if (rc == NULL)
-		return ReadBuffer(index, blkno);
-	if (blkno < rc->nrecent && BufferIsValid(rc->recent[blkno]) &&
-		ReadRecentBuffer(SemvecRelLocator(index), MAIN_FORKNUM, blkno, rc->recent[blkno]))
-		return rc->recent[blkno];
-	buf = ReadBuffer(index, blkno);
-	if (blkno >= rc->nrecent)
-	{
-		/* One chunk, so a relcache flush frees the hints with the facts */
-		BlockNumber n = Max(Max(rc->nrecent * 2, blkno + 1), 1024);
-
-		rc = repalloc(rc, offsetof(HnswRelCache, recent) + sizeof(Buffer) * n);
-		memset(rc->recent + rc->nrecent, 0, sizeof(Buffer) * (n - rc->nrecent));
-		rc->nrecent = n;
-		index->rd_amcache = rc;
-	}
-	rc->recent[blkno] = buf;
-	return buf;
-}
-
 /* Initialise an empty data page */
 void
 HnswInitPage(Page page)

@@ -452,13 +452,13 @@ WriteMetaAndLists(IvfflatBuildState * bs)
 	IvfflatMetaPage meta;
 	uint32		listPages = 1;
 
-	metabuf = IvfflatNewBuffer(index, bs->forkNum);
+	metabuf = AmExtendIndex(index, bs->forkNum);
 	Assert(BufferGetBlockNumber(metabuf) == IVFFLAT_METAPAGE_BLKNO);
 	page = BufferGetPage(metabuf);
 	IvfflatInitPage(page, IVFFLAT_META_PAGE);
 
 	c->locs = palloc(sizeof(IvfflatListLoc) * c->lists);
-	buf = IvfflatNewBuffer(index, bs->forkNum);
+	buf = AmExtendIndex(index, bs->forkNum);
 	page = BufferGetPage(buf);
 	IvfflatInitPage(page, IVFFLAT_LIST_PAGE);
 	for (int i = 0; i < c->lists; i++)
@@ -467,7 +467,7 @@ WriteMetaAndLists(IvfflatBuildState * bs)
 
 		if (PageGetFreeSpace(page) < tupsize)
 		{
-			Buffer		next = IvfflatNewBuffer(index, bs->forkNum);
+			Buffer		next = AmExtendIndex(index, bs->forkNum);
 
 			IvfflatPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(next);
 			MarkBufferDirty(buf);
@@ -649,14 +649,14 @@ LoadSortedRows(IvfflatBuildState * bs)
 			if (next < 0 || next >= bs->lists)
 				elog(ERROR, "ivfflat build sorted a row into list %d of %d", next, bs->lists);
 			list = next;
-			buf = IvfflatNewBuffer(index, bs->forkNum);
+			buf = AmExtendIndex(index, bs->forkNum);
 			page = BufferGetPage(buf);
 			IvfflatInitPage(page, IVFFLAT_DATA_PAGE);
 			start = BufferGetBlockNumber(buf);
 		}
 		else if (PageGetFreeSpace(page) < tupsize)
 		{
-			Buffer		nextbuf = IvfflatNewBuffer(index, bs->forkNum);
+			Buffer		nextbuf = AmExtendIndex(index, bs->forkNum);
 
 			IvfflatPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(nextbuf);
 			MarkBufferDirty(buf);

@@ -59,6 +59,8 @@
 #include "storage/shm_toc.h"
 #include "utils/relcache.h"
 
+#include "amcommon/ambuffer.h"
+
 /* Reloption and GUC limits (pgvector's values) */
 #define IVFFLAT_DEFAULT_LISTS		100
 #define IVFFLAT_MIN_LISTS			1
@@ -214,9 +216,15 @@ typedef struct IvfflatIndexInfo
 typedef struct IvfflatRelCache
 {
 	IvfflatIndexInfo info;
-	BlockNumber nrecent;
-	Buffer		recent[FLEXIBLE_ARRAY_MEMBER];
+	AmBufferHints hints;		/* last: grows in place (amcommon/ambuffer.h) */
 }			IvfflatRelCache;
+
+/* Pin a block of the main fork through the hint table */
+static inline Buffer
+IvfflatReadBuffer(Relation index, BlockNumber blkno)
+{
+	return AmReadBufferHinted(index, offsetof(IvfflatRelCache, hints), blkno);
+}
 
 /*
  * The centres of an index in memory, in their stored form (values of the
@@ -272,8 +280,6 @@ extern const IvfflatTypeOps *IvfflatTypeOpsFor(Relation index);
 
 /* ivfutils.c */
 extern void IvfflatGetIndexInfo(Relation index, IvfflatIndexInfo * info);
-extern Buffer IvfflatNewBuffer(Relation index, ForkNumber forkNum);
-extern Buffer IvfflatReadBuffer(Relation index, BlockNumber blkno);
 extern void IvfflatInitPage(Page page, uint16 flags);
 extern IvfflatMetaPageData IvfflatReadMeta(Relation index);
 extern void *IvfflatPrepareValue(IvfflatIndexInfo * info, Datum value, bool forQuery);

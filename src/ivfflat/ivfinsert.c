@@ -110,7 +110,7 @@ StartList(Relation index, IvfflatListLoc loc, IvfflatTuple tup, Size size, Block
 		return false;
 	}
 
-	newbuf = IvfflatNewBuffer(index, MAIN_FORKNUM);
+	newbuf = AmExtendIndex(index, MAIN_FORKNUM);
 	newblkno = BufferGetBlockNumber(newbuf);
 	state = GenericXLogStart(index);
 	listpage = GenericXLogRegisterBuffer(state, listbuf, 0);
@@ -187,7 +187,7 @@ InsertIntoList(Relation index, ListChoice choice, IvfflatTuple tup, Size size)
 
 		/* The end of the chain: link a new page while this one is locked */
 		{
-			Buffer		newbuf = IvfflatNewBuffer(index, MAIN_FORKNUM);
+			Buffer		newbuf = AmExtendIndex(index, MAIN_FORKNUM);
 			GenericXLogState *state = GenericXLogStart(index);
 			Page		newpage;
 

@@ -77,57 +77,9 @@ IvfflatGetIndexInfo(Relation index, IvfflatIndexInfo * info)
 		tmp.kind = KindOfDistanceProc(index, tmp.ops, tmp.normalize);
 		tmp.lists = opts ? opts->lists : IVFFLAT_DEFAULT_LISTS;
 		tmp.typmodDim = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
-		index->rd_amcache = MemoryContextAllocZero(index->rd_indexcxt,
-												   offsetof(IvfflatRelCache, recent));
-		memcpy(index->rd_amcache, &tmp, sizeof(IvfflatIndexInfo));
+		AmCacheCreate(index, &tmp, sizeof(tmp), offsetof(IvfflatRelCache, hints));
 	}
 	memcpy(info, index->rd_amcache, sizeof(IvfflatIndexInfo));
-}
-
-/* Extend a fork by one exclusively locked page (caller initialises it) */
-Buffer
-IvfflatNewBuffer(Relation index, ForkNumber forkNum)
-{
-	Buffer		buf;
-
-	LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBufferExtended(index, forkNum, P_NEW, RBM_NORMAL, NULL);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	UnlockRelationForExtension(index, ExclusiveLock);
-	return buf;
-}
-
-/*
- * Pin a block of the main fork.  The buffer that held it last time is
- * remembered per backend (with the index's facts, in rd_amcache), and
- * ReadRecentBuffer re-pins it without a buffer-mapping lookup when it still
- * holds the block: a scan reads hundreds of pages, and that lookup was an
- * eighth of a query's time.
- */
-Buffer
-IvfflatReadBuffer(Relation index, BlockNumber blkno)
-{
-	IvfflatRelCache *rc = (IvfflatRelCache *) index->rd_amcache;
-	Buffer		buf;
-
-	if (rc == NULL)
-		return ReadBuffer(index, blkno);
-	if (blkno < rc->nrecent && BufferIsValid(rc->recent[blkno]) &&
-		ReadRecentBuffer(SemvecRelLocator(index), MAIN_FORKNUM, blkno, rc->recent[blkno]))
-		return rc->recent[blkno];
-	buf = ReadBuffer(index, blkno);
-	if (blkno >= rc->nrecent)
-	{
-		/* One chunk, so a relcache flush frees the hints with the facts */
-		BlockNumber n = Max(Max(rc->nrecent * 2, blkno + 1), 1024);
-
-		rc = repalloc_huge(rc, offsetof(IvfflatRelCache, recent) + sizeof(Buffer) * (Size) n);
-		memset(rc->recent + rc->nrecent, 0, sizeof(Buffer) * (n - rc->nrecent));
-		rc->nrecent = n;
-		index->rd_amcache = rc;
-	}
-	rc->recent[blkno] = buf;
-	return buf;
 }
 
 /* Initialise an empty page with ivfflat's special space */
