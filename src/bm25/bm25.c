@@ -11,12 +11,8 @@
 #include <float.h>
 #include <math.h>
 
-#include "access/amvalidate.h"
 #include "access/reloptions.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_amop.h"
-#include "catalog/pg_opclass.h"
-#include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
@@ -32,6 +28,7 @@
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
+#include "amcommon/opclass.h"
 #include "bm25/bm25.h"
 
 int			bm25_pending_limit = BM25_DEFAULT_PENDING_LIMIT;
@@ -209,60 +206,13 @@ bm25buildphasename(int64 phasenum)
 	}
 }
 
-/* Check an opclass: one ordering operator returning float8, no support functions */
+/* Check an opclass: an ordering operator returning float8, no support functions */
 static bool
 bm25validate(Oid opclassoid)
 {
-	bool		result = true;
-	HeapTuple	classtup;
-	Form_pg_opclass classform;
-	Oid			opfamilyoid;
-	HeapTuple	familytup;
-	char	   *opfamilyname;
-	CatCList   *oprlist;
-	bool		hasOrder = false;
+	static const AmOpclassRules rules = {"bm25", NULL, 0, 0, true};
 
-	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
-	if (!HeapTupleIsValid(classtup))
-		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
-	classform = (Form_pg_opclass) GETSTRUCT(classtup);
-	opfamilyoid = classform->opcfamily;
-
-	familytup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(opfamilyoid));
-	if (!HeapTupleIsValid(familytup))
-		elog(ERROR, "cache lookup failed for operator family %u", opfamilyoid);
-	opfamilyname = NameStr(((Form_pg_opfamily) GETSTRUCT(familytup))->opfname);
-
-	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
-	for (int i = 0; i < oprlist->n_members; i++)
-	{
-		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
-
-		if (oprform->amopstrategy != 1 || oprform->amoppurpose != AMOP_ORDER ||
-			!check_amop_signature(oprform->amopopr, FLOAT8OID,
-								  oprform->amoplefttype, oprform->amoprighttype))
-		{
-			ereport(INFO,
-					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("operator family \"%s\" of access method %s contains operator %s with invalid strategy number, purpose or signature",
-							opfamilyname, "bm25", format_operator(oprform->amopopr))));
-			result = false;
-			continue;
-		}
-		hasOrder = true;
-	}
-	if (!hasOrder)
-	{
-		ereport(INFO,
-				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("operator family \"%s\" of access method %s has no ordering operator",
-						opfamilyname, "bm25")));
-		result = false;
-	}
-	ReleaseCatCacheList(oprlist);
-	ReleaseSysCache(familytup);
-	ReleaseSysCache(classtup);
-	return result;
+	return AmValidateOpclass(opclassoid, &rules);
 }
 
 /* Describe the access method to the core */

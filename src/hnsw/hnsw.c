@@ -11,12 +11,7 @@
 #include <float.h>
 #include <math.h>
 
-#include "access/amvalidate.h"
 #include "access/reloptions.h"
-#include "catalog/pg_amop.h"
-#include "catalog/pg_amproc.h"
-#include "catalog/pg_opclass.h"
-#include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
@@ -30,6 +25,7 @@
 #include "utils/spccache.h"
 #include "utils/syscache.h"
 
+#include "amcommon/opclass.h"
 #include "hnsw/hnsw.h"
 
 int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
@@ -240,116 +236,23 @@ hnswbuildphasename(int64 phasenum)
 	}
 }
 
-/* Check an opclass: one ordering operator, distance and optional norm functions */
+/*
+ * Check an opclass: ordering operators, support functions 1 (distance,
+ * required), 2 (norm) and 3 (element type)
+ */
 static bool
 hnswvalidate(Oid opclassoid)
 {
-	bool		result = true;
-	HeapTuple	classtup;
-	Form_pg_opclass classform;
-	Oid			opfamilyoid;
-	Oid			opcintype;
-	char	   *opclassname;
-	HeapTuple	familytup;
-	char	   *opfamilyname;
-	CatCList   *proclist,
-			   *oprlist;
-	bool		hasDistance = false;
+	static const AmSupportProc procs[] = {
+		{HNSW_DISTANCE_PROC, AM_PROC_DISTANCE},
+		{HNSW_NORM_PROC, AM_PROC_NORM},
+		{HNSW_TYPE_INFO_PROC, AM_PROC_TYPE_INFO},
+	};
+	static const AmOpclassRules rules = {
+		"hnsw", procs, lengthof(procs), HNSW_DISTANCE_PROC, false
+	};
 
-	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
-	if (!HeapTupleIsValid(classtup))
-		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
-	classform = (Form_pg_opclass) GETSTRUCT(classtup);
-	opfamilyoid = classform->opcfamily;
-	opcintype = classform->opcintype;
-	opclassname = NameStr(classform->opcname);
-
-	familytup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(opfamilyoid));
-	if (!HeapTupleIsValid(familytup))
-		elog(ERROR, "cache lookup failed for operator family %u", opfamilyoid);
-	opfamilyname = NameStr(((Form_pg_opfamily) GETSTRUCT(familytup))->opfname);
-
-	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
-	for (int i = 0; i < proclist->n_members; i++)
-	{
-		Form_pg_amproc procform = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
-		bool		ok;
-
-		switch (procform->amprocnum)
-		{
-			case HNSW_DISTANCE_PROC:
-				ok = check_amproc_signature(procform->amproc, FLOAT8OID, true, 2, 2,
-											procform->amproclefttype, procform->amprocrighttype);
-				if (procform->amproclefttype == opcintype)
-					hasDistance = true;
-				break;
-			case HNSW_NORM_PROC:
-				ok = check_amproc_signature(procform->amproc, FLOAT8OID, true, 1, 1,
-											procform->amproclefttype);
-				break;
-			case HNSW_TYPE_INFO_PROC:
-				ok = check_amproc_signature(procform->amproc, INTERNALOID, true, 1, 1,
-											INTERNALOID);
-				break;
-			default:
-				ereport(INFO,
-						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-						 errmsg("operator family \"%s\" of access method %s contains function %s with invalid support number %d",
-								opfamilyname, "hnsw", format_procedure(procform->amproc),
-								procform->amprocnum)));
-				result = false;
-				continue;
-		}
-		if (!ok)
-		{
-			ereport(INFO,
-					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("operator family \"%s\" of access method %s contains function %s with wrong signature for support number %d",
-							opfamilyname, "hnsw", format_procedure(procform->amproc),
-							procform->amprocnum)));
-			result = false;
-		}
-	}
-
-	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
-	for (int i = 0; i < oprlist->n_members; i++)
-	{
-		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
-
-		if (oprform->amopstrategy != 1 || oprform->amoppurpose != AMOP_ORDER)
-		{
-			ereport(INFO,
-					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("operator family \"%s\" of access method %s contains operator %s with invalid strategy number or purpose",
-							opfamilyname, "hnsw", format_operator(oprform->amopopr))));
-			result = false;
-			continue;
-		}
-		if (!check_amop_signature(oprform->amopopr, FLOAT8OID,
-								  oprform->amoplefttype, oprform->amoprighttype))
-		{
-			ereport(INFO,
-					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("operator family \"%s\" of access method %s contains operator %s with wrong signature",
-							opfamilyname, "hnsw", format_operator(oprform->amopopr))));
-			result = false;
-		}
-	}
-
-	if (!hasDistance)
-	{
-		ereport(INFO,
-				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("operator class \"%s\" of access method %s is missing support function %d",
-						opclassname, "hnsw", HNSW_DISTANCE_PROC)));
-		result = false;
-	}
-
-	ReleaseCatCacheList(proclist);
-	ReleaseCatCacheList(oprlist);
-	ReleaseSysCache(familytup);
-	ReleaseSysCache(classtup);
-	return result;
+	return AmValidateOpclass(opclassoid, &rules);
 }
 
 /* Describe the access method to the core */

@@ -10,12 +10,7 @@
 
 #include <float.h>
 
-#include "access/amvalidate.h"
 #include "access/reloptions.h"
-#include "catalog/pg_amop.h"
-#include "catalog/pg_amproc.h"
-#include "catalog/pg_opclass.h"
-#include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
@@ -28,6 +23,7 @@
 #include "utils/spccache.h"
 #include "utils/syscache.h"
 
+#include "amcommon/opclass.h"
 #include "ivfflat/ivfflat.h"
 
 int			ivfflat_probes = IVFFLAT_DEFAULT_PROBES;
@@ -167,125 +163,26 @@ ivfflatbuildphasename(int64 phasenum)
 	}
 }
 
-/* Report a problem of an opclass (amvalidate's style: INFO, then false) */
-static void
-ReportInvalid(const char *opfamilyname, const char *what)
-{
-	ereport(INFO,
-			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-			 errmsg("operator family \"%s\" of access method %s %s",
-					opfamilyname, "ivfflat", what)));
-}
-
 /*
- * Check an opclass: one ordering operator (strategy 1) and support
- * functions 1 (distance, required), 2 (norm), 3 (k-means distance),
- * 4 (k-means norm) and 5 (element type).
+ * Check an opclass: ordering operators, support functions 1 (distance,
+ * required), 2 (norm), 3 (k-means distance), 4 (k-means norm) and
+ * 5 (element type)
  */
 static bool
 ivfflatvalidate(Oid opclassoid)
 {
-	bool		result = true;
-	HeapTuple	classtup;
-	Form_pg_opclass classform;
-	Oid			opfamilyoid;
-	Oid			opcintype;
-	HeapTuple	familytup;
-	char	   *opfamilyname;
-	CatCList   *proclist,
-			   *oprlist;
-	bool		hasDistance = false;
+	static const AmSupportProc procs[] = {
+		{IVFFLAT_DISTANCE_PROC, AM_PROC_DISTANCE},
+		{IVFFLAT_NORM_PROC, AM_PROC_NORM},
+		{IVFFLAT_KMEANS_DISTANCE_PROC, AM_PROC_DISTANCE},
+		{IVFFLAT_KMEANS_NORM_PROC, AM_PROC_NORM},
+		{IVFFLAT_TYPE_INFO_PROC, AM_PROC_TYPE_INFO},
+	};
+	static const AmOpclassRules rules = {
+		"ivfflat", procs, lengthof(procs), IVFFLAT_DISTANCE_PROC, false
+	};
 
-	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
-	if (!HeapTupleIsValid(classtup))
-		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
-	classform = (Form_pg_opclass) GETSTRUCT(classtup);
-	opfamilyoid = classform->opcfamily;
-	opcintype = classform->opcintype;
-
-	familytup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(opfamilyoid));
-	if (!HeapTupleIsValid(familytup))
-		elog(ERROR, "cache lookup failed for operator family %u", opfamilyoid);
-	opfamilyname = NameStr(((Form_pg_opfamily) GETSTRUCT(familytup))->opfname);
-
-	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
-	for (int i = 0; i < proclist->n_members; i++)
-	{
-		Form_pg_amproc procform = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
-		bool		ok;
-
-		switch (procform->amprocnum)
-		{
-			case IVFFLAT_DISTANCE_PROC:
-			case IVFFLAT_KMEANS_DISTANCE_PROC:
-				ok = check_amproc_signature(procform->amproc, FLOAT8OID, true, 2, 2,
-											procform->amproclefttype, procform->amprocrighttype);
-				if (procform->amprocnum == IVFFLAT_DISTANCE_PROC &&
-					procform->amproclefttype == opcintype)
-					hasDistance = true;
-				break;
-			case IVFFLAT_NORM_PROC:
-			case IVFFLAT_KMEANS_NORM_PROC:
-				ok = check_amproc_signature(procform->amproc, FLOAT8OID, true, 1, 1,
-											procform->amproclefttype);
-				break;
-			case IVFFLAT_TYPE_INFO_PROC:
-				ok = check_amproc_signature(procform->amproc, INTERNALOID, true, 1, 1,
-											INTERNALOID);
-				break;
-			default:
-				ReportInvalid(opfamilyname,
-							  psprintf("contains function %s with invalid support number %d",
-									   format_procedure(procform->amproc), procform->amprocnum));
-				result = false;
-				continue;
-		}
-		if (!ok)
-		{
-			ReportInvalid(opfamilyname,
-						  psprintf("contains function %s with wrong signature for support number %d",
-								   format_procedure(procform->amproc), procform->amprocnum));
-			result = false;
-		}
-	}
-
-	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
-	for (int i = 0; i < oprlist->n_members; i++)
-	{
-		Form_pg_amop oprform = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
-
-		if (oprform->amopstrategy != 1 || oprform->amoppurpose != AMOP_ORDER)
-		{
-			ReportInvalid(opfamilyname,
-						  psprintf("contains operator %s with invalid strategy number or purpose",
-								   format_operator(oprform->amopopr)));
-			result = false;
-			continue;
-		}
-		if (!check_amop_signature(oprform->amopopr, FLOAT8OID,
-								  oprform->amoplefttype, oprform->amoprighttype))
-		{
-			ReportInvalid(opfamilyname,
-						  psprintf("contains operator %s with wrong signature",
-								   format_operator(oprform->amopopr)));
-			result = false;
-		}
-	}
-
-	if (!hasDistance)
-	{
-		ereport(INFO,
-				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("operator class \"%s\" of access method %s is missing support function %d",
-						NameStr(classform->opcname), "ivfflat", IVFFLAT_DISTANCE_PROC)));
-		result = false;
-	}
-
-	ReleaseCatCacheList(proclist);
-	ReleaseCatCacheList(oprlist);
-	ReleaseSysCache(familytup);
-	ReleaseSysCache(classtup);
-	return result;
+	return AmValidateOpclass(opclassoid, &rules);
 }
 
 /* Describe the access method to the core */
