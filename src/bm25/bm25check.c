@@ -41,15 +41,13 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "amcommon/indexcheck.h"
 #include "bm25/bm25.h"
-
-#define MAX_REPORTED 5
 
 typedef struct CheckState
 {
 	Relation	index;
-	int			nproblems;
-	StringInfoData report;
+	AmCheckReport report;		/* problems found */
 	uint8	   *claimed;		/* per block: reached by a structure */
 	BlockNumber nblocks;
 	ItemPointerData *tids;		/* every indexed TID */
@@ -57,21 +55,8 @@ typedef struct CheckState
 	uint64		tidsCap;
 }			CheckState;
 
-static void
-Problem(CheckState * cs, const char *fmt,...)
-{
-	cs->nproblems++;
-	if (cs->nproblems <= MAX_REPORTED)
-	{
-		va_list		args;
-		char		buf[512];
-
-		va_start(args, fmt);
-		vsnprintf(buf, sizeof(buf), fmt, args);
-		va_end(args);
-		appendStringInfo(&cs->report, "%s%s", cs->report.len > 0 ? " " : "", buf);
-	}
-}
+/* Record one violated invariant (amcommon/indexcheck.c) */
+#define Problem(cs, ...) AmCheckProblem(&(cs)->report, __VA_ARGS__)
 
 static void
 Claim(CheckState * cs, BlockNumber blk, const char *what)
@@ -178,7 +163,7 @@ CheckPending(CheckState * cs, const Bm25PendingList * list, const char *name)
 						name, blk, list->tail);
 			if (PageGetMaxOffsetNumber(page) != list->tailItems)
 				Problem(cs, "The %s pending list's tail has %u items, the metapage says %u.",
-						name, PageGetMaxOffsetNumber(page), list->tailItems);
+						name, (unsigned) PageGetMaxOffsetNumber(page), list->tailItems);
 		}
 		blk = Bm25PageGetOpaque(page)->next;
 		owner = Bm25PageGetOpaque(page)->nextOwner;
@@ -271,7 +256,7 @@ CheckSegment(CheckState * cs, const Bm25SegmentRef * ref, int segNo)
 
 	/* terms and postings */
 	Bm25StreamReaderInit(&post, &seg, BM25_STREAM_POST);
-	for (uint32 t = 0; t < seg.hdr->nterms && cs->nproblems < 100; t++)
+	for (uint32 t = 0; t < seg.hdr->nterms && cs->report.nproblems < 100; t++)
 	{
 		Bm25TermEntry e;
 		Bm25TermEntry found;
@@ -365,7 +350,7 @@ CheckSegment(CheckState * cs, const Bm25SegmentRef * ref, int segNo)
 		postOff = e.postOffset + dataOff;
 		termOff += BM25_TERM_ENTRY_SIZE + e.len;
 	}
-	if (cs->nproblems == 0)
+	if (cs->report.nproblems == 0)
 	{
 		if (termOff != seg.hdr->streams[BM25_STREAM_TERMS].nbytes)
 			Problem(cs, "Segment %d's terms end at " UINT64_FORMAT " of " UINT64_FORMAT " bytes.",
@@ -391,7 +376,7 @@ Datum
 bm25_check(PG_FUNCTION_ARGS)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	LOCKMODE	lockmode = RecoveryInProgress() ? AccessShareLock : ShareLock;
+	LOCKMODE	lockmode;
 	Relation	index;
 	MemoryContext ctx;
 	MemoryContext old;
@@ -401,17 +386,12 @@ bm25_check(PG_FUNCTION_ARGS)
 	uint64		len = 0;
 	BlockNumber unreached = 0;
 
-	index = relation_open(indexoid, lockmode);
-	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam->ambuild != bm25build)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a bm25 index", RelationGetRelationName(index))));
+	index = AmCheckOpen(indexoid, bm25build, "a bm25 index", &lockmode);
 
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "bm25_check", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
 	memset(&cs, 0, sizeof(cs));
 	cs.index = index;
-	initStringInfo(&cs.report);
 	cs.nblocks = RelationGetNumberOfBlocks(index);
 	cs.claimed = palloc0(Max(cs.nblocks, 1));
 	cs.tidsCap = 1024;
@@ -468,11 +448,7 @@ bm25_check(PG_FUNCTION_ARGS)
 		UnlockReleaseBuffer(buf);
 	}
 
-	if (cs.nproblems > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("bm25 index \"%s\" is corrupted", RelationGetRelationName(index)),
-				 errdetail("%d problems found. %s", cs.nproblems, cs.report.data)));
+	AmCheckRaise(index, "bm25", &cs.report);
 	if (unreached > 0)
 		ereport(NOTICE,
 				(errmsg("%u pages of bm25 index \"%s\" are neither used nor free",

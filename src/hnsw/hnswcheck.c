@@ -39,9 +39,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "amcommon/indexcheck.h"
 #include "hnsw/hnsw.h"
-
-#define MAX_REPORTED 5
 
 typedef struct CheckState
 {
@@ -55,26 +54,11 @@ typedef struct CheckState
 	uint8	   *state;			/* HNSW_ELEMENT_LIVE, _DELETED or _FREE */
 	int			n;
 	int			cap;
-	int			nproblems;
-	StringInfoData report;
+	AmCheckReport report;		/* problems found */
 }			CheckState;
 
-/* Record one violated invariant (the first few are described) */
-static void
-Problem(CheckState * cs, const char *fmt,...)
-{
-	cs->nproblems++;
-	if (cs->nproblems <= MAX_REPORTED)
-	{
-		va_list		args;
-		char		buf[512];
-
-		va_start(args, fmt);
-		vsnprintf(buf, sizeof(buf), fmt, args);
-		va_end(args);
-		appendStringInfo(&cs->report, "%s%s", cs->report.len > 0 ? " " : "", buf);
-	}
-}
+/* Record one violated invariant (amcommon/indexcheck.c) */
+#define Problem(cs, ...) AmCheckProblem(&(cs)->report, __VA_ARGS__)
 
 /* Pass 1: catalogue every element and neighbour tuple */
 static void
@@ -284,7 +268,6 @@ Datum
 hnsw_check(PG_FUNCTION_ARGS)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	Oid			heapoid = IndexGetRelation(indexoid, true);
 	Relation	index;
 	HnswMetaPageData meta;
 	BlockNumber nblocks;
@@ -297,21 +280,7 @@ hnsw_check(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	LOCKMODE	lockmode;
 
-	if (!OidIsValid(heapoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
-	if (!pg_class_ownercheck(heapoid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(heapoid));
-
-	/* A standby allows no lock stronger than RowExclusiveLock; it has no writers */
-	lockmode = RecoveryInProgress() ? AccessShareLock : ShareLock;
-	index = relation_open(indexoid, lockmode);
-	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == NULL ||
-		index->rd_indam->ambuild != hnswbuild)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
+	index = AmCheckOpen(indexoid, hnswbuild, "an hnsw index", &lockmode);
 
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw check", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
@@ -320,7 +289,6 @@ hnsw_check(PG_FUNCTION_ARGS)
 	nblocks = RelationGetNumberOfBlocks(index);
 	memset(&cs, 0, sizeof(cs));
 	cs.index = index;
-	initStringInfo(&cs.report);
 	cs.cap = 1024;
 	cs.tids = palloc(sizeof(ItemPointerData) * cs.cap);
 	cs.ntids = palloc(sizeof(ItemPointerData) * cs.cap);
@@ -380,7 +348,7 @@ hnsw_check(PG_FUNCTION_ARGS)
 		else if (nlive > 0 && meta.entryLevel < maxLive)
 			Problem(&cs, "The entry point has level %d but a live element has level %d.",
 					meta.entryLevel, maxLive);
-		else if (cs.nproblems == 0 && nlive > 0)
+		else if (cs.report.nproblems == 0 && nlive > 0)
 		{
 			int			unreachable = CountUnreachable(&cs, e, adj, nadj);
 
@@ -391,11 +359,7 @@ hnsw_check(PG_FUNCTION_ARGS)
 		}
 	}
 
-	if (cs.nproblems > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("hnsw index \"%s\" is corrupted", RelationGetRelationName(index)),
-				 errdetail("%d problems found. %s", cs.nproblems, cs.report.data)));
+	AmCheckRaise(index, "hnsw", &cs.report);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);

@@ -39,9 +39,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "amcommon/indexcheck.h"
 #include "ivfflat/ivfflat.h"
-
-#define MAX_REPORTED 5
 
 /* What a block turned out to be */
 #define BLOCK_UNSEEN	0
@@ -57,26 +56,11 @@ typedef struct CheckState
 	uint8	   *role;			/* per block */
 	int			dim;
 	Size		valsize;
-	int			nproblems;
-	StringInfoData report;
+	AmCheckReport report;		/* problems found */
 }			CheckState;
 
-/* Record one violated invariant (the first few are described) */
-static void
-Problem(CheckState * cs, const char *fmt,...)
-{
-	cs->nproblems++;
-	if (cs->nproblems <= MAX_REPORTED)
-	{
-		va_list		args;
-		char		buf[512];
-
-		va_start(args, fmt);
-		vsnprintf(buf, sizeof(buf), fmt, args);
-		va_end(args);
-		appendStringInfo(&cs->report, "%s%s", cs->report.len > 0 ? " " : "", buf);
-	}
-}
+/* Record one violated invariant (amcommon/indexcheck.c) */
+#define Problem(cs, ...) AmCheckProblem(&(cs)->report, __VA_ARGS__)
 
 /* Is a page one of ours with these flags? */
 static bool
@@ -280,7 +264,6 @@ Datum
 ivfflat_check(PG_FUNCTION_ARGS)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	Oid			heapoid = IndexGetRelation(indexoid, true);
 	Relation	index;
 	IvfflatMetaPageData meta;
 	IvfflatCenters *centers;
@@ -291,28 +274,13 @@ ivfflat_check(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	LOCKMODE	lockmode;
 
-	if (!OidIsValid(heapoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
-	if (!pg_class_ownercheck(heapoid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(heapoid));
-
-	/* A standby allows no lock stronger than RowExclusiveLock; it has no writers */
-	lockmode = RecoveryInProgress() ? AccessShareLock : ShareLock;
-	index = relation_open(indexoid, lockmode);
-	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == NULL ||
-		index->rd_indam->ambuild != ivfflatbuild)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ivfflat index", RelationGetRelationName(index))));
+	index = AmCheckOpen(indexoid, ivfflatbuild, "an ivfflat index", &lockmode);
 
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat check", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
 
 	memset(&cs, 0, sizeof(cs));
 	cs.index = index;
-	initStringInfo(&cs.report);
 	IvfflatGetIndexInfo(index, &cs.info);
 	meta = IvfflatReadMeta(index);
 	cs.nblocks = RelationGetNumberOfBlocks(index);
@@ -328,7 +296,7 @@ ivfflat_check(PG_FUNCTION_ARGS)
 	{
 		cs.valsize = cs.info.ops->valueSize(cs.dim);
 		centers = CheckLists(&cs, &meta, &starts, &inserts);
-		if (cs.nproblems == 0)
+		if (cs.report.nproblems == 0)
 		{
 			for (int i = 0; i < centers->lists; i++)
 				CheckChain(&cs, centers, i, starts[i], inserts[i]);
@@ -336,11 +304,7 @@ ivfflat_check(PG_FUNCTION_ARGS)
 		}
 	}
 
-	if (cs.nproblems > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("ivfflat index \"%s\" is corrupted", RelationGetRelationName(index)),
-				 errdetail("%d problems found. %s", cs.nproblems, cs.report.data)));
+	AmCheckRaise(index, "ivfflat", &cs.report);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
