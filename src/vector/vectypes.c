@@ -166,3 +166,25 @@ VecSliceBounds(const char *typname, int dim, int32 start, int32 count,
 	*first = start - 1;
 	*n = (int) (end - start);
 }
+
+int32
+VecTypmodIn(ArrayType *ta, const char *typname, int maxdim)
+{
+	int32	   *tl;
+	int			n;
+
+	tl = ArrayGetIntegerTypmods(ta, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier")));
+	if (*tl < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type %s must be at least 1", typname)));
+	if (*tl > maxdim)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type %s cannot exceed %d", typname, maxdim)));
+	return *tl;
+}

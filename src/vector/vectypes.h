@@ -15,6 +15,8 @@
 
 #include "postgres.h"
 
+#include "utils/array.h"
+
 #include "vector/vecparse.h"
 
 /*
@@ -27,6 +29,9 @@ extern void VecReportError(const VecError *err, const char *typname,
 
 /* Raise "expected N dimensions, not M" unless typmod is -1 or dim */
 extern void CheckExpectedDim(int32 typmod, int dim);
+
+/* The typmod of typname(n) (a typmod_in function): n, from 1 to maxdim */
+extern int32 VecTypmodIn(ArrayType *ta, const char *typname, int maxdim);
 
 /*
  * subvector(v, start, count) of a dense value of dim elements: the 0-based
