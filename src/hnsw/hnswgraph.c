@@ -218,7 +218,10 @@ GraphInitLinks(HnswMemGraph * g, int64 i, int level)
 	return true;
 }
 
-/* Add a link n -> e at a level, pruning n's list with the heuristic when full */
+/*
+ * Add a link n -> e at a level; when n's list is full, HnswFullListVictim
+ * says which neighbour e replaces, if any
+ */
 static void
 GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 {
@@ -228,7 +231,7 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	int			cnt;
 	HnswPair	cand[2 * HNSW_MAX_M + 1];
 	const char *values[2 * HNSW_MAX_M + 1];
-	bool		selected[2 * HNSW_MAX_M + 1];
+	int			victim;
 
 	GraphLock(g, n, LW_EXCLUSIVE);
 	list = HnswGraphList(g, n, level);
@@ -252,30 +255,11 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	qsort(cand, cnt + 1, sizeof(HnswPair), HnswComparePairs);
 	for (int i = 0; i <= cnt; i++)
 		values[i] = HnswGraphValue(g, cand[i].key == (HnswKey) cnt ? e : list[1 + cand[i].key]);
-	HnswSelectNeighbors(&g->metric, cand, cnt + 1, values, cap, false, selected);
-
-	/*
-	 * Like pgvector, replace just one neighbour (the nearest one the
-	 * heuristic drops) rather than shrinking the list to the selection:
-	 * full lists cost a little more per hop and give better recall per
-	 * ef_search.  The new element only goes in if the heuristic keeps it.
-	 */
-	for (int i = 0; i <= cnt; i++)
+	victim = HnswFullListVictim(&g->metric, cand, cnt + 1, values, (HnswKey) cnt, false);
+	if (victim >= 0)
 	{
-		if (cand[i].key == (HnswKey) cnt && !selected[i])
-		{
-			GraphUnlock(g, n);
-			return;
-		}
-	}
-	for (int i = 0; i <= cnt; i++)
-	{
-		if (!selected[i])
-		{
-			list[1 + cand[i].key] = (int32) e;
-			dists[cand[i].key] = dist;
-			break;
-		}
+		list[1 + cand[victim].key] = (int32) e;
+		dists[cand[victim].key] = dist;
 	}
 	GraphUnlock(g, n);
 }

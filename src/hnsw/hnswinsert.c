@@ -158,11 +158,10 @@ StartSearch(InsertState * st, HnswMetaPageData * meta, int level)
 
 /*
  * Link neighbour n back to the new element at a level.  Picks a free slot,
- * a slot of a deleted element, or (when the heuristic keeps the new
- * element) the slot of the first neighbour the heuristic drops; then
- * re-checks that slot under an exclusive lock before writing it.  With
- * force, a rejected new element still replaces the farthest neighbour, so
- * that it gets at least one incoming link.  Returns whether it linked.
+ * a slot of a deleted element, or the slot HnswFullListVictim names (with
+ * force, there always is one, so that the new element gets at least one
+ * incoming link); then re-checks that slot under an exclusive lock before
+ * writing it.  Returns whether it linked.
  */
 static bool
 UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool building,
@@ -190,8 +189,7 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 		HnswPair	cand[2 * HNSW_MAX_M + 1];
 		const char *values[2 * HNSW_MAX_M + 1];
 		const char *sorted[2 * HNSW_MAX_M + 1];
-		bool		selected[2 * HNSW_MAX_M + 1];
-		bool		keepsNew = false;
+		int			victim;
 
 		for (int i = 0; i < nslots; i++)
 		{
@@ -214,18 +212,11 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 			qsort(cand, nslots + 1, sizeof(HnswPair), HnswComparePairs);
 			for (int i = 0; i <= nslots; i++)
 				sorted[i] = values[cand[i].key];
-			HnswSelectNeighbors(&st->info->metric, cand, nslots + 1, sorted, nslots, false, selected);
-			for (int i = 0; i <= nslots; i++)
-				if (selected[i] && cand[i].key == (HnswKey) nslots)
-					keepsNew = true;
-			if (!keepsNew && !force)
+			victim = HnswFullListVictim(&st->info->metric, cand, nslots + 1, sorted,
+										(HnswKey) nslots, force);
+			if (victim < 0)
 				return false;
-			for (int i = nslots; i >= 0 && !keepsNew && idx < 0; i--)
-				if (cand[i].key != (HnswKey) nslots)
-					idx = (int) cand[i].key;	/* the farthest old neighbour */
-			for (int i = 0; i <= nslots && idx < 0; i++)
-				if (!selected[i])
-					idx = (int) cand[i].key;
+			idx = (int) cand[victim].key;
 		}
 	}
 	expect = slots[idx];

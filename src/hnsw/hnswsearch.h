@@ -97,6 +97,8 @@ extern HnswPair HnswSearchDescend(HnswSearch *s, HnswPair ep, int fromLevel, int
 extern int	HnswSelectNeighbors(const HnswMetric *metric, const HnswPair *cand, int ncand,
 								const char *const *values, int want, bool keepPruned,
 								bool *selected);
+extern int	HnswFullListVictim(const HnswMetric *metric, const HnswPair *cand, int ncand,
+							   const char *const *values, HnswKey newKey, bool force);
 
 /*
  * Links a new element gets at a level: up to m picked by the heuristic, as
