@@ -270,6 +270,18 @@ static const DistanceKernels Kernels[SIMD_NUM_LEVELS] = {
 #endif
 };
 
+double
+DistanceCosineFromSimilarity(double similarity)
+{
+	if (isnan(similarity))
+		return NAN;
+	if (similarity > 1)
+		similarity = 1.0;
+	else if (similarity < -1)
+		similarity = -1.0;
+	return 1.0 - similarity;
+}
+
 float		(*DistanceL2Squared) (int dim, const float *a, const float *b) = L2SquaredPortable;
 float		(*DistanceInnerProduct) (int dim, const float *a, const float *b) = InnerProductPortable;
 double		(*DistanceCosineSimilarity) (int dim, const float *a, const float *b) = CosineSimilarityPortable;

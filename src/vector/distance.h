@@ -31,6 +31,13 @@ extern float (*DistanceInnerProduct) (int dim, const float *a, const float *b);
 /* Cosine similarity: dot / sqrt(|a|^2 |b|^2); NaN when either norm is zero */
 extern double (*DistanceCosineSimilarity) (int dim, const float *a, const float *b);
 
+/*
+ * Cosine distance from a cosine similarity: 1 - similarity, the similarity
+ * clamped to [-1, 1] first (rounding can leave it just outside), so the
+ * distance is in [0, 2]; NaN stays NaN.  Every type's <=> uses it.
+ */
+extern double DistanceCosineFromSimilarity(double similarity);
+
 /* Manhattan distance: sum(|a[i]-b[i]|) */
 extern float (*DistanceL1) (int dim, const float *a, const float *b);
 

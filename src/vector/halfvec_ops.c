@@ -22,6 +22,7 @@
 #include "utils/float.h"
 #include "utils/varbit.h"
 #include "vector/bitvec.h"
+#include "vector/distance.h"
 #include "vector/distance_half.h"
 #include "vector/halfvec.h"
 #include "vector/vectypes.h"
@@ -82,13 +83,7 @@ halfvec_cosine_distance(PG_FUNCTION_ARGS)
 
 	HALFVEC_PAIR(a, b);
 	similarity = HalfDistanceCosineSimilarity(a->dim, a->x, b->x);
-	if (isnan(similarity))
-		PG_RETURN_FLOAT8(get_float8_nan());
-	if (similarity > 1)
-		similarity = 1.0;
-	else if (similarity < -1)
-		similarity = -1.0;
-	PG_RETURN_FLOAT8(1.0 - similarity);
+	PG_RETURN_FLOAT8(DistanceCosineFromSimilarity(similarity));
 }
 
 /* acos(a . b) / pi for unit vectors (ivfflat support, as for vector) */

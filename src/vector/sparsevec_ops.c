@@ -22,6 +22,7 @@
 
 #include "fmgr.h"
 #include "utils/float.h"
+#include "vector/distance.h"
 #include "vector/sparsevec_ops.h"
 
 /* Raise an error unless two sparsevecs have the same dimension */
@@ -195,13 +196,7 @@ sparsevec_cosine_distance(PG_FUNCTION_ARGS)
 	SPARSEVEC_PAIR(a, b);
 	similarity = (double) SparsevecInnerProduct(a, b) /
 		sqrt((double) SparsevecSquaredNorm(a) * (double) SparsevecSquaredNorm(b));
-	if (isnan(similarity))
-		PG_RETURN_FLOAT8(get_float8_nan());
-	if (similarity > 1)
-		similarity = 1.0;
-	else if (similarity < -1)
-		similarity = -1.0;
-	PG_RETURN_FLOAT8(1.0 - similarity);
+	PG_RETURN_FLOAT8(DistanceCosineFromSimilarity(similarity));
 }
 
 /* Manhattan distance: the <+> operator */

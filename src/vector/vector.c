@@ -258,15 +258,7 @@ cosine_distance(PG_FUNCTION_ARGS)
 
 	CheckVectorSameDim(a, b);
 	similarity = DistanceCosineSimilarity(a->dim, a->x, b->x);
-	if (isnan(similarity))
-		PG_RETURN_FLOAT8(get_float8_nan());
-
-	/* Keep in range despite rounding */
-	if (similarity > 1)
-		similarity = 1.0;
-	else if (similarity < -1)
-		similarity = -1.0;
-	PG_RETURN_FLOAT8(1.0 - similarity);
+	PG_RETURN_FLOAT8(DistanceCosineFromSimilarity(similarity));
 }
 
 /* Manhattan distance: the <+> operator */

@@ -228,6 +228,16 @@ main(void)
 		TestPath(name, a, b);
 		tested++;
 	}
+	/* cosine distance from similarity: clamped to [0, 2], NaN kept */
+	if (DistanceCosineFromSimilarity(1.0000001) != 0.0 ||
+		DistanceCosineFromSimilarity(-1.0000001) != 2.0 ||
+		DistanceCosineFromSimilarity(0.25) != 0.75 ||
+		!isnan(DistanceCosineFromSimilarity(NAN)))
+	{
+		printf("FAIL DistanceCosineFromSimilarity\n");
+		failures++;
+	}
+
 	/* the scalar pointers differ from the portable ones */
 	SimdSetLevel(SIMD_SCALAR);
 	{
