@@ -72,6 +72,35 @@ HnswHeapPop(HnswHeap * h)
 	return top;
 }
 
+/*
+ * Replace the smallest item with (dist, key) and return the item replaced
+ * (caller checks n > 0): one sift down, where a push and a pop take a sift
+ * up and a sift down
+ */
+HnswPair
+HnswHeapReplaceTop(HnswHeap * h, float dist, HnswKey key)
+{
+	HnswPair	top = h->items[0];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && h->items[c + 1].dist < h->items[c].dist)
+			c++;
+		if (dist <= h->items[c].dist)
+			break;
+		h->items[i] = h->items[c];
+		i = c;
+	}
+	h->items[i].dist = dist;
+	h->items[i].key = key;
+	return top;
+}
+
 /* qsort order for pairs: by distance, then key (so that ties are deterministic) */
 int
 HnswComparePairs(const void *a, const void *b)
@@ -104,17 +133,19 @@ HnswSearchInit(HnswSearch *s, const HnswGraphAccess *access, void *graph, int ef
 static inline void
 Offer(HnswSearch *s, HnswPair p)
 {
-	if (s->res.n < s->ef || p.dist < -s->res.items[0].dist)
+	if (s->res.n < s->ef)
 	{
 		HnswHeapPush(&s->cand, p.dist, p.key);
 		HnswHeapPush(&s->res, -p.dist, p.key);
-		if (s->res.n > s->ef)
-		{
-			HnswPair	out = HnswHeapPop(&s->res);
+	}
+	else if (p.dist < -s->res.items[0].dist)
+	{
+		/* It takes the place of the farthest result */
+		HnswPair	out = HnswHeapReplaceTop(&s->res, -p.dist, p.key);
 
-			if (s->keepDiscarded)
-				HnswHeapPush(&s->discarded, -out.dist, out.key);
-		}
+		HnswHeapPush(&s->cand, p.dist, p.key);
+		if (s->keepDiscarded)
+			HnswHeapPush(&s->discarded, -out.dist, out.key);
 	}
 	else if (s->keepDiscarded)
 		HnswHeapPush(&s->discarded, p.dist, p.key);

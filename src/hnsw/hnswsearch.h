@@ -56,6 +56,7 @@ typedef struct HnswHeap
 extern void HnswHeapInit(HnswHeap * h, int cap);
 extern void HnswHeapPush(HnswHeap * h, float dist, HnswKey key);
 extern HnswPair HnswHeapPop(HnswHeap * h);
+extern HnswPair HnswHeapReplaceTop(HnswHeap * h, float dist, HnswKey key);
 extern int	HnswComparePairs(const void *a, const void *b);
 
 typedef struct HnswSearch HnswSearch;
