@@ -153,6 +153,14 @@ ScanMapGrow(ScanMap * m)
 	pfree(old);
 }
 
+/* Grow the map now if adding n keys would, so that slot addresses stay put */
+static inline void
+ScanMapReserve(ScanMap * m, int n)
+{
+	while ((m->count + n) * 2 > m->mask + 1)
+		ScanMapGrow(m);
+}
+
 /*
  * Add key -> idx unless key is there; returns whether it added.  Data
  * pages start at block 1, so a packed entry is never 0 (the empty slot).
@@ -425,6 +433,7 @@ ExpandNode(Relation index, HnswScanOpaque so, int idx, HnswPair *out)
 {
 	HnswSearch *s = &so->search;
 	ItemPointerData nbrs[2 * HNSW_MAX_M];
+	uint64		keys[2 * HNSW_MAX_M];
 	HnswRelCache *rc;
 	Size		nbrbytes = offsetof(HnswNeighborTupleData, tids) +
 		sizeof(ItemPointerData) * HnswLevelSlots(so->info.m, 0);
@@ -446,9 +455,15 @@ ExpandNode(Relation index, HnswScanOpaque so, int idx, HnswPair *out)
 	 * Mark the new ones visited in one probe each (not listed twice), with
 	 * the node indexes they are about to get: each makes one node, in order
 	 */
+	ScanMapReserve(&so->visited, nn);
+	for (int j = 0; j < nn; j++)
+	{
+		keys[j] = ScanTidKey(index, &nbrs[j]);
+		__builtin_prefetch(&so->visited.ents[HnswKeyHash(keys[j]) & so->visited.mask]);
+	}
 	for (int j = 0; j < nn; j++)
 		if (so->nnodes + nnew < SCAN_MAX_NODES &&
-			ScanMapAdd(&so->visited, ScanTidKey(index, &nbrs[j]), so->nnodes + nnew))
+			ScanMapAdd(&so->visited, keys[j], so->nnodes + nnew))
 			nbrs[nnew++] = nbrs[j];
 	if (nnew == 0)
 		return 0;
@@ -503,6 +518,54 @@ UpperKey(HnswScanOpaque so, ItemPointer tid)
 	return so->nupper++;
 }
 
+/* Copy the valid links of a level of a neighbour tuple into out */
+static int
+CopyLevel(HnswNeighborTuple ntup, int level, ItemPointer out)
+{
+	int			m = ntup->nslots / (ntup->level + 2);
+	ItemPointer slots = ntup->tids + HnswLevelStart(m, level);
+	int			nslots = HnswLevelSlots(m, level);
+	int			n = 0;
+
+	if (level > ntup->level)
+		return 0;
+	for (int i = 0; i < nslots; i++)
+		if (ItemPointerIsValid(&slots[i]))
+			out[n++] = slots[i];
+	return n;
+}
+
+/*
+ * An element's valid links at a level above 0, for the descent.  As in
+ * ReadForExpand, a neighbour tuple on the element's page is read under the
+ * same pin and lock: reading the element and then its neighbour tuple
+ * apart pinned and locked the page twice per step of the descent, a
+ * fixed cost of every query that the code before the search core did not
+ * have (it kept the links in the element tuple).
+ */
+static int
+ReadUpperNeighbors(Relation index, HnswScanOpaque so, ItemPointer tid, int level,
+				   ItemPointer out)
+{
+	Buffer		buf = PinTuple(index, tid);
+	HnswElementTuple etup;
+	ItemPointerData ntid;
+	int			n;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	etup = ScanElement(index, so, buf, tid);
+	ntid = etup->neighbortid;
+	if (ItemPointerGetBlockNumberNoCheck(&ntid) == BufferGetBlockNumber(buf))
+	{
+		n = CopyLevel(HnswGetNeighborTuple(index, BufferGetPage(buf),
+										   ItemPointerGetOffsetNumber(&ntid)), level, out);
+		UnlockReleaseBuffer(buf);
+		return n;
+	}
+	UnlockReleaseBuffer(buf);
+	return HnswReadNeighbors(index, &ntid, level, out, true);
+}
+
 /*
  * Expand an element above level 0 during the descent: its neighbours at
  * the level, measured (unpinned when possible: only the path depends on
@@ -512,13 +575,11 @@ static int
 ExpandUpper(Relation index, HnswScanOpaque so, ItemPointer tid, int level, HnswPair *out)
 {
 	ItemPointerData nbrs[2 * HNSW_MAX_M];
-	HnswNode	node;
 	HnswRelCache *rc;
 	int			nn;
 	int			n = 0;
 
-	(void) HnswReadElement(index, &so->info, tid, so->dim, &node, false);
-	nn = HnswReadNeighbors(index, &node.neighbortid, level, nbrs, true);
+	nn = ReadUpperNeighbors(index, so, tid, level, nbrs);
 	rc = (HnswRelCache *) index->rd_amcache;
 	HnswPrefetchElements(rc, nbrs, nn, offsetof(HnswElementTupleData, value) + so->valueSize);
 	for (int i = 0; i < nn; i++)
@@ -826,7 +887,12 @@ StartSearch(IndexScanDesc scan)
 	so->draining = false;
 	so->firstBatch = true;
 	SetUpArrays(so, ef);
-	HnswKeySetInit(&so->upperVisited, 64);
+	/*
+	 * Room for the descent's visits without growing: a few expansions of m
+	 * links per level (growing it, a rehash per query, showed in profiles
+	 * at low ef_search)
+	 */
+	HnswKeySetInit(&so->upperVisited, 4 * so->info.m * Max(meta.entryLevel, 1));
 	HnswSearchInit(&so->search, &ScanAccess, scan, ef, iterative);
 	so->batch = palloc(sizeof(HnswPair) * (ef + 1));
 
