@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 name=${NAME:?set NAME, the tools/devinstall.sh name of this checkout}
-: "${PGBIN:?set PGBIN to this checkout's private install}"
+: "${PGBIN:?set PGBIN to the private install of this checkout}"
 src=$(mktemp -d /tmp/semvec-visited.XXXXXX)
 trap 'rm -rf "$src"' EXIT
 git archive HEAD | tar -x -C "$src"
