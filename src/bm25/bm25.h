@@ -328,6 +328,7 @@ extern void Bm25InitPage(Page page, uint16 type, uint64 owner);
 extern void Bm25InitMetaPage(Page page, Oid textConfig);
 extern void Bm25ReadMeta(Relation index, Bm25MetaPageData * meta);
 extern bool Bm25PageIs(Page page, uint16 type, uint64 owner);
+extern void Bm25MarkPageFree(Page page);
 extern void Bm25FreePages(Relation index, BlockNumber *blocks, int n, bool building);
 extern void Bm25GetIndexInfo(Relation index, Bm25IndexInfo * info);
 extern void Bm25LogPage(Relation index, Buffer buf, bool building);

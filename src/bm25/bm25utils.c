@@ -166,6 +166,24 @@ Bm25TakeOwner(Relation index, int n, bool building)
 }
 
 /*
+ * Make a page a free page (no owner, no next page); its contents stay as
+ * they are until the page is reused.  The caller WAL-logs the change.
+ */
+void
+Bm25MarkPageFree(Page page)
+{
+	Bm25PageOpaque op;
+
+	if (PageIsNew(page))
+		Bm25InitPage(page, BM25_PAGE_FREE, 0);
+	op = Bm25PageGetOpaque(page);
+	op->type = BM25_PAGE_FREE;
+	op->owner = 0;
+	op->next = InvalidBlockNumber;
+	op->nextOwner = 0;
+}
+
+/*
  * Mark pages free (WAL-logged, a few bytes each) and give them to the free
  * space map.  Callers make sure no reader on the primary can still use them
  * (BM25_READ_LOCK's grace period); standby readers notice the change of
@@ -191,19 +209,12 @@ Bm25FreePages(Relation index, BlockNumber *blocks, int n, bool building)
 		{
 			Buffer		buf = ReadBuffer(index, blocks[i++]);
 			Page		page;
-			Bm25PageOpaque op;
 
 			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 			page = building ? BufferGetPage(buf) :
 				GenericXLogRegisterBuffer(state, buf,
 										  PageIsNew(BufferGetPage(buf)) ? GENERIC_XLOG_FULL_IMAGE : 0);
-			if (PageIsNew(page))
-				Bm25InitPage(page, BM25_PAGE_FREE, 0);
-			op = Bm25PageGetOpaque(page);
-			op->type = BM25_PAGE_FREE;
-			op->owner = 0;
-			op->next = InvalidBlockNumber;
-			op->nextOwner = 0;
+			Bm25MarkPageFree(page);
 			if (building)
 				MarkBufferDirty(buf);
 			bufs[nb++] = buf;

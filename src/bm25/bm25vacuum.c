@@ -226,18 +226,10 @@ FreeUnreachable(Relation index)
 			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 			if (Unreachable(&r, BufferGetPage(buf)))
 			{
-				Bm25PageOpaque op;
-
 				state = GenericXLogStart(index);
 				page = GenericXLogRegisterBuffer(state, buf,
 												 PageIsNew(BufferGetPage(buf)) ? GENERIC_XLOG_FULL_IMAGE : 0);
-				if (PageIsNew(page))
-					Bm25InitPage(page, BM25_PAGE_FREE, 0);
-				op = Bm25PageGetOpaque(page);
-				op->type = BM25_PAGE_FREE;
-				op->owner = 0;
-				op->next = InvalidBlockNumber;
-				op->nextOwner = 0;
+				Bm25MarkPageFree(page);
 				GenericXLogFinish(state);
 				RecordFreeIndexPage(index, blk);
 				nfree++;
