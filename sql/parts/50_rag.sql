@@ -194,6 +194,8 @@ DECLARE
 	fvranks int[];
 	ftranks int[];
 	docs text[];
+	found_ids text[];
+	found_docs text[];
 	rscores float4[];
 BEGIN
 	PERFORM @extschema@._rag_check_args(k, pool, rrf_k);
@@ -357,11 +359,17 @@ BEGIN
 		INTO fids, fscores, fvranks, ftranks
 		USING coalesce(vids, '{}'), coalesce(vsims, '{}'), coalesce(tids, '{}'), coalesce(tscores, '{}'),
 		      fusion, pool, rrf_k, vector_weight, text_weight;
-	EXECUTE format('SELECT coalesce(array_agg((SELECT t.%I::text FROM %s AS t WHERE t.%I = u.id::%s LIMIT 1)'
-	               '                          ORDER BY u.n), ''{}'')'
-	               ' FROM unnest($1) WITH ORDINALITY AS u(id, n)',
-	               text_col, tbl, id_col, coltype::regtype)
-		INTO docs USING fids[1:rerank_k];
+	-- the candidates' texts: one plain "= ANY" query on the table (which
+	-- Citus runs on the shards; a subquery per candidate it cannot), then
+	-- put in the candidates' order here
+	EXECUTE format('SELECT coalesce(array_agg(t.%I::text), ''{}''), coalesce(array_agg(t.%I::text), ''{}'')'
+	               ' FROM %s AS t WHERE t.%I = ANY($1::%s[])',
+	               id_col, text_col, tbl, id_col, coltype::regtype)
+		INTO found_ids, found_docs USING fids[1:rerank_k];
+	docs := ARRAY(SELECT f.doc FROM unnest(fids[1:rerank_k]) WITH ORDINALITY AS u(id, n)
+	              LEFT JOIN (SELECT DISTINCT ON (x.id) x.id, x.doc
+	                         FROM unnest(found_ids, found_docs) AS x(id, doc)) f ON f.id = u.id
+	              ORDER BY u.n);
 	rscores := @extschema@.rerank(query, docs, rerank_model);
 	RETURN QUERY EXECUTE format(
 		'SELECT f.id::%s, f.score, f.vr, f.tr, 1 - $5[f.vr], $6[f.tr], $7, $8[f.n]::float8'

@@ -5,8 +5,9 @@
 # copies): chunking and embedding on the workers, hnsw on every shard,
 # pushed-down ORDER BY ... LIMIT with the question embedded once on the
 # coordinator, WHERE filters, prepared statements and bind parameters,
-# hybrid_search() and retrieve(), model checks, a worker without the model
-# or down, and shards moved between workers with their indexes.
+# hybrid_search() and retrieve() (also with a cross-encoder rerank stage),
+# model checks, a worker without the model or down, and shards moved between
+# workers with their indexes.
 #
 # Skipped (with the reason) when Citus is not installed in the server under
 # test: tools/build_citus.sh builds it from ../shared/vendor/citus.
@@ -316,6 +317,30 @@ for my $opts ('', q{, mode => 'vector'}, q{, mode => 'text'})
 	my $l = per_q(sprintf($retrieve, 'chunks_local', $opts));
 	is($d, $l, "retrieve$opts on the distributed table gives the single-node answer");
 }
+
+# The rerank stage on a distributed table: the cross-encoder reads the
+# rerank_k best fused candidates on the coordinator (one batched rerank()
+# call), so only the coordinator needs the model; the answer is the
+# single-node one, and the cross-encoder is seen to change the order
+system('/usr/bin/python3', "$src/tools/make_tiny_cross_encoder.py", "$models/coordinator") == 0
+  or BAIL_OUT('make_tiny_cross_encoder.py failed (needs python3-torch, python3-numpy)');
+my $reranked = q{
+	SELECT string_agg(concat_ws('/', id, round(rerank_score::numeric, 5)), ',')
+	FROM hybrid_search('%s', __Q__, k => 12, pool => 40, tsv_col => 'tsv',
+	                   rerank_model => 'tiny-ce', rerank_k => 8)};
+my $rr = per_q(sprintf($reranked, 'chunks_local'));
+is(per_q(sprintf($reranked, 'chunks')), $rr,
+	'hybrid_search with rerank_model on the distributed table gives the single-node answer');
+my $nscored = () = $rr =~ m{/-?[0-9]}g;
+is($nscored, 8 * scalar(@questions), 'rerank_k rows per question carry a rerank score');
+isnt(per_q(q{SELECT string_agg(id::text, ',') FROM (SELECT id FROM hybrid_search('chunks', __Q__, k => 8,
+		pool => 40, tsv_col => 'tsv', rerank_model => 'tiny-ce', rerank_k => 8)) h}),
+	per_q(q{SELECT string_agg(id::text, ',') FROM (SELECT id FROM hybrid_search('chunks', __Q__, k => 8,
+		pool => 40, tsv_col => 'tsv')) h}),
+	'the cross-encoder changes the order (the comparison is not vacuous)');
+is(per_q(sprintf($retrieve, 'chunks', q{, rerank_model => 'tiny-ce', rerank_k => 8})),
+	per_q(sprintf($retrieve, 'chunks_local', q{, rerank_model => 'tiny-ce', rerank_k => 8})),
+	'retrieve with rerank_model on the distributed table gives the single-node answer');
 
 # ---------------------------------------------------------------------------
 # Indexes: CREATE INDEX on the coordinator builds one on every shard
