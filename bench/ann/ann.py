@@ -73,7 +73,14 @@ def recall(found, truth):
 
 
 def proc_cpu(pid):
-    """CPU seconds (user + system) used so far by a process, from /proc."""
+    """CPU seconds used so far by a process: the scheduler's nanosecond
+    count from /proc/PID/schedstat (/proc/PID/stat counts 10 ms ticks, 20 us
+    per query over 500 queries), else user + system ticks."""
+    try:
+        with open("/proc/%d/schedstat" % pid) as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -153,22 +160,40 @@ class Semvec:
         cur.execute("RESET plan_cache_mode")
         return plan
 
-    def sweep(self, ef):
-        """All queries once at one ef_search: (recall, QPS, backend CPU us/query)"""
+    def start(self, ef):
+        """Set ef_search and warm up"""
         cur = self.cur
         cur.execute("SET hnsw.ef_search = %d" % ef)
-        for q in self.qtext[:20]:			# warm up
+        for q in self.qtext[:20]:
             cur.execute("EXECUTE q(%s)", (q,))
             cur.fetchall()
+
+    def run(self, lo, hi):
+        """Queries lo..hi-1: (ids found per query, wall s, backend CPU s)"""
+        cur = self.cur
         found = []
         c0 = proc_cpu(self.pid)
         t0 = time.perf_counter()
-        for q in self.qtext:
+        for q in self.qtext[lo:hi]:
             cur.execute("EXECUTE q(%s)", (q,))
             found.append([r[0] for r in cur.fetchall()])
-        el = time.perf_counter() - t0
-        cpu = proc_cpu(self.pid) - c0
-        return recall(found, self.truth), len(self.qtext) / el, 1e6 * cpu / len(self.qtext)
+        return found, time.perf_counter() - t0, proc_cpu(self.pid) - c0
+
+
+class Hnswlib:
+    """hnswlib's one-thread index, queried in process (same interface)"""
+
+    def __init__(self, idx, queries):
+        self.idx, self.queries = idx, queries
+
+    def start(self, ef):
+        self.idx.set_ef(max(ef, 10))
+
+    def run(self, lo, hi):
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        labels, _ = self.idx.knn_query(self.queries[lo:hi], k=10, num_threads=1)
+        return labels.tolist(), time.perf_counter() - t0, time.process_time() - c0
 
 
 def bench_hnswlib(base, queries, truth, efs, m, efc, threads):
@@ -191,31 +216,39 @@ def bench_hnswlib(base, queries, truth, efs, m, efc, threads):
     # hnswlib keeps vectors + level-0 links (2M) + upper links in memory
     size = len(base) * (base.shape[1] * 4 + (2 * m + 1) * 4 + 8)
 
-    def sweep(ef):
-        idx.set_ef(max(ef, 10))
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        labels, _ = idx.knn_query(queries, k=10, num_threads=1)
-        el = time.perf_counter() - t0
-        cpu = time.process_time() - c0
-        return recall(labels.tolist(), truth), len(queries) / el, 1e6 * cpu / len(queries)
-    return build, size, sweep
+    return build, size, Hnswlib(idx, queries)
 
 
-def interleaved(efs, sweeps, rounds, best=False):
-    """Run every engine's sweep at each ef_search, alternating engines,
-    `rounds` times; per engine and ef, the median QPS and CPU (recall does
-    not change between rounds), or with best the highest QPS and lowest
-    CPU: on a machine other jobs load, the best of several runs is the
-    steadier estimate of what the code costs.  Alternating spreads slow drifts in the
-    machine's load over both engines instead of the one that ran later."""
-    out = [[] for _ in sweeps]
+def interleaved(efs, engines, truth, rounds, chunk, best=False):
+    """Run every engine over all queries at each ef_search, `rounds` times;
+    per engine and ef, the median QPS and CPU (recall does not change
+    between rounds), or with best the highest QPS and lowest CPU: on a
+    machine other jobs load, the best of several runs is the steadier
+    estimate of what the code costs.  Within a round the engines take turns
+    every `chunk` queries (in the order A B, then B A, ...), so that both
+    meet the same machine: a sweep at a low ef_search takes a fraction of a
+    second, and with whole sweeps alternating a burst of other work could
+    fall on one engine's sweep only (ratios 0.54-1.2 at ef_search 10 in
+    runs of unchanged code)."""
+    nq = len(truth)
+    out = [[] for _ in engines]
     for ef in efs:
-        got = [[] for _ in sweeps]
+        got = [[] for _ in engines]
         for r in range(rounds):
-            order = range(len(sweeps)) if r % 2 == 0 else reversed(range(len(sweeps)))
-            for i in order:
-                got[i].append(sweeps[i](ef))
+            for e in engines:
+                e.start(ef)
+            found = [[] for _ in engines]
+            el = [0.0] * len(engines)
+            cpu = [0.0] * len(engines)
+            for k, lo in enumerate(range(0, nq, chunk)):
+                order = range(len(engines)) if (r + k) % 2 == 0 else reversed(range(len(engines)))
+                for i in order:
+                    f, t, c = engines[i].run(lo, min(lo + chunk, nq))
+                    found[i] += f
+                    el[i] += t
+                    cpu[i] += c
+            for i in range(len(engines)):
+                got[i].append((recall(found[i], truth), nq / el[i], 1e6 * cpu[i] / nq))
         for i, g in enumerate(got):
             if best:
                 out[i].append((ef, g[0][0], max(x[1] for x in g), min(x[2] for x in g)))
@@ -261,6 +294,8 @@ def main():
                     help="query sweeps per engine, alternating; medians are reported")
     ap.add_argument("--build-rounds", type=int, default=1,
                     help="builds per engine and kind, alternating; medians are reported")
+    ap.add_argument("--chunk", type=int, default=50,
+                    help="queries an engine runs before the next takes its turn, within a round")
     ap.add_argument("--best", action="store_true",
                     help="report the best of the rounds (lowest time, highest QPS) instead of "
                          "the median: steadier when other jobs load the machine")
@@ -302,7 +337,7 @@ def main():
     for e, plan in zip(engines, plans):
         print("plan (%s): %s" % (e.label, plan))
 
-    sweeps = [e.sweep for e in engines]
+    sweeps = list(engines)
     labels = [e.label for e in engines]
     sizes = [e.size for e in engines]
     med = min if a.best else (lambda xs: float(np.median(xs)))
@@ -314,7 +349,7 @@ def main():
         labels.append("hnswlib")
         sizes.append(hs)
         btimes.append(hb)
-    rows = interleaved(efs, sweeps, a.rounds, a.best)
+    rows = interleaved(efs, sweeps, truth, a.rounds, a.chunk, a.best)
 
     # The reference: the baseline build if given, else hnswlib, else the first type
     ref = labels.index("baseline") if "baseline" in labels else \
@@ -370,9 +405,9 @@ def main():
     print("queries per backend CPU second at recall@10 = 0.95: " +
           ", ".join("%s %.1f" % (labels[i], c95[i]) for i in range(len(labels))) +
           "; " + ", ".join("ratio %s %.3f" % (labels[i], c95[i] / c95[ref]) for i in others))
-    print("(QPS and CPU: %s of %d rounds, the engines alternating; builds: %s of %d.  cpu: CPU time"
-          " of the PostgreSQL backend per query, parse/plan/heap included"
-          % ("best" if a.best else "medians", a.rounds, "best" if a.best else "median",
+    print("(QPS and CPU: %s of %d rounds, the engines taking turns every %d queries; builds: %s of"
+          " %d.  cpu: CPU time of the PostgreSQL backend per query, parse/plan/heap included"
+          % ("best" if a.best else "medians", a.rounds, a.chunk, "best" if a.best else "median",
              a.build_rounds))
     print(" (hnswlib: process CPU per query).  Wall-clock QPS on a shared machine is noisy.)")
     print("load average at the end: %s" % open("/proc/loadavg").read().strip())
