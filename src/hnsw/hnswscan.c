@@ -153,14 +153,6 @@ ScanMapGrow(ScanMap * m)
 	pfree(old);
 }
 
-/* Grow the map now if adding n keys would, so that slot addresses stay put */
-static inline void
-ScanMapReserve(ScanMap * m, int n)
-{
-	while ((m->count + n) * 2 > m->mask + 1)
-		ScanMapGrow(m);
-}
-
 /*
  * Add key -> idx unless key is there; returns whether it added.  Data
  * pages start at block 1, so a packed entry is never 0 (the empty slot).
@@ -455,9 +447,9 @@ ExpandNode(Relation index, HnswScanOpaque so, int idx, HnswPair *out)
 	 * Mark the new ones visited in one probe each (not listed twice), with
 	 * the node indexes they are about to get: each makes one node, in order
 	 */
-	ScanMapReserve(&so->visited, nn);
 	for (int j = 0; j < nn; j++)
 	{
+		/* (should the map grow below, these only prefetched freed memory) */
 		keys[j] = ScanTidKey(index, &nbrs[j]);
 		__builtin_prefetch(&so->visited.ents[HnswKeyHash(keys[j]) & so->visited.mask]);
 	}
