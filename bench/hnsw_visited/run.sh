@@ -1,8 +1,9 @@
 #!/bin/bash
 # The hnsw scan's packed visited map (ScanMap, src/hnsw/hnswscan.c) against
-# HnswKeySet in its place, in one bench/ann run: the benchmark that keeps
-# the scan's second hash map (one implementation of each algorithm, unless
-# a benchmark shows a second copy pays).  README.md has the latest run.
+# HnswKeySet in its place, in one bench/ann run: the benchmark that decides
+# whether the scan keeps a second hash map (one implementation of each
+# algorithm, unless a benchmark shows a second copy pays).  README.md has
+# the runs and what they say.
 #
 # Usage: NAME=NAME PGBIN=/tmp/pg-NAME/usr/lib/postgresql/15/bin \
 #            bench/hnsw_visited/run.sh [bench/ann options, e.g. --ef 80,160,320,640 --rounds 5]

@@ -68,9 +68,11 @@ typedef struct ScanNode
  * high 41 bits; the node index in the low 23), open addressing.  Not an
  * HnswKeySet (16 bytes per slot: key and payload apart): the scan probes
  * this map for every neighbour it reads, and 8-byte slots keep twice as
- * many of them in cache.  Same hash (HnswKeyHash) and probing.  Kept by a
- * benchmark, bench/hnsw_visited (this scan with an HnswKeySet instead):
- * about 7% more queries per backend CPU second at recall 0.95.
+ * many of them in cache.  Same hash (HnswKeyHash) and probing.
+ * bench/hnsw_visited measures this scan with an HnswKeySet instead: 7%
+ * more queries per backend CPU second for this map before the slot
+ * prefetch, none after (README): unless a rerun shows a gain, this map
+ * should give way to HnswKeySet.
  */
 #define SCAN_IDX_BITS	23
 #define SCAN_MAX_NODES	((1 << SCAN_IDX_BITS) - 1)
