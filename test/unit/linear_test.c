@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "encoder/kernels/gemm_panels.h"
+#include "encoder/kernels/gemm_rows.h"
 #include "encoder/kernels/linear.h"
 #include "simd/simd.h"
 
@@ -256,6 +257,9 @@ main(void)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		for (int v = 0; v < 4; v++)
 			CheckOutIn(rows[i], i % 2 ? 100 : 384, i % 3 == 1 ? 36 : 384, v & 1, v >> 1);
+	/* the few-row kernel: one block of eight, then every remainder size */
+	for (int n = 1; n <= ENC_ROWS_GEMM_MAX; n++)
+		CheckOutIn(n, n % 2 ? 100 : 384, 36, n % 3 == 0, false);
 
 	if (!EncPanelsSupported())
 		printf("linear_test: panel cases skipped (no AVX2/FMA on this CPU)\n");

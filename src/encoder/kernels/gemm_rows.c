@@ -7,7 +7,7 @@
  * time packing the weight matrix, which it does on every call.  With W
  * stored [out][in], each output is a dot product of a contiguous weight row
  * with an input row, so this kernel reads each weight once, straight from
- * the (mmapped) model file, eight or four input rows sharing each load.  It
+ * the (mmapped) model file, up to eight input rows sharing each load.  It
  * is compiled twice, for the x86-64 baseline and for AVX2+FMA, and picked
  * by the SIMD level (simd/simd.h).  No PostgreSQL calls.
  *
@@ -26,10 +26,51 @@ typedef float v8sf __attribute__((vector_size(32)));
 #define SUM8(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
 /*
- * W as [out][in]: y[t][o] = b[o] + dot(W[o], x[t]); eight or four rows
- * share each load of W.
+ * W as [out][in]: y[t][o] = b[o] + dot(W[o], x[t]).  For each output o,
+ * the rows go in blocks of eight and the rest (two to seven) in one block
+ * whose size is a compile-time constant (RowsBlock, inlined per size, so
+ * that its accumulators stay in registers): the rows of a block share each
+ * load of W[o].  Every row of a block takes the same sum (one accumulator,
+ * k in order, then SUM8), whatever the block's size.  A single row left
+ * over runs two accumulators instead, so that its adds do not wait on each
+ * other.  The remainder used to run as a block of four and then one row at
+ * a time, each such row reading W[o] again and doing two loads per
+ * multiply-add: the products of a 15-token sentence took 40% longer than
+ * those of 12 tokens (measured on MiniLM's shapes, 8.1 against 5.8 ms),
+ * and 7% less once its last seven rows ran as one block.
  */
-#define DEFINE_ROWS_GEMM(NAME, ATTR) \
+#define DEFINE_ROWS_BLOCK(NAME, ATTR) \
+static inline __attribute__((always_inline)) ATTR void \
+NAME(const int R, const float *x, int in, const float *wr, float bias, \
+	 float *y, int out) \
+{ \
+	int			in8 = in & ~7; \
+	v8sf		a[8]; \
+\
+	_Pragma("GCC unroll 8") \
+	for (int k = 0; k < R; k++) \
+		a[k] = (v8sf) {0}; \
+	for (int i = 0; i < in8; i += 8) \
+	{ \
+		v8sf		wv = LOAD8(wr + i); \
+\
+		_Pragma("GCC unroll 8") \
+		for (int k = 0; k < R; k++) \
+			a[k] += wv * LOAD8(x + (long) k * in + i); \
+	} \
+	_Pragma("GCC unroll 8") \
+	for (int k = 0; k < R; k++) \
+	{ \
+		float		s = SUM8(a[k]); \
+\
+		for (int i = in8; i < in; i++) \
+			s += wr[i] * x[(long) k * in + i]; \
+		y[(long) k * out] = s + bias; \
+	} \
+}
+
+#define DEFINE_ROWS_GEMM(NAME, BLOCK, ATTR) \
+DEFINE_ROWS_BLOCK(BLOCK, ATTR) \
 ATTR static void \
 NAME(const float *x, int n, int in, const float *w, const float *b, \
 	 int out, float *y) \
@@ -41,84 +82,63 @@ NAME(const float *x, int n, int in, const float *w, const float *b, \
 		const float *wr = w + (long) o * in; \
 		float		bias = b != NULL ? b[o] : 0.0f; \
 		int			t = 0; \
+		const float *xt; \
+		float	   *yt; \
 \
 		for (; t + 8 <= n; t += 8) \
+			BLOCK(8, x + (long) t * in, in, wr, bias, y + (long) t * out + o, out); \
+		xt = x + (long) t * in; \
+		yt = y + (long) t * out + o; \
+		switch (n - t) \
 		{ \
-			const float *x0 = x + (long) t * in; \
-			v8sf		a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}; \
-			v8sf		a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0}; \
-			float		s[8]; \
-\
-			for (int i = 0; i < in8; i += 8) \
+			case 0: \
+				break; \
+			case 1: \
 			{ \
-				v8sf		wv = LOAD8(wr + i); \
+				v8sf		a0 = {0}, a1 = {0}; \
+				float		s1; \
+				int			i = 0; \
 \
-				a0 += wv * LOAD8(x0 + i); \
-				a1 += wv * LOAD8(x0 + in + i); \
-				a2 += wv * LOAD8(x0 + 2 * in + i); \
-				a3 += wv * LOAD8(x0 + 3 * in + i); \
-				a4 += wv * LOAD8(x0 + 4 * in + i); \
-				a5 += wv * LOAD8(x0 + 5 * in + i); \
-				a6 += wv * LOAD8(x0 + 6 * in + i); \
-				a7 += wv * LOAD8(x0 + 7 * in + i); \
+				/* two chains, so the adds do not wait on each other */ \
+				for (; i + 16 <= in8; i += 16) \
+				{ \
+					a0 += LOAD8(wr + i) * LOAD8(xt + i); \
+					a1 += LOAD8(wr + i + 8) * LOAD8(xt + i + 8); \
+				} \
+				for (; i < in8; i += 8) \
+					a0 += LOAD8(wr + i) * LOAD8(xt + i); \
+				a0 += a1; \
+				s1 = SUM8(a0); \
+				for (i = in8; i < in; i++) \
+					s1 += wr[i] * xt[i]; \
+				*yt = s1 + bias; \
+				break; \
 			} \
-			s[0] = SUM8(a0); s[1] = SUM8(a1); s[2] = SUM8(a2); s[3] = SUM8(a3); \
-			s[4] = SUM8(a4); s[5] = SUM8(a5); s[6] = SUM8(a6); s[7] = SUM8(a7); \
-			for (int i = in8; i < in; i++) \
-				for (int k = 0; k < 8; k++) \
-					s[k] += wr[i] * x0[(long) k * in + i]; \
-			for (int k = 0; k < 8; k++) \
-				y[(long) (t + k) * out + o] = s[k] + bias; \
-		} \
-		for (; t + 4 <= n; t += 4) \
-		{ \
-			const float *x0 = x + (long) t * in; \
-			v8sf		a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}; \
-			float		s[4]; \
-\
-			for (int i = 0; i < in8; i += 8) \
-			{ \
-				v8sf		wv = LOAD8(wr + i); \
-\
-				a0 += wv * LOAD8(x0 + i); \
-				a1 += wv * LOAD8(x0 + in + i); \
-				a2 += wv * LOAD8(x0 + 2 * in + i); \
-				a3 += wv * LOAD8(x0 + 3 * in + i); \
-			} \
-			s[0] = SUM8(a0); s[1] = SUM8(a1); s[2] = SUM8(a2); s[3] = SUM8(a3); \
-			for (int i = in8; i < in; i++) \
-				for (int k = 0; k < 4; k++) \
-					s[k] += wr[i] * x0[(long) k * in + i]; \
-			for (int k = 0; k < 4; k++) \
-				y[(long) (t + k) * out + o] = s[k] + bias; \
-		} \
-		for (; t < n; t++) \
-		{ \
-			const float *xr = x + (long) t * in; \
-			v8sf		a0 = {0}, a1 = {0}; \
-			float		s1; \
-			int			i = 0; \
-\
-			/* two chains, so the adds do not wait on each other */ \
-			for (; i + 16 <= in8; i += 16) \
-			{ \
-				a0 += LOAD8(wr + i) * LOAD8(xr + i); \
-				a1 += LOAD8(wr + i + 8) * LOAD8(xr + i + 8); \
-			} \
-			for (; i < in8; i += 8) \
-				a0 += LOAD8(wr + i) * LOAD8(xr + i); \
-			a0 += a1; \
-			s1 = SUM8(a0); \
-			for (i = in8; i < in; i++) \
-				s1 += wr[i] * xr[i]; \
-			y[(long) t * out + o] = s1 + bias; \
+			case 2: \
+				BLOCK(2, xt, in, wr, bias, yt, out); \
+				break; \
+			case 3: \
+				BLOCK(3, xt, in, wr, bias, yt, out); \
+				break; \
+			case 4: \
+				BLOCK(4, xt, in, wr, bias, yt, out); \
+				break; \
+			case 5: \
+				BLOCK(5, xt, in, wr, bias, yt, out); \
+				break; \
+			case 6: \
+				BLOCK(6, xt, in, wr, bias, yt, out); \
+				break; \
+			default: \
+				BLOCK(7, xt, in, wr, bias, yt, out); \
+				break; \
 		} \
 	} \
 }
 
-DEFINE_ROWS_GEMM(RowsGemmPortable, )
+DEFINE_ROWS_GEMM(RowsGemmPortable, RowsBlockPortable, )
 #if defined(__x86_64__) && defined(__GNUC__)
-DEFINE_ROWS_GEMM(RowsGemmAvx2, __attribute__((target("avx2,fma"))))
+DEFINE_ROWS_GEMM(RowsGemmAvx2, RowsBlockAvx2, __attribute__((target("avx2,fma"))))
 #endif
 
 /* y[n][out] = x[n][in] · Wᵀ + b, W [out][in]; b may be NULL */
