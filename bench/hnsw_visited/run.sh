@@ -20,4 +20,4 @@ trap 'rm -rf "$src"' EXIT
 git archive HEAD | tar -x -C "$src"
 /usr/bin/python3 bench/hnsw_visited/keyset.py "$src"
 (cd "$src" && bash tools/devinstall.sh "$name-keyset" >/dev/null)
-PGBIN_BASE=/tmp/pg-$name-keyset/usr/lib/postgresql/15/bin exec bash bench/ann/run.sh --skip-hnswlib "$@"
+PGBIN_BASE=/tmp/pg-$name-keyset/usr/lib/postgresql/15/bin bash bench/ann/run.sh --skip-hnswlib "$@"
