@@ -232,6 +232,7 @@ def interleaved(efs, engines, truth, rounds, chunk, best=False):
     runs of unchanged code)."""
     nq = len(truth)
     out = [[] for _ in engines]
+    raw = [[] for _ in engines]
     for ef in efs:
         got = [[] for _ in engines]
         for r in range(rounds):
@@ -250,12 +251,19 @@ def interleaved(efs, engines, truth, rounds, chunk, best=False):
             for i in range(len(engines)):
                 got[i].append((recall(found[i], truth), nq / el[i], 1e6 * cpu[i] / nq))
         for i, g in enumerate(got):
+            raw[i].append(g)
             if best:
                 out[i].append((ef, g[0][0], max(x[1] for x in g), min(x[2] for x in g)))
             else:
                 out[i].append((ef, g[0][0], float(np.median([x[1] for x in g])),
                                float(np.median([x[2] for x in g]))))
-    return out
+    return out, raw
+
+
+def paired(raw, i, ref, j, k):
+    """Median over rounds of engine i's figure k (1 QPS, 2 CPU) over the
+    reference's in the same round: the two shared that round's machine"""
+    return float(np.median([a[k] / b[k] for a, b in zip(raw[i][j], raw[ref][j])]))
 
 
 def qps_at(rows, target):
@@ -349,7 +357,7 @@ def main():
         labels.append("hnswlib")
         sizes.append(hs)
         btimes.append(hb)
-    rows = interleaved(efs, sweeps, truth, a.rounds, a.chunk, a.best)
+    rows, raw = interleaved(efs, sweeps, truth, a.rounds, a.chunk, a.best)
 
     # The reference: the baseline build if given, else hnswlib, else the first type
     ref = labels.index("baseline") if "baseline" in labels else \
@@ -382,7 +390,7 @@ def main():
     for i in range(len(labels)):
         hdr += " %10s %9s %8s" % ("recall", "QPS", "cpu us/q")
     for i in others:
-        hdr += " %9s %7s %7s" % ("d recall", "QPS x", "cpu x")
+        hdr += " %9s %7s %7s %7s %7s" % ("d recall", "QPS x", "cpu x", "QPS xp", "cpu xp")
     print(hdr + "   (columns per engine in the order above)")
     for j, ef in enumerate(efs):
         line = "%-9d" % ef
@@ -393,6 +401,7 @@ def main():
             line += " %+9.4f %7.3f %7.3f" % (rows[i][j][1] - rows[ref][j][1],
                                              rows[i][j][2] / rows[ref][j][2],
                                              rows[i][j][3] / rows[ref][j][3])
+            line += " %7.3f %7.3f" % (paired(raw, i, ref, j, 1), paired(raw, i, ref, j, 2))
         print(line)
     print()
     q95 = [qps_at(rows[i], 0.95) for i in range(len(labels))]
@@ -409,7 +418,9 @@ def main():
           " %d.  cpu: CPU time of the PostgreSQL backend per query, parse/plan/heap included"
           % ("best" if a.best else "medians", a.rounds, a.chunk, "best" if a.best else "median",
              a.build_rounds))
-    print(" (hnswlib: process CPU per query).  Wall-clock QPS on a shared machine is noisy.)")
+    print(" (hnswlib: process CPU per query).  Wall-clock QPS on a shared machine is noisy.")
+    print(" QPS xp, cpu xp: the median over rounds of each round's ratio, both engines having taken"
+          " turns on that round's machine.)")
     print("load average at the end: %s" % open("/proc/loadavg").read().strip())
 
 
