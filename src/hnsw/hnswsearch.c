@@ -124,15 +124,49 @@ HnswSearchInit(HnswSearch *s, const HnswGraphAccess *access, void *graph, int ef
 	s->graph = graph;
 	s->ef = ef;
 	s->keepDiscarded = keepDiscarded;
+	s->uncounted = 0;
 	HnswHeapInit(&s->cand, ef * 4);
 	HnswHeapInit(&s->res, ef + 2);
 	HnswHeapInit(&s->discarded, keepDiscarded ? ef * 8 : 16);
+}
+
+/*
+ * Offer for a search some of whose elements do not count towards ef
+ * (HnswGraphAccess.counts): the results hold ef elements that count, and
+ * the others that are nearer than the farthest of those
+ */
+static void
+OfferCounted(HnswSearch *s, HnswPair p)
+{
+	if (s->res.n - s->uncounted < s->ef || p.dist < -s->res.items[0].dist)
+	{
+		HnswHeapPush(&s->cand, p.dist, p.key);
+		HnswHeapPush(&s->res, -p.dist, p.key);
+		if (!s->access->counts(s, p.key))
+			s->uncounted++;
+		while (s->res.n - s->uncounted > s->ef)
+		{
+			HnswPair	out = HnswHeapPop(&s->res);
+
+			if (!s->access->counts(s, out.key))
+				s->uncounted--;
+			if (s->keepDiscarded)
+				HnswHeapPush(&s->discarded, -out.dist, out.key);
+		}
+	}
+	else if (s->keepDiscarded)
+		HnswHeapPush(&s->discarded, p.dist, p.key);
 }
 
 /* Offer a newly visited element to the results */
 static inline void
 Offer(HnswSearch *s, HnswPair p)
 {
+	if (unlikely(s->access->counts != NULL))
+	{
+		OfferCounted(s, p);
+		return;
+	}
 	if (s->res.n < s->ef)
 	{
 		HnswHeapPush(&s->cand, p.dist, p.key);
@@ -159,6 +193,7 @@ HnswSearchStart(HnswSearch *s, int level, const HnswPair *eps, int neps)
 	s->cand.n = 0;
 	s->res.n = 0;
 	s->discarded.n = 0;
+	s->uncounted = 0;
 	for (int i = 0; i < neps; i++)
 	{
 		s->access->visit(s, eps[i].key);
@@ -183,7 +218,7 @@ HnswSearchLayer(HnswSearch *s, int level)
 		int			n;
 
 		CHECK_FOR_INTERRUPTS();
-		if (s->res.n >= s->ef && c.dist > -s->res.items[0].dist)
+		if (s->res.n - s->uncounted >= s->ef && c.dist > -s->res.items[0].dist)
 			break;
 		HnswHeapPop(&s->cand);
 		n = s->access->expand(s, c.key, level, found);
@@ -219,6 +254,7 @@ HnswSearchResume(HnswSearch *s)
 	if (s->cand.n == 0 && s->discarded.n == 0)
 		return false;
 	s->res.n = 0;
+	s->uncounted = 0;
 	while (s->res.n < s->ef && s->discarded.n > 0)
 	{
 		HnswPair	p = HnswHeapPop(&s->discarded);

@@ -74,6 +74,14 @@ typedef struct HnswGraphAccess
 	void		(*forget) (HnswSearch *s, int level);
 	/* Mark an entry point visited */
 	void		(*visit) (HnswSearch *s, HnswKey key);
+
+	/*
+	 * Optional (NULL: every element counts): whether an element counts
+	 * towards ef.  VACUUM's repair searches through the deleted elements
+	 * without counting them, so that it finds ef live ones however many
+	 * rows were deleted (as pgvector's repair does).
+	 */
+	bool		(*counts) (HnswSearch *s, HnswKey key);
 }			HnswGraphAccess;
 
 struct HnswSearch
@@ -83,6 +91,7 @@ struct HnswSearch
 	int			ef;
 	HnswHeap	cand;			/* to expand, nearest on top */
 	HnswHeap	res;			/* the ef nearest, farthest on top (negated) */
+	int			uncounted;		/* elements in res that do not count (see counts) */
 	HnswHeap	discarded;		/* visited, pushed out of res (iterative scans) */
 	bool		keepDiscarded;
 };
