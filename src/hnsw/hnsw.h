@@ -379,8 +379,8 @@ extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer 
 					   IndexInfo *indexInfo);
 extern void HnswInsertOnDisk(Relation index, HnswIndexInfo * info, const char *value, int dim,
 							 ItemPointer heaptid, bool building);
-extern int	HnswSearchNear(Relation index, HnswIndexInfo * info, const char *q, int dim,
-						   int level, ItemPointer tids, float *dists, int max);
+extern void HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
+							  HnswKeySet * deleted, int minLinks, bool search);
 
 /* hnswbuild.c */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);

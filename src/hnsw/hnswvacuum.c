@@ -11,11 +11,16 @@
  * live element of the highest level) is chosen while that lock is held.
  *
  * Pass 2 repairs every live element whose neighbour list names a deleted
- * element: live neighbours stay, and the freed slots go to live neighbours
- * of the deleted ones (two-hop reconnection), picked with the neighbour
- * heuristic of the search core, so the graph stays navigable after heavy
- * deletes.  If a concurrent insert changed that list meanwhile, the
- * deleted links are just cleared.
+ * element (HnswRepairElement, hnswinsert.c): live neighbours stay, and the
+ * freed slots go to live neighbours of the deleted ones (two-hop
+ * reconnection), picked with the neighbour heuristic of the search core.
+ * When this VACUUM finds at least as many deleted elements as live ones,
+ * each damaged element is also searched for afresh from the entry point,
+ * as an insert is (deleted elements passed through but not counted towards
+ * ef), and elements left with fewer than m live level-0 links are repaired
+ * too: after such deletes two-hop candidates are mostly deleted themselves.
+ * If a concurrent insert changed that list meanwhile, the deleted links are
+ * just cleared.
  *
  * Deleted elements stay on their pages as tombstones (their lists still
  * let in-flight scans move on).  All tombstones, old ones too, count as
@@ -61,6 +66,7 @@ typedef struct HnswCensus
 	int			ntodo;
 	int			captodo;
 	HnswKeySet	named;			/* deleted elements some live list names */
+	int			minLinks;		/* also repair lists with fewer live level-0 links */
 	bool	   *withDeleted;	/* pages holding tombstones or free slots */
 	BlockNumber nblocks;
 }			HnswCensus;
@@ -93,6 +99,7 @@ CountLinks(HnswCensus * c, HnswKeySet * deleted, ItemPointer etid, HnswNeighborT
 {
 	int			m = ntup->nslots / (ntup->level + 2);
 	bool		needsRepair = false;
+	int			nlive0 = 0;
 
 	for (int i = 0; i < ntup->nslots; i++)
 	{
@@ -107,9 +114,13 @@ CountLinks(HnswCensus * c, HnswKeySet * deleted, ItemPointer etid, HnswNeighborT
 			HnswKeySetAdd(&c->named, key);
 		}
 		if (i < HnswLevelSlots(m, 0))
+		{
 			(*HnswKeyMapRef(&c->indeg, key))++;
+			if (!HnswKeySetContains(deleted, key))
+				nlive0++;
+		}
 	}
-	if (needsRepair)
+	if (needsRepair || nlive0 < c->minLinks)
 		PushTid(&c->todo, &c->ntodo, &c->captodo, etid);
 }
 
@@ -266,176 +277,6 @@ RepairEntryPoint(Relation index, BufferAccessStrategy strategy, HnswKeySet * del
 		}
 	}
 	UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
-}
-
-/*
- * Choose a new list for one level of element e, or return -1 if it names
- * no deleted element.  Live neighbours keep their slots (dropping one could
- * leave it with no incoming link at all).  The freed slots go to live
- * neighbours of the deleted ones, which just lost an incoming link
- * (two-hop reconnection): those the neighbour heuristic picks, then the
- * nearest of the rest.  An element left with no candidates at all searches
- * afresh from the entry point.
- */
-static int
-RebuildList(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
-			const char *evalue, int level, ItemPointer slots, int nslots,
-			HnswKeySet * deleted, ItemPointer newlist)
-{
-	HnswKeySet	seen;
-	HnswPair   *cand;
-	ItemPointerData *tids;
-	const char **values;
-	bool	   *selected;
-	int			ncand = 0;
-	int			cap = nslots * nslots + info->efConstruction;
-	int			k = 0;
-	int			nfree;
-	ItemPointerData nb[2 * HNSW_MAX_M];
-	bool		any = false;
-
-	for (int i = 0; i < nslots; i++)
-		if (ItemPointerIsValid(&slots[i]) && HnswKeySetContains(deleted, HnswTidKey(&slots[i])))
-			any = true;
-	if (!any)
-		return -1;
-
-	HnswKeySetInit(&seen, cap);
-	HnswKeySetAdd(&seen, HnswTidKey(etid));
-	cand = palloc(sizeof(HnswPair) * cap);
-	tids = palloc(sizeof(ItemPointerData) * cap);
-	values = palloc(sizeof(char *) * cap);
-	selected = palloc(sizeof(bool) * cap);
-
-	/* Live neighbours stay */
-	for (int i = 0; i < nslots; i++)
-	{
-		if (!ItemPointerIsValid(&slots[i]) || HnswKeySetContains(deleted, HnswTidKey(&slots[i])))
-			continue;
-		if (HnswKeySetAdd(&seen, HnswTidKey(&slots[i])))
-			newlist[k++] = slots[i];
-	}
-
-	/* Candidates: live neighbours of the deleted neighbours */
-	for (int i = 0; i < nslots; i++)
-	{
-		HnswNode	dn;
-		int			nn;
-
-		if (!ItemPointerIsValid(&slots[i]) || !HnswKeySetContains(deleted, HnswTidKey(&slots[i])))
-			continue;
-		(void) HnswReadElement(index, info, &slots[i], dim, &dn, false);
-		nn = HnswReadNeighbors(index, &dn.neighbortid, level, nb, true);
-		for (int j = 0; j < nn && ncand < cap; j++)
-		{
-			HnswNode	node;
-
-			if (HnswKeySetContains(deleted, HnswTidKey(&nb[j])) ||
-				!HnswKeySetAdd(&seen, HnswTidKey(&nb[j])))
-				continue;
-			if (!HnswReadElement(index, info, &nb[j], dim, &node, true) || node.level < level)
-				continue;
-			cand[ncand].key = ncand;
-			cand[ncand].dist = HnswDistance(&info->metric, evalue, node.value);
-			tids[ncand] = nb[j];
-			values[ncand] = node.value;
-			ncand++;
-		}
-	}
-
-	if (k == 0 && ncand == 0)
-	{
-		ItemPointerData *near = palloc(sizeof(ItemPointerData) * info->efConstruction);
-		float	   *neard = palloc(sizeof(float) * info->efConstruction);
-		int			nnear = HnswSearchNear(index, info, evalue, dim, level, near, neard,
-										   info->efConstruction);
-
-		for (int j = 0; j < nnear && ncand < cap; j++)
-		{
-			HnswNode	node;
-
-			if (HnswKeySetContains(deleted, HnswTidKey(&near[j])) ||
-				!HnswKeySetAdd(&seen, HnswTidKey(&near[j])))
-				continue;
-			if (!HnswReadElement(index, info, &near[j], dim, &node, true))
-				continue;
-			tids[ncand] = near[j];
-			cand[ncand].key = ncand;
-			cand[ncand].dist = neard[j];
-			values[ncand] = node.value;
-			ncand++;
-		}
-	}
-
-	/* The freed slots: the heuristic's picks first, then the nearest others */
-	qsort(cand, ncand, sizeof(HnswPair), HnswComparePairs);
-	nfree = nslots - k;
-	{
-		const char **sorted = palloc(sizeof(char *) * Max(ncand, 1));
-
-		for (int i = 0; i < ncand; i++)
-			sorted[i] = values[cand[i].key];
-		HnswSelectNeighbors(&info->metric, cand, ncand, sorted, nfree, false, selected);
-	}
-	for (int i = 0; i < ncand && k < nslots; i++)
-		if (selected[i])
-			newlist[k++] = tids[cand[i].key];
-	for (int i = 0; i < ncand && k < nslots; i++)
-		if (!selected[i])
-			newlist[k++] = tids[cand[i].key];
-	for (int i = k; i < nslots; i++)
-		ItemPointerSetInvalid(&newlist[i]);
-	return k;
-}
-
-/* Repair every level of one element that links to a deleted element */
-static void
-RepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
-			  HnswKeySet * deleted)
-{
-	HnswNode	e;
-	ItemPointerData slots[2 * HNSW_MAX_M];
-	ItemPointerData newlist[2 * HNSW_MAX_M];
-
-	if (!HnswReadElement(index, info, etid, dim, &e, true))
-		return;
-	for (int l = 0; l <= e.level; l++)
-	{
-		int			nslots = HnswReadNeighbors(index, &e.neighbortid, l, slots, false);
-		Buffer		buf;
-		HnswPageWrite pw;
-		HnswNeighborTuple ntup;
-		ItemPointer list;
-		bool		same;
-
-		if (RebuildList(index, info, dim, etid, e.value, l, slots, nslots, deleted, newlist) < 0)
-			continue;
-
-		buf = ReadBuffer(index, ItemPointerGetBlockNumber(&e.neighbortid));
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		HnswWriteStart(&pw, index, false);
-		ntup = HnswGetNeighborTuple(index, HnswWriteRegister(&pw, buf, false),
-									ItemPointerGetOffsetNumber(&e.neighbortid));
-		same = ntup->level == e.level;
-		list = ntup->tids + HnswLevelStart(ntup->nslots / (ntup->level + 2), l);
-		for (int i = 0; i < nslots && same; i++)
-			if (HnswTidKey(&list[i]) != HnswTidKey(&slots[i]))
-				same = false;
-		if (same)
-			memcpy(list, newlist, sizeof(ItemPointerData) * nslots);
-		else if (ntup->level >= l)
-		{
-			/* A concurrent insert changed the list: just drop dead links */
-			int			n = HnswLevelSlots(ntup->nslots / (ntup->level + 2), l);
-
-			for (int i = 0; i < n; i++)
-				if (ItemPointerIsValid(&list[i]) &&
-					HnswKeySetContains(deleted, HnswTidKey(&list[i])))
-					ItemPointerSetInvalid(&list[i]);
-		}
-		HnswWriteFinish(&pw);
-		UnlockReleaseBuffer(buf);
-	}
 }
 
 /*
@@ -690,6 +531,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	{
 		MemoryContext rctx = AllocSetContextCreate(ctx, "hnsw repair", ALLOCSET_SMALL_SIZES);
 		HnswCensus	census;
+		bool		search = false;
 
 		/* Wait for inserts that saw the elements live; fix the entry point */
 		RepairEntryPoint(index, info->strategy, &deleted);
@@ -703,7 +545,19 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		 */
 		for (int round = 0;; round++)
 		{
+			census.minLinks = search && round == 0 ? hinfo.m : 0;
 			TakeCensus(index, info->strategy, &deleted, &census);
+			if (round == 0)
+			{
+				/* Most of the index deleted: search for every damaged list */
+				search = deleted.count >= census.nlive;
+				if (search)
+				{
+					FreeCensus(&census);
+					census.minLinks = hinfo.m;
+					TakeCensus(index, info->strategy, &deleted, &census);
+				}
+			}
 			if (census.ntodo == 0 || round == HNSW_REPAIR_ROUNDS)
 				break;
 			for (int i = 0; i < census.ntodo; i++)
@@ -711,7 +565,8 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				MemoryContext rold = MemoryContextSwitchTo(rctx);
 
 				CHECK_FOR_INTERRUPTS();
-				RepairElement(index, &hinfo, meta.dimensions, &census.todo[i], &deleted);
+				HnswRepairElement(index, &hinfo, meta.dimensions, &census.todo[i], &deleted,
+								  census.minLinks, search);
 				MemoryContextSwitchTo(rold);
 				MemoryContextReset(rctx);
 			}

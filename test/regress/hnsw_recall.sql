@@ -87,8 +87,9 @@ VACUUM items;
 SELECT hnsw_check('items_l2');
 SELECT recall('<->') >= 0.99 AS vacuum_recall_ok;
 DELETE FROM items WHERE id % 2 = 0;
--- 83% of the original rows are gone now; the two-hop repair keeps most of
--- the recall (REINDEX below restores all of it)
+-- 83% of the original rows are gone now; the repair searches for every
+-- damaged element (most of the index was deleted) and keeps most of the
+-- recall (REINDEX below restores all of it)
 VACUUM items;
 SELECT hnsw_check('items_l2');
 SELECT recall('<->') >= 0.97 AS vacuum2_recall_ok;
