@@ -181,6 +181,7 @@ DECLARE
 	idfs float8[] := '{}';
 	old_ef text := current_setting('hnsw.ef_search', true);
 	bm25idx regclass;
+	bq @extschema@.bm25query;
 	old_batch text;
 	path text;
 	coltype oid;
@@ -296,6 +297,15 @@ BEGIN
 		IF text_weight <> 0 AND query IS NOT NULL AND (match = 'any' OR tsq IS NOT NULL) THEN
 			-- rank the whole pool in one batch; a plan without the index (a
 			-- tiny table) sorts rows without a query term last, with score 0
+			-- on a Citus table, every shard scores with the whole table's
+			-- statistics (one more round trip), so the merged ranking is
+			-- one node's; a local table's index has them already
+			IF @extschema@._citus_distributed(tbl) THEN
+				bq := @extschema@.bm25_corpus_query(bm25idx, query);
+				path := path || ', global statistics';
+			ELSE
+				bq := query;
+			END IF;
 			old_batch := current_setting('bm25.first_batch', true);
 			PERFORM set_config('bm25.first_batch', pool::text, true);
 			EXECUTE format('SELECT array_agg(i), array_agg(s) FROM ('
@@ -304,7 +314,7 @@ BEGIN
 			               id_col, text_col, tbl,
 			               CASE WHEN match = 'all' THEN format('%s @@ $3', tsv) ELSE 'true' END,
 			               text_col)
-				INTO tids, tscores USING query, pool, tsq;
+				INTO tids, tscores USING bq, pool, tsq;
 			PERFORM set_config('bm25.first_batch', coalesce(old_batch, '10'), true);
 		END IF;
 	ELSE

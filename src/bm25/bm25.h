@@ -298,6 +298,7 @@ typedef struct Bm25QueryTerm
 typedef struct Bm25Stats
 {
 	double		ndocs;			/* N */
+	double		totalLen;		/* sum of the documents' lengths */
 	double		avgdl;
 	double		k1;
 	double		b;
@@ -475,7 +476,7 @@ typedef struct Bm25Snapshot
 extern bool Bm25TakeSnapshot(Relation index, Bm25Terms * query, Bm25Snapshot * snap);
 extern void Bm25StatsFromSnapshot(Relation index, Bm25Terms * query, Bm25Snapshot * snap,
 								  Bm25Stats * st);
-extern void Bm25StatsFor(Relation index, const char *query, int len, Bm25Stats * st);
+extern void Bm25StatsFor(Relation index, const char *payload, int len, Bm25Stats * st);
 
 /* ---- GUCs ---- */
 extern int	bm25_pending_limit;

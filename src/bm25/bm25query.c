@@ -47,6 +47,7 @@
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -54,6 +55,7 @@
 
 #include "bm25/bm25.h"
 #include "bm25/bm25query.h"
+#include "bm25/bm25querystats.h"
 
 /* ---------------------------------------------------------------------
  * The type
@@ -71,38 +73,87 @@ MakeQuery(const char *text, int len, Oid index)
 	return q;
 }
 
-/* The query text of a bm25query datum (not NUL-terminated) */
+/* The query text of a bm25query datum (NUL-terminated; without statistics) */
 void
 Bm25QueryText(Datum d, char **query, int *len)
 {
 	Bm25QueryData *q = (Bm25QueryData *) PG_DETOAST_DATUM(d);
 
-	*len = VARSIZE(q) - BM25QUERY_HDRSZ;
+	*len = Bm25PayloadTextLen(q->query, VARSIZE(q) - BM25QUERY_HDRSZ);
 	*query = palloc(*len + 1);
 	memcpy(*query, q->query, *len);
 	(*query)[*len] = '\0';
+}
+
+/* The whole payload of a bm25query datum: the text and any statistics */
+void
+Bm25QueryPayload(Datum d, char **payload, int *len)
+{
+	Bm25QueryData *q = (Bm25QueryData *) PG_DETOAST_DATUM(d);
+
+	*len = VARSIZE(q) - BM25QUERY_HDRSZ;
+	*payload = palloc(*len + 1);
+	memcpy(*payload, q->query, *len);
+	(*payload)[*len] = '\0';
+}
+
+/* A query with statistics: the text, a NUL, the encoded statistics */
+static Bm25QueryData *
+MakeQueryWithStats(const char *text, int len, const Bm25QueryStats * qs, Oid index)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, text, len);
+	appendStringInfoChar(&buf, '\0');
+	Bm25QueryStatsEncode(&buf, qs);
+	return MakeQuery(buf.data, buf.len, index);
+}
+
+/* The text form: the query text, after a bm25stats(...) prefix if any */
+static Bm25QueryData *
+ParseQuery(const char *s)
+{
+	Bm25QueryStats qs;
+	const char *rest;
+
+	if (Bm25QueryStatsParse(s, &qs, &rest))
+		return MakeQueryWithStats(rest, strlen(rest), &qs, InvalidOid);
+	return MakeQuery(s, strlen(s), InvalidOid);
+}
+
+static char *
+PrintQuery(Datum d)
+{
+	char	   *payload;
+	int			len;
+	Bm25QueryStats qs;
+	StringInfoData buf;
+
+	Bm25QueryPayload(d, &payload, &len);
+	if (!Bm25PayloadStats(payload, len, &qs))
+		return payload;
+	initStringInfo(&buf);
+	Bm25QueryStatsPrint(&buf, &qs);
+	appendBinaryStringInfo(&buf, payload, Bm25PayloadTextLen(payload, len));
+	return buf.data;
 }
 
 PG_FUNCTION_INFO_V1(bm25query_in);
 Datum
 bm25query_in(PG_FUNCTION_ARGS)
 {
-	char	   *s = PG_GETARG_CSTRING(0);
-
-	PG_RETURN_POINTER(MakeQuery(s, strlen(s), InvalidOid));
+	PG_RETURN_POINTER(ParseQuery(PG_GETARG_CSTRING(0)));
 }
 
 PG_FUNCTION_INFO_V1(bm25query_out);
 Datum
 bm25query_out(PG_FUNCTION_ARGS)
 {
-	char	   *s;
-	int			len;
-
-	Bm25QueryText(PG_GETARG_DATUM(0), &s, &len);
-	PG_RETURN_CSTRING(s);
+	PG_RETURN_CSTRING(PrintQuery(PG_GETARG_DATUM(0)));
 }
 
+/* The binary form is the text form (as it always was for plain queries) */
 PG_FUNCTION_INFO_V1(bm25query_recv);
 Datum
 bm25query_recv(PG_FUNCTION_ARGS)
@@ -111,7 +162,7 @@ bm25query_recv(PG_FUNCTION_ARGS)
 	int			len;
 	char	   *s = pq_getmsgtext(buf, buf->len - buf->cursor, &len);
 
-	PG_RETURN_POINTER(MakeQuery(s, len, InvalidOid));
+	PG_RETURN_POINTER(ParseQuery(s));
 }
 
 PG_FUNCTION_INFO_V1(bm25query_send);
@@ -119,12 +170,10 @@ Datum
 bm25query_send(PG_FUNCTION_ARGS)
 {
 	StringInfoData buf;
-	char	   *s;
-	int			len;
+	char	   *s = PrintQuery(PG_GETARG_DATUM(0));
 
-	Bm25QueryText(PG_GETARG_DATUM(0), &s, &len);
 	pq_begintypsend(&buf);
-	pq_sendtext(&buf, s, len);
+	pq_sendtext(&buf, s, strlen(s));
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -172,6 +221,58 @@ to_bm25query(PG_FUNCTION_ARGS)
 }
 
 /*
+ * to_bm25query(query text, docs bigint, length bigint, terms text[], dfs
+ * bigint[]): a query scored with these corpus statistics instead of its
+ * index's own (bm25_corpus_stats() of a distributed table)
+ */
+PG_FUNCTION_INFO_V1(to_bm25query_stats);
+Datum
+to_bm25query_stats(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	ArrayType  *terms = PG_GETARG_ARRAYTYPE_P(3);
+	ArrayType  *dfs = PG_GETARG_ARRAYTYPE_P(4);
+	Datum	   *tv;
+	Datum	   *dv;
+	bool	   *tn;
+	bool	   *dn;
+	int			nt;
+	int			nd;
+	Bm25QueryStats qs;
+
+	if (ARR_NDIM(terms) > 1 || ARR_NDIM(dfs) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("terms and document frequencies must be one-dimensional arrays")));
+	deconstruct_array(terms, TEXTOID, -1, false, TYPALIGN_INT, &tv, &tn, &nt);
+	deconstruct_array(dfs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &dv, &dn, &nd);
+	if (nt != nd)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("terms and document frequencies differ in length"),
+				 errdetail("There are %d terms and %d document frequencies.", nt, nd)));
+	qs.ndocs = PG_GETARG_INT64(1);
+	qs.totalLen = PG_GETARG_INT64(2);
+	qs.nterms = nt;
+	qs.lexemes = palloc(sizeof(char *) * Max(nt, 1));
+	qs.lens = palloc(sizeof(int) * Max(nt, 1));
+	qs.dfs = palloc(sizeof(int64) * Max(nt, 1));
+	for (int i = 0; i < nt; i++)
+	{
+		if (tn[i] || dn[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("terms and document frequencies must not be null")));
+		qs.lexemes[i] = VARDATA_ANY(DatumGetTextPP(tv[i]));
+		qs.lens[i] = VARSIZE_ANY_EXHDR(DatumGetTextPP(tv[i]));
+		qs.dfs[i] = DatumGetInt64(dv[i]);
+		CHECK_FOR_INTERRUPTS();
+	}
+	Bm25QueryStatsCheck(&qs);
+	PG_RETURN_POINTER(MakeQueryWithStats(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &qs, InvalidOid));
+}
+
+/*
  * bm25query_bind(query, index): the planner's binding (see above); a query
  * that names its index already (to_bm25query(q, index)) keeps it
  */
@@ -183,6 +284,7 @@ bm25query_bind(PG_FUNCTION_ARGS)
 
 	if (OidIsValid(q->index))
 		PG_RETURN_POINTER(q);
+	/* the whole payload: statistics the query carries stay with it */
 	PG_RETURN_POINTER(MakeQuery(q->query, VARSIZE(q) - BM25QUERY_HDRSZ, PG_GETARG_OID(1)));
 }
 
@@ -575,7 +677,7 @@ bm25_query_support(PG_FUNCTION_ARGS)
 		char	   *s;
 		int			len;
 
-		Bm25QueryText(c->constvalue, &s, &len);
+		Bm25QueryPayload(c->constvalue, &s, &len);
 		bound = (Node *) makeConst(queryType, -1, InvalidOid, -1,
 								   PointerGetDatum(MakeQuery(s, len, index)), false, false);
 	}
@@ -685,6 +787,47 @@ bm25_query_terms(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * bm25_index_stats(index, query): what a BM25 score of the query depends
+ * on in this index: documents, their total length, each query lexeme's
+ * document frequency (to be summed over the shards of a distributed table)
+ */
+PG_FUNCTION_INFO_V1(bm25_index_stats);
+Datum
+bm25_index_stats(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	text	   *query = PG_GETARG_TEXT_PP(1);
+	Relation	index;
+	Bm25Stats	st;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {0};
+	Datum	   *terms;
+	Datum	   *dfs;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	index = relation_open(indexoid, AccessShareLock);
+	CheckIndexUsable(index);
+	Bm25StatsFor(index, VARDATA_ANY(query), VARSIZE_ANY_EXHDR(query), &st);
+	relation_close(index, AccessShareLock);
+	terms = palloc(sizeof(Datum) * Max(st.nterms, 1));
+	dfs = palloc(sizeof(Datum) * Max(st.nterms, 1));
+	for (int t = 0; t < st.nterms; t++)
+	{
+		terms[t] = PointerGetDatum(cstring_to_text_with_len(st.terms[t].term.lexeme,
+															 st.terms[t].term.len));
+		dfs[t] = Int64GetDatum((int64) st.terms[t].df);
+	}
+	values[0] = Int64GetDatum((int64) st.ndocs);
+	values[1] = Int64GetDatum((int64) st.totalLen);
+	values[2] = PointerGetDatum(construct_array(terms, st.nterms, TEXTOID, -1, false, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_array(dfs, st.nterms, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /* bm25_tokenize(text, regconfig): the lexemes and counts the index would store */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * bm25query.h
- *	  The bm25query type: a query text, optionally bound to a bm25 index
+ *	  The bm25query type: a query text, optionally bound to a bm25 index,
+ *	  optionally carrying the corpus statistics that score it
  *
  *-------------------------------------------------------------------------
  */
@@ -12,6 +13,12 @@
 
 #include "bm25/bm25.h"
 
+/*
+ * The payload is the query text; a query that carries statistics has a NUL
+ * after the text and then the encoded statistics (bm25querystats.c).  A
+ * text never holds a NUL, so values stored before statistics existed read
+ * as queries without them.
+ */
 typedef struct Bm25QueryData
 {
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
@@ -22,5 +29,6 @@ typedef struct Bm25QueryData
 #define BM25QUERY_HDRSZ		offsetof(Bm25QueryData, query)
 
 extern void Bm25QueryText(Datum d, char **query, int *len);
+extern void Bm25QueryPayload(Datum d, char **payload, int *len);
 
 #endif							/* SEMVEC_BM25QUERY_H */

@@ -45,6 +45,7 @@
 
 #include "bm25/bm25.h"
 #include "bm25/bm25query.h"
+#include "bm25/bm25querystats.h"
 
 /* A bound must fall this clearly below the threshold to skip */
 #define BM25_SLACK		(1.0 + 1e-9)
@@ -110,8 +111,10 @@ struct Bm25ScanOpaqueData
 	MemoryContext batchCtx;		/* reset by every batch */
 	Bm25IndexInfo info;
 	bool		haveQuery;
-	char	   *query;
+	char	   *query;			/* the payload: text, then any statistics */
 	int			queryLen;
+	bool		haveQueryStats; /* it carries statistics: they score */
+	Bm25QueryStats queryStats;
 	Bm25Terms	qterms;
 	bool		haveStats;
 	Bm25Stats	stats;
@@ -294,6 +297,7 @@ Bm25StatsFromSnapshot(Relation index, Bm25Terms * query, Bm25Snapshot * snap, Bm
 
 	Bm25GetIndexInfo(index, &info);
 	st->ndocs = (double) snap->meta.totalDocs;
+	st->totalLen = (double) snap->meta.totalLen;
 	st->avgdl = snap->meta.totalDocs > 0 ?
 		(double) snap->meta.totalLen / (double) snap->meta.totalDocs : 1.0;
 	if (st->avgdl <= 0)
@@ -714,6 +718,8 @@ TryBatch(Relation index, Bm25ScanOpaque so, int k, Candidate **out, int *nout)
 		MemoryContext old = MemoryContextSwitchTo(so->queryCtx);
 
 		Bm25StatsFromSnapshot(index, &so->qterms, &snap, &so->stats);
+		if (so->haveQueryStats)
+			Bm25QueryStatsApply(&so->queryStats, &so->stats);
 		so->haveStats = true;
 		RememberActiveScan(RelationGetRelid(index), so);
 		MemoryContextSwitchTo(old);
@@ -837,16 +843,19 @@ ComputeBatch(IndexScanDesc scan)
 
 /*
  * Statistics for a query over the index as it is now (the <@> operator
- * when no scan of the same query runs in this backend).
+ * when no scan of the same query runs in this backend), or the ones the
+ * query payload carries.
  */
 void
-Bm25StatsFor(Relation index, const char *query, int len, Bm25Stats * st)
+Bm25StatsFor(Relation index, const char *payload, int len, Bm25Stats * st)
 {
 	Bm25IndexInfo info;
 	Bm25Terms	qterms;
+	Bm25QueryStats qs;
+	bool		haveQs = Bm25PayloadStats(payload, len, &qs);
 
 	Bm25GetIndexInfo(index, &info);
-	Bm25Tokenize(info.textConfig, query, len, &qterms);
+	Bm25Tokenize(info.textConfig, payload, Bm25PayloadTextLen(payload, len), &qterms);
 	for (int attempt = 0;; attempt++)
 	{
 		Bm25Snapshot snap;
@@ -874,6 +883,8 @@ Bm25StatsFor(Relation index, const char *query, int len, Bm25Stats * st)
 		}
 		if (ok)
 			Bm25StatsFromSnapshot(index, &qterms, &snap, st);
+		if (ok && haveQs)
+			Bm25QueryStatsApply(&qs, st);
 		if (locked)
 			UnlockPage(index, BM25_READ_LOCK, ShareLock);
 		if (ok)
@@ -931,8 +942,10 @@ bm25rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int no
 	if (norderbys < 1 || (orderbys[0].sk_flags & SK_ISNULL))
 		return;
 	old = MemoryContextSwitchTo(so->queryCtx);
-	Bm25QueryText(orderbys[0].sk_argument, &so->query, &so->queryLen);
-	Bm25Tokenize(so->info.textConfig, so->query, so->queryLen, &so->qterms);
+	Bm25QueryPayload(orderbys[0].sk_argument, &so->query, &so->queryLen);
+	so->haveQueryStats = Bm25PayloadStats(so->query, so->queryLen, &so->queryStats);
+	Bm25Tokenize(so->info.textConfig, so->query, Bm25PayloadTextLen(so->query, so->queryLen),
+				 &so->qterms);
 	MemoryContextSwitchTo(old);
 	so->haveQuery = so->qterms.nterms > 0;
 }
