@@ -298,9 +298,10 @@ BEGIN
 			-- rank the whole pool in one batch; a plan without the index (a
 			-- tiny table) sorts rows without a query term last, with score 0
 			-- on a Citus table, every shard scores with the whole table's
-			-- statistics (one more round trip), so the merged ranking is
-			-- one node's; a local table's index has them already
-			IF @extschema@._citus_distributed(tbl) THEN
+			-- statistics (one more round trip; bm25.global_stats = off
+			-- saves it), so the merged ranking is one node's; a local
+			-- table's index has them already
+			IF current_setting('bm25.global_stats') = 'on' AND @extschema@._citus_distributed(tbl) THEN
 				bq := @extschema@.bm25_corpus_query(bm25idx, query);
 				path := path || ', global statistics';
 			ELSE

@@ -33,6 +33,7 @@
 
 int			bm25_pending_limit = BM25_DEFAULT_PENDING_LIMIT;
 int			bm25_first_batch = BM25_DEFAULT_FIRST_BATCH;
+bool		bm25_global_stats = true;
 
 static relopt_kind bm25_relopt_kind;
 
@@ -60,6 +61,11 @@ Bm25Init(void)
 							"each further batch ranks four times as many.",
 							&bm25_first_batch, BM25_DEFAULT_FIRST_BATCH, 1, 1000000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	/* read by hybrid_search() (sql/parts/50_rag.sql) */
+	DefineCustomBoolVariable("bm25.global_stats",
+							 "Makes hybrid_search() score a Citus table's bm25 candidates with the whole table's statistics",
+							 "Off: each shard scores with its own statistics, saving a round trip to the nodes.",
+							 &bm25_global_stats, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("bm25");
 }
 

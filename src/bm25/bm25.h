@@ -481,6 +481,7 @@ extern void Bm25StatsFor(Relation index, const char *payload, int len, Bm25Stats
 /* ---- GUCs ---- */
 extern int	bm25_pending_limit;
 extern int	bm25_first_batch;
+extern bool bm25_global_stats;
 
 /* bm25.c */
 extern void Bm25Init(void);
