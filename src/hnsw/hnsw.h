@@ -258,7 +258,7 @@ HnswKeyTid(uint64 key, ItemPointer tid)
 
 /* ---- open-addressing hash set of uint64 keys, with a payload slot ---- */
 
-/* Mix a key into a well-spread hash (HnswKeySet's, and the scan's packed map's) */
+/* Mix a key into a well-spread hash (HnswKeySet's) */
 static inline uint32
 HnswKeyHash(uint64 key)
 {

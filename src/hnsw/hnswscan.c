@@ -15,8 +15,8 @@
  * exploration; once either is reached, the elements visited but not yet
  * returned still come out, nearest first (as in pgvector), and then the
  * scan ends.  An element returns each of its heap TIDs (rows with equal
- * values share an element).  A visited element costs the scan about 60
- * bytes (a 24-byte node, an 8-byte slot of the visited map at most half
+ * values share an element).  A visited element costs the scan about 70
+ * bytes (a 24-byte node, a 16-byte slot of the visited map at most half
  * full, an 8-byte heap entry), so a scan can visit ~100,000 elements in
  * 8 MB.
  *
@@ -63,26 +63,15 @@ typedef struct ScanNode
 #define SCAN_VERIFIED	0x04	/* heap TIDs and distance read under a pin */
 
 /*
- * The visited map: TID -> node index, packed in one uint64 per slot (the
- * TID as block * 512 + offset, no more than 291 items fit a page, in the
- * high 41 bits; the node index in the low 23), open addressing.  Not an
- * HnswKeySet (16 bytes per slot: key and payload apart): the scan probes
- * this map for every neighbour it reads, and 8-byte slots keep twice as
- * many of them in cache.  Same hash (HnswKeyHash) and probing.
- * bench/hnsw_visited measures this scan with an HnswKeySet instead: 7%
- * more queries per backend CPU second for this map before the slot
- * prefetch, none after (README): unless a rerun shows a gain, this map
- * should give way to HnswKeySet.
+ * The visited map is an HnswKeySet from TID keys (ScanTidKey) to node
+ * indexes.  A packed 8-byte-slot map used to stand beside it; once the
+ * scan prefetched the map's slots it was no faster (bench/ann A/B runs of
+ * 2026-12-06, 0.987 and 0.940 queries per CPU second against HnswKeySet),
+ * so the one hash set serves here too.  Node indexes stay below 2^23 (8M
+ * visited elements, far more than hnsw.scan_mem_multiplier lets a scan
+ * keep).
  */
-#define SCAN_IDX_BITS	23
-#define SCAN_MAX_NODES	((1 << SCAN_IDX_BITS) - 1)
-
-typedef struct ScanMap
-{
-	uint64	   *ents;
-	uint32		mask;
-	uint32		count;
-}			ScanMap;
+#define SCAN_MAX_NODES	((1 << 23) - 1)
 
 typedef struct HnswScanOpaqueData
 {
@@ -104,7 +93,7 @@ typedef struct HnswScanOpaqueData
 	ScanNode   *nodes;
 	int			nnodes;
 	int			capnodes;
-	ScanMap		visited;
+	HnswKeySet	visited;
 	HnswPair   *batch;			/* current batch, sorted */
 	int			nbatch;
 	int			batchpos;
@@ -129,53 +118,6 @@ ScanTidKey(Relation index, ItemPointer tid)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has a link to offset %u", RelationGetRelationName(index), off)));
 	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 9) | off;
-}
-
-/* Double the map */
-static void
-ScanMapGrow(ScanMap * m)
-{
-	uint64	   *old = m->ents;
-	uint32		oldsize = m->mask + 1;
-
-	m->ents = MemoryContextAllocHuge(GetMemoryChunkContext(old), sizeof(uint64) * oldsize * 2);
-	memset(m->ents, 0, sizeof(uint64) * oldsize * 2);
-	m->mask = oldsize * 2 - 1;
-	for (uint32 i = 0; i < oldsize; i++)
-	{
-		if (old[i] != 0)
-		{
-			uint32		j = HnswKeyHash(old[i] >> SCAN_IDX_BITS) & m->mask;
-
-			while (m->ents[j] != 0)
-				j = (j + 1) & m->mask;
-			m->ents[j] = old[i];
-		}
-	}
-	pfree(old);
-}
-
-/*
- * Add key -> idx unless key is there; returns whether it added.  Data
- * pages start at block 1, so a packed entry is never 0 (the empty slot).
- */
-static inline bool
-ScanMapAdd(ScanMap * m, uint64 key, int idx)
-{
-	uint32		j;
-
-	if ((m->count + 1) * 2 > m->mask + 1)
-		ScanMapGrow(m);
-	j = HnswKeyHash(key) & m->mask;
-	while (m->ents[j] != 0)
-	{
-		if ((m->ents[j] >> SCAN_IDX_BITS) == key)
-			return false;
-		j = (j + 1) & m->mask;
-	}
-	m->ents[j] = (key << SCAN_IDX_BITS) | (uint64) idx;
-	m->count++;
-	return true;
 }
 
 /* Start a scan */
@@ -457,7 +399,7 @@ ExpandNode(Relation index, HnswScanOpaque so, int idx, HnswPair *out)
 	}
 	for (int j = 0; j < nn; j++)
 		if (so->nnodes + nnew < SCAN_MAX_NODES &&
-			ScanMapAdd(&so->visited, keys[j], so->nnodes + nnew))
+			HnswKeyMapPut(&so->visited, keys[j], so->nnodes + nnew))
 			nbrs[nnew++] = nbrs[j];
 	if (nnew == 0)
 		return 0;
@@ -699,7 +641,7 @@ typedef struct HnswScanSpare
 	bool		inuse;
 	ScanNode   *nodes;
 	int			capnodes;
-	uint64	   *ents;
+	HnswKeyEntry *ents;
 	uint32		nents;
 	ItemPointerData *arena;
 	int32		caparena;
@@ -716,7 +658,7 @@ ReturnArrays(void *arg)
 {
 	HnswScanOpaque so = (HnswScanOpaque) arg;
 	Size		bytes = (Size) so->capnodes * sizeof(ScanNode) +
-		(Size) (so->visited.mask + 1) * sizeof(uint64) +
+		(Size) (so->visited.mask + 1) * sizeof(HnswKeyEntry) +
 		(Size) so->caparena * sizeof(ItemPointerData);
 
 	if (bytes > HNSW_SPARE_MAX_BYTES)
@@ -767,7 +709,7 @@ SetUpArrays(HnswScanOpaque so, int ef)
 		/* Another scan of this backend holds them (a nested query) */
 		so->capnodes = capnodes;
 		so->nodes = palloc(sizeof(ScanNode) * capnodes);
-		so->visited.ents = palloc0(sizeof(uint64) * nents);
+		so->visited.ents = palloc0(sizeof(HnswKeyEntry) * nents);
 		so->visited.mask = nents - 1;
 		so->visited.count = 0;
 		so->caparena = caparena;
@@ -786,7 +728,7 @@ SetUpArrays(HnswScanOpaque so, int ef)
 	{
 		if (spare.ents)
 			pfree(spare.ents);
-		spare.ents = MemoryContextAllocHuge(TopMemoryContext, sizeof(uint64) * nents);
+		spare.ents = MemoryContextAllocHuge(TopMemoryContext, sizeof(HnswKeyEntry) * nents);
 		spare.nents = nents;
 	}
 	if (spare.caparena < caparena)
@@ -809,7 +751,7 @@ SetUpArrays(HnswScanOpaque so, int ef)
 	so->visited.ents = spare.ents;
 	so->visited.mask = nents - 1;
 	so->visited.count = 0;
-	memset(so->visited.ents, 0, sizeof(uint64) * nents);
+	memset(so->visited.ents, 0, sizeof(HnswKeyEntry) * nents);
 
 	spare.inuse = true;
 	cb = MemoryContextAlloc(so->ctx, sizeof(MemoryContextCallback));
@@ -903,7 +845,7 @@ StartSearch(IndexScanDesc scan)
 		(void) LockAndConfirm(index, so, &so->nodes[epidx], &buf);
 		UnlockReleaseBuffer(buf);
 	}
-	(void) ScanMapAdd(&so->visited, ScanTidKey(index, &eptid), epidx);
+	(void) HnswKeyMapPut(&so->visited, ScanTidKey(index, &eptid), epidx);
 	ep.key = epidx;
 	ep.dist = so->nodes[epidx].dist;
 	HnswSearchStart(&so->search, 0, &ep, 1);
@@ -926,7 +868,7 @@ NextBatch(IndexScanDesc scan)
 
 	if (so->done)
 		return false;
-	mem = (Size) so->capnodes * sizeof(ScanNode) + (Size) (so->visited.mask + 1) * sizeof(uint64) +
+	mem = (Size) so->capnodes * sizeof(ScanNode) + (Size) (so->visited.mask + 1) * sizeof(HnswKeyEntry) +
 		(Size) (s->cand.cap + s->discarded.cap + s->res.cap) * sizeof(HnswPair) +
 		(Size) so->caparena * sizeof(ItemPointerData);
 	if (!so->draining &&

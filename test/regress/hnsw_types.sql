@@ -41,7 +41,9 @@ CREATE INDEX s_l1 ON s USING hnsw (v sparsevec_l1_ops);
 INSERT INTO s VALUES (9, '{1:1,2:1,3:1.1}/5');
 DELETE FROM s WHERE id = 1;
 VACUUM s;
-SELECT id FROM s ORDER BY v <+> '{1:1,2:1,3:1}/5' LIMIT 3;
+-- ids 2 and 5 tie at distance 3: the index returns them in either order
+SELECT id FROM (SELECT id, v <+> '{1:1,2:1,3:1}/5' AS d FROM s
+	ORDER BY v <+> '{1:1,2:1,3:1}/5' LIMIT 4) x ORDER BY d, id;
 SELECT hnsw_check('s_l1');
 DROP TABLE s;
 -- pgvector's limit: 1,000 non-zero elements, in a build and in an insert;
