@@ -759,6 +759,20 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	return false;
 }
 
+/* Append a candidate to a growable array */
+static void
+PushCandidate(HnswPair **cand, int *ncand, int *capcand, HnswKey key, float dist)
+{
+	if (*ncand == *capcand)
+	{
+		*capcand *= 2;
+		*cand = repalloc(*cand, sizeof(HnswPair) * *capcand);
+	}
+	(*cand)[*ncand].key = key;
+	(*cand)[*ncand].dist = dist;
+	(*ncand)++;
+}
+
 /*
  * Whether a list of a live element needs repair: it names a deleted element,
  * or has fewer than minLinks live links.  nlive: its live links.
@@ -861,8 +875,8 @@ HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer eti
 		{
 			int			capcand = 2 * (nw + nslots + 1);
 			HnswPair   *cand = palloc(sizeof(HnswPair) * capcand);
-			const char **values = palloc(sizeof(char *) * capcand);
-			bool	   *selected = palloc(sizeof(bool) * capcand);
+			const char **values;
+			bool	   *selected;
 			int		   *chosen = palloc(sizeof(int) * nslots);
 			int			nchosen = 0;
 			int			nkept;
@@ -896,9 +910,7 @@ HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer eti
 				if (st.nodes[k].deleted)
 					continue;
 				chosen[nchosen++] = k;
-				cand[ncand].key = k;
-				cand[ncand].dist = st.nodes[k].dist;
-				ncand++;
+				PushCandidate(&cand, &ncand, &capcand, k, st.nodes[k].dist);
 			}
 			nkept = nchosen;
 
@@ -928,16 +940,7 @@ HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer eti
 					k = GetNode(&st, &nb[j]);
 					if (st.nodes[k].deleted || st.nodes[k].level < l)
 						continue;
-					if (ncand == capcand)
-					{
-						capcand *= 2;
-						cand = repalloc(cand, sizeof(HnswPair) * capcand);
-						values = repalloc(values, sizeof(char *) * capcand);
-						selected = repalloc(selected, sizeof(bool) * capcand);
-					}
-					cand[ncand].key = k;
-					cand[ncand].dist = st.nodes[k].dist;
-					ncand++;
+					PushCandidate(&cand, &ncand, &capcand, k, st.nodes[k].dist);
 				}
 			}
 			for (int i = 0; i < nw; i++)
@@ -946,16 +949,11 @@ HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer eti
 
 				if (node->deleted || node->level < l || !HnswKeySetAdd(&seen, HnswTidKey(&node->tid)))
 					continue;
-				if (ncand == capcand)
-				{
-					capcand *= 2;
-					cand = repalloc(cand, sizeof(HnswPair) * capcand);
-					values = repalloc(values, sizeof(char *) * capcand);
-					selected = repalloc(selected, sizeof(bool) * capcand);
-				}
-				cand[ncand++] = w[i];
+				PushCandidate(&cand, &ncand, &capcand, w[i].key, w[i].dist);
 			}
 			qsort(cand, ncand, sizeof(HnswPair), HnswComparePairs);
+			values = palloc(sizeof(char *) * Max(ncand, 1));
+			selected = palloc(sizeof(bool) * Max(ncand, 1));
 			for (int i = 0; i < ncand; i++)
 				values[i] = st.nodes[cand[i].key].value;
 			HnswSelectNeighbors(&info->metric, cand, ncand, values, nslots, false, selected);

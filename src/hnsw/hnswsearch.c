@@ -46,41 +46,13 @@ HnswHeapPush(HnswHeap * h, float dist, HnswKey key)
 	h->items[i].key = key;
 }
 
-/* Remove and return the smallest item (caller checks n > 0) */
-HnswPair
-HnswHeapPop(HnswHeap * h)
-{
-	HnswPair	top = h->items[0];
-	HnswPair	last = h->items[--h->n];
-	int			i = 0;
-
-	for (;;)
-	{
-		int			c = 2 * i + 1;
-
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n && h->items[c + 1].dist < h->items[c].dist)
-			c++;
-		if (last.dist <= h->items[c].dist)
-			break;
-		h->items[i] = h->items[c];
-		i = c;
-	}
-	if (h->n > 0)
-		h->items[i] = last;
-	return top;
-}
-
 /*
- * Replace the smallest item with (dist, key) and return the item replaced
- * (caller checks n > 0): one sift down, where a push and a pop take a sift
- * up and a sift down
+ * Sift a hole at the root down to where an item of distance dist belongs,
+ * moving smaller children up; returns the hole's final position
  */
-HnswPair
-HnswHeapReplaceTop(HnswHeap * h, float dist, HnswKey key)
+static inline int
+SiftDown(HnswHeap * h, float dist)
 {
-	HnswPair	top = h->items[0];
 	int			i = 0;
 
 	for (;;)
@@ -96,6 +68,32 @@ HnswHeapReplaceTop(HnswHeap * h, float dist, HnswKey key)
 		h->items[i] = h->items[c];
 		i = c;
 	}
+	return i;
+}
+
+/* Remove and return the smallest item (caller checks n > 0) */
+HnswPair
+HnswHeapPop(HnswHeap * h)
+{
+	HnswPair	top = h->items[0];
+	HnswPair	last = h->items[--h->n];
+
+	if (h->n > 0)
+		h->items[SiftDown(h, last.dist)] = last;
+	return top;
+}
+
+/*
+ * Replace the smallest item with (dist, key) and return the item replaced
+ * (caller checks n > 0): one sift down, where a push and a pop take a sift
+ * up and a sift down
+ */
+HnswPair
+HnswHeapReplaceTop(HnswHeap * h, float dist, HnswKey key)
+{
+	HnswPair	top = h->items[0];
+	int			i = SiftDown(h, dist);
+
 	h->items[i].dist = dist;
 	h->items[i].key = key;
 	return top;
