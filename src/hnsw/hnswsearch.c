@@ -395,20 +395,15 @@ HnswFullListVictim(const HnswMetric *metric, const HnswPair *cand, int ncand,
 			newPos = i;
 	Assert(newPos >= 0);
 
-	if (metric->nonMetric)
-	{
-		/* exactly one candidate is left out: the farthest dropped one */
-		for (int i = 0; i < ncand && victim < 0; i++)
-			if (!selected[i])
-				victim = i;
-	}
-	else if (selected[newPos])
-	{
-		for (int i = 0; i < ncand && victim < 0; i++)
-			if (!selected[i])
-				victim = i;
-	}
-	else
+	/*
+	 * The first candidate left out: with keepPruned (inner product) the only
+	 * one, the farthest dropped; otherwise the nearest dropped, which the
+	 * new element replaces only if the heuristic kept it
+	 */
+	for (int i = 0; i < ncand && victim < 0; i++)
+		if (!selected[i])
+			victim = i;
+	if (!metric->nonMetric && !selected[newPos])
 		victim = newPos;
 
 	if (victim == newPos)
