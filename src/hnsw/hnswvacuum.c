@@ -424,11 +424,13 @@ MarkFree(Relation index, BufferAccessStrategy strategy, HnswCensus * c)
 
 /*
  * Pass 1 on one page: drop dead rows' heap TIDs, mark elements left with
- * none deleted, collect the page's tombstones.  Returns the rows removed.
+ * none deleted, collect the page's tombstones.  Adds the rows kept to
+ * *live and the elements kept to *liveElements; returns the rows removed.
  */
 static int
 MarkDeadOnPage(Relation index, Buffer buf, IndexBulkDeleteCallback callback,
-			   void *callback_state, HnswKeySet * deleted, double *live)
+			   void *callback_state, HnswKeySet * deleted, double *live,
+			   int *liveElements)
 {
 	Page		page = BufferGetPage(buf);
 	BlockNumber blk = BufferGetBlockNumber(buf);
@@ -462,6 +464,8 @@ MarkDeadOnPage(Relation index, Buffer buf, IndexBulkDeleteCallback callback,
 				keep++;
 		if (keep < etup->nheaptids)
 			dead[ndead++] = off;
+		if (keep > 0)
+			(*liveElements)++;
 		*live += keep;
 	}
 	if (ndead == 0)
@@ -506,6 +510,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(ctx);
 	HnswKeySet	deleted;
+	int			liveElements = 0;
 	HnswIndexInfo hinfo;
 	HnswMetaPageData meta = HnswReadMeta(index);
 
@@ -523,7 +528,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		vacuum_delay_point();
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		stats->tuples_removed += MarkDeadOnPage(index, buf, callback, callback_state, &deleted,
-												&stats->num_index_tuples);
+												&stats->num_index_tuples, &liveElements);
 		UnlockReleaseBuffer(buf);
 	}
 
@@ -531,7 +536,13 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	{
 		MemoryContext rctx = AllocSetContextCreate(ctx, "hnsw repair", ALLOCSET_SMALL_SIZES);
 		HnswCensus	census;
-		bool		search = false;
+
+		/*
+		 * Most of the index deleted: two-hop candidates are mostly deleted
+		 * themselves, so the first round searches for every damaged list,
+		 * thin ones (fewer than m live level-0 links) included
+		 */
+		bool		search = deleted.count >= liveElements;
 
 		/* Wait for inserts that saw the elements live; fix the entry point */
 		RepairEntryPoint(index, info->strategy, &deleted);
@@ -547,17 +558,6 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		{
 			census.minLinks = search && round == 0 ? hinfo.m : 0;
 			TakeCensus(index, info->strategy, &deleted, &census);
-			if (round == 0)
-			{
-				/* Most of the index deleted: search for every damaged list */
-				search = deleted.count >= census.nlive;
-				if (search)
-				{
-					FreeCensus(&census);
-					census.minLinks = hinfo.m;
-					TakeCensus(index, info->strategy, &deleted, &census);
-				}
-			}
 			if (census.ntodo == 0 || round == HNSW_REPAIR_ROUNDS)
 				break;
 			for (int i = 0; i < census.ntodo; i++)
