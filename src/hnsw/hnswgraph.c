@@ -220,7 +220,10 @@ GraphInitLinks(HnswMemGraph * g, int64 i, int level)
 
 /*
  * Add a link n -> e at a level; when n's list is full, HnswFullListVictim
- * says which neighbour e replaces, if any
+ * says which neighbour e replaces, if any.  Lists are kept sorted by
+ * distance to their owner (they start so: the chosen neighbours come in
+ * search order), so the candidates of that decision come by merging e in,
+ * not by sorting the list at every link.
  */
 static void
 GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
@@ -229,6 +232,7 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	float	   *dists;
 	int			cap = HnswLevelSlots(g->m, level);
 	int			cnt;
+	int			pos;
 	HnswPair	cand[2 * HNSW_MAX_M + 1];
 	const char *values[2 * HNSW_MAX_M + 1];
 	int			victim;
@@ -237,30 +241,41 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	list = HnswGraphList(g, n, level);
 	dists = HnswGraphDists(g, n, level);
 	cnt = list[0];
-	if (cnt < cap)
+
+	/* e's place: after every neighbour at most as far */
+	for (pos = cnt; pos > 0 && dists[pos - 1] > dist; pos--)
+		;
+	if (cnt == cap)
 	{
-		list[1 + cnt] = (int32) e;
-		dists[cnt] = dist;
-		list[0] = cnt + 1;
-		GraphUnlock(g, n);
-		return;
+		for (int i = 0; i <= cnt; i++)
+		{
+			int			slot = i < pos ? i : i - 1;
+
+			cand[i].key = i == pos ? (HnswKey) cnt : (HnswKey) slot;
+			cand[i].dist = i == pos ? dist : dists[slot];
+			values[i] = HnswGraphValue(g, i == pos ? e : list[1 + slot]);
+		}
+		victim = HnswFullListVictim(&g->metric, cand, cnt + 1, values, (HnswKey) cnt, false);
+		if (victim < 0)
+		{
+			GraphUnlock(g, n);
+			return;
+		}
+
+		/* Take the victim out; e then goes where it belongs among the rest */
+		cnt--;
+		memmove(dists + cand[victim].key, dists + cand[victim].key + 1,
+				sizeof(float) * (cnt - cand[victim].key));
+		memmove(list + 1 + cand[victim].key, list + 2 + cand[victim].key,
+				sizeof(int32) * (cnt - cand[victim].key));
+		if (victim < pos)
+			pos--;
 	}
-	for (int i = 0; i < cnt; i++)
-	{
-		cand[i].key = i;		/* slot number */
-		cand[i].dist = dists[i];
-	}
-	cand[cnt].key = cnt;		/* the new element */
-	cand[cnt].dist = dist;
-	qsort(cand, cnt + 1, sizeof(HnswPair), HnswComparePairs);
-	for (int i = 0; i <= cnt; i++)
-		values[i] = HnswGraphValue(g, cand[i].key == (HnswKey) cnt ? e : list[1 + cand[i].key]);
-	victim = HnswFullListVictim(&g->metric, cand, cnt + 1, values, (HnswKey) cnt, false);
-	if (victim >= 0)
-	{
-		list[1 + cand[victim].key] = (int32) e;
-		dists[cand[victim].key] = dist;
-	}
+	memmove(dists + pos + 1, dists + pos, sizeof(float) * (cnt - pos));
+	memmove(list + 2 + pos, list + 1 + pos, sizeof(int32) * (cnt - pos));
+	dists[pos] = dist;
+	list[1 + pos] = (int32) e;
+	list[0] = cnt + 1;
 	GraphUnlock(g, n);
 }
 
@@ -395,7 +410,7 @@ GraphInsert(HnswMemGraph * g, int64 i)
 	{
 		int			nw;
 		int			k = 0;
-		int			want = HnswNewLinks(&g->metric, m, l);
+		int			want = HnswLevelSlots(m, l);
 
 		HnswSearchLayer(s, l);
 		nw = HnswSearchResults(s, w);
@@ -403,7 +418,7 @@ GraphInsert(HnswMemGraph * g, int64 i)
 			return;
 		for (int j = 0; j < nw; j++)
 			values[j] = HnswGraphValue(g, w[j].key);
-		HnswSelectNeighbors(&g->metric, w, nw, values, want, g->metric.nonMetric, selected);
+		HnswSelectNeighbors(&g->metric, w, nw, values, want, true, selected);
 		for (int j = 0; j < nw && k < want; j++)
 			if (selected[j])
 				chosen[l * 2 * m + k++] = w[j];

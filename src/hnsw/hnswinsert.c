@@ -648,7 +648,7 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, const char *value, int di
 			const char **values;
 			bool	   *selected;
 			int			nlive = 0;
-			int			want = HnswNewLinks(&info->metric, m, l);
+			int			want = HnswLevelSlots(m, l);
 
 			HnswSearchLayer(&st.search, l);
 			nw = HnswSearchResults(&st.search, w);
@@ -671,7 +671,7 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, const char *value, int di
 				values[nlive] = st.nodes[w[i].key].value;
 				nlive++;
 			}
-			HnswSelectNeighbors(&info->metric, cand, nlive, values, want, info->metric.nonMetric, selected);
+			HnswSelectNeighbors(&info->metric, cand, nlive, values, want, true, selected);
 			chosen[l] = palloc(sizeof(int) * want);
 			for (int i = 0; i < nlive; i++)
 				if (selected[i] && nchosen[l] < want)

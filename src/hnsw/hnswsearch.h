@@ -110,19 +110,4 @@ extern int	HnswSelectNeighbors(const HnswMetric *metric, const HnswPair *cand, i
 extern int	HnswFullListVictim(const HnswMetric *metric, const HnswPair *cand, int ncand,
 							   const char *const *values, HnswKey newKey, bool force);
 
-/*
- * Links a new element gets at a level: up to m picked by the heuristic, as
- * in hnswlib, for a metric.  The heuristic's reasoning needs the triangle
- * inequality; with inner product it drops too much, and the new element's
- * list is filled up to the level's capacity (2m at level 0) with the
- * nearest candidates it dropped, as in pgvector (recall@20 with <#> on
- * pgvector's own test data went from 0.80-0.93 to 0.99).  Lists that gain
- * a link to the new element are still pruned by the heuristic alone.
- */
-static inline int
-HnswNewLinks(const HnswMetric *metric, int m, int level)
-{
-	return metric->nonMetric && level == 0 ? 2 * m : m;
-}
-
 #endif							/* SEMVEC_HNSWSEARCH_H */

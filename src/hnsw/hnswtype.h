@@ -78,7 +78,7 @@ typedef struct HnswKernel
 	const HnswHalfKernel *halfKernel;
 	float		sign;
 	bool		unitValues;		/* valid on unit-length values only */
-	bool		nonMetric;		/* not a metric: see HnswNewLinks */
+	bool		nonMetric;		/* not a metric: see HnswFullListVictim */
 }			HnswKernel;
 
 typedef struct HnswTypeInfo

@@ -31,7 +31,8 @@ CREATE INDEX s_l2 ON s USING hnsw (v sparsevec_l2_ops);
 SELECT id, round((v <-> '{1:1,2:1,3:1}/5')::numeric, 3) AS d FROM s ORDER BY v <-> '{1:1,2:1,3:1}/5';
 DROP INDEX s_l2;
 CREATE INDEX s_ip ON s USING hnsw (v sparsevec_ip_ops);
-SELECT id FROM s ORDER BY v <#> '{1:1,2:1,3:1}/5' LIMIT 3;
+-- ids 1 and 7 tie (-3): take both, in id order
+SELECT id FROM (SELECT id FROM s ORDER BY v <#> '{1:1,2:1,3:1}/5' LIMIT 4) x ORDER BY id;
 DROP INDEX s_ip;
 -- an empty sparsevec has no direction: not in a cosine index
 CREATE INDEX s_cos ON s USING hnsw (v sparsevec_cosine_ops);
