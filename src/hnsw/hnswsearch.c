@@ -302,6 +302,21 @@ HnswSearchDescend(HnswSearch *s, HnswPair ep, int fromLevel, int toLevel)
 }
 
 /*
+ * The heuristic's test: candidate i (cand sorted by distance to the base)
+ * is covered when one of the candidates in near[0..nnear) lies nearer to
+ * it than the base does; the search then reaches it through that one
+ */
+static inline bool
+Covered(const HnswMetric *metric, const HnswPair *cand, const char *const *values,
+		int i, const int *near, int nnear)
+{
+	for (int j = 0; j < nnear; j++)
+		if (HnswDistance(metric, values[i], values[near[j]]) < cand[i].dist)
+			return true;
+	return false;
+}
+
+/*
  * Choose neighbours with the heuristic of Algorithm 4: walk candidates
  * nearest first and keep one only if it is closer to the base than to
  * every neighbour kept so far, which spreads links across directions.
@@ -328,20 +343,8 @@ HnswSelectNeighbors(const HnswMetric *metric, const HnswPair *cand, int ncand,
 	kept = palloc(sizeof(int) * want);
 	for (int i = 0; i < ncand; i++)
 	{
-		bool		good = true;
-
 		selected[i] = false;
-		if (nsel >= want)
-			continue;
-		for (int j = 0; j < nsel; j++)
-		{
-			if (HnswDistance(metric, values[i], values[kept[j]]) < cand[i].dist)
-			{
-				good = false;
-				break;
-			}
-		}
-		if (good)
+		if (nsel < want && !Covered(metric, cand, values, i, kept, nsel))
 		{
 			selected[i] = true;
 			kept[nsel++] = i;
@@ -378,23 +381,13 @@ FarthestDropped(const HnswMetric *metric, const HnswPair *cand, int ncand,
 
 	for (int i = 0; i < last; i++)
 	{
-		bool		good = true;
-
-		for (int j = 0; j < nkept; j++)
-		{
-			if (HnswDistance(metric, values[i], values[kept[j]]) < cand[i].dist)
-			{
-				good = false;
-				break;
-			}
-		}
-		if (!good)
+		if (Covered(metric, cand, values, i, kept, nkept))
 		{
 			lastDropped = i;
 			continue;
 		}
 		kept[nkept++] = i;
-		if (HnswDistance(metric, values[last], values[i]) < cand[last].dist)
+		if (Covered(metric, cand, values, last, &kept[nkept - 1], 1))
 			return last;
 	}
 	return lastDropped >= 0 ? lastDropped : last;
@@ -418,10 +411,13 @@ static int
 FarthestCovered(const HnswMetric *metric, const HnswPair *cand, int ncand,
 				const char *const *values)
 {
+	static const int nearest[HNSW_COVER_NEAREST] = {0, 1, 2, 3};
+
+	StaticAssertStmt(HNSW_COVER_NEAREST == 4, "nearest[] lists the first HNSW_COVER_NEAREST positions");
+
 	for (int i = ncand - 1; i > 0; i--)
-		for (int j = 0; j < Min(i, HNSW_COVER_NEAREST); j++)
-			if (HnswDistance(metric, values[i], values[j]) < cand[i].dist)
-				return i;
+		if (Covered(metric, cand, values, i, nearest, Min(i, HNSW_COVER_NEAREST)))
+			return i;
 	return ncand - 1;
 }
 
