@@ -73,18 +73,6 @@ MakeQuery(const char *text, int len, Oid index)
 	return q;
 }
 
-/* The query text of a bm25query datum (NUL-terminated; without statistics) */
-void
-Bm25QueryText(Datum d, char **query, int *len)
-{
-	Bm25QueryData *q = (Bm25QueryData *) PG_DETOAST_DATUM(d);
-
-	*len = Bm25PayloadTextLen(q->query, VARSIZE(q) - BM25QUERY_HDRSZ);
-	*query = palloc(*len + 1);
-	memcpy(*query, q->query, *len);
-	(*query)[*len] = '\0';
-}
-
 /* The whole payload of a bm25query datum: the text and any statistics */
 void
 Bm25QueryPayload(Datum d, char **payload, int *len)
@@ -95,6 +83,15 @@ Bm25QueryPayload(Datum d, char **payload, int *len)
 	*payload = palloc(*len + 1);
 	memcpy(*payload, q->query, *len);
 	(*payload)[*len] = '\0';
+}
+
+/* The query text of a bm25query datum (NUL-terminated; without statistics) */
+void
+Bm25QueryText(Datum d, char **query, int *len)
+{
+	Bm25QueryPayload(d, query, len);
+	*len = Bm25PayloadTextLen(*query, *len);
+	(*query)[*len] = '\0';
 }
 
 /* A query with statistics: the text, a NUL, the encoded statistics */
@@ -259,12 +256,15 @@ to_bm25query_stats(PG_FUNCTION_ARGS)
 	qs.dfs = palloc(sizeof(int64) * Max(nt, 1));
 	for (int i = 0; i < nt; i++)
 	{
+		text	   *term;
+
 		if (tn[i] || dn[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("terms and document frequencies must not be null")));
-		qs.lexemes[i] = VARDATA_ANY(DatumGetTextPP(tv[i]));
-		qs.lens[i] = VARSIZE_ANY_EXHDR(DatumGetTextPP(tv[i]));
+		term = DatumGetTextPP(tv[i]);
+		qs.lexemes[i] = VARDATA_ANY(term);
+		qs.lens[i] = VARSIZE_ANY_EXHDR(term);
 		qs.dfs[i] = DatumGetInt64(dv[i]);
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -236,6 +236,7 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	HnswPair	cand[2 * HNSW_MAX_M + 1];
 	const char *values[2 * HNSW_MAX_M + 1];
 	int			victim;
+	int			gone;
 
 	GraphLock(g, n, LW_EXCLUSIVE);
 	list = HnswGraphList(g, n, level);
@@ -263,12 +264,11 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 		}
 
 		/* Take the victim out; e then goes where it belongs among the rest */
+		gone = (int) cand[victim].key;
 		cnt--;
-		memmove(dists + cand[victim].key, dists + cand[victim].key + 1,
-				sizeof(float) * (cnt - cand[victim].key));
-		memmove(list + 1 + cand[victim].key, list + 2 + cand[victim].key,
-				sizeof(int32) * (cnt - cand[victim].key));
-		if (victim < pos)
+		memmove(dists + gone, dists + gone + 1, sizeof(float) * (cnt - gone));
+		memmove(list + 1 + gone, list + 2 + gone, sizeof(int32) * (cnt - gone));
+		if (gone < pos)
 			pos--;
 	}
 	memmove(dists + pos + 1, dists + pos, sizeof(float) * (cnt - pos));
