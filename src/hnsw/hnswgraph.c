@@ -57,13 +57,34 @@ static int
 GraphExpand(HnswSearch *s, HnswKey key, int level, HnswPair *out)
 {
 	HnswMemGraph *g = (HnswMemGraph *) s->graph;
-	int32		list[2 * HNSW_MAX_M];
-	int			cnt = GraphCopyList(g, (int64) key, level, list);
+	int32		copy[2 * HNSW_MAX_M];
+	const int32 *list;
+	int			cnt;
 	int			nnew = 0;
 	Size		prefetchBytes = g->valueSize > 0 ? Min(g->valueSize, 8 * 64) : 64;
 
+	/* Serially no one else writes the list: read it in place */
+	if (g->locks == NULL)
+	{
+		const int32 *run = HnswGraphList(g, (int64) key, level);
+
+		cnt = run[0];
+		list = run + 1;
+	}
+	else
+	{
+		cnt = GraphCopyList(g, (int64) key, level, copy);
+		list = copy;
+	}
+
+	/* The whole list of the next candidate: 1 + 2m int32s span a few lines */
 	if (s->cand.n > 0)
-		__builtin_prefetch(HnswGraphList(g, s->cand.items[0].key, level));
+	{
+		const char *next = (const char *) HnswGraphList(g, s->cand.items[0].key, level);
+
+		for (Size b = 0; b < sizeof(int32) * (1 + HnswLevelSlots(g->m, level)); b += 64)
+			__builtin_prefetch(next + b);
+	}
 	for (int i = 0; i < cnt; i++)
 		__builtin_prefetch(&g->visited[list[i]]);
 	for (int i = 0; i < cnt; i++)
@@ -73,15 +94,12 @@ GraphExpand(HnswSearch *s, HnswKey key, int level, HnswPair *out)
 		if (g->visited[e] == g->visitTag)
 			continue;
 		g->visited[e] = g->visitTag;
-		list[nnew++] = e;
+		out[nnew++].key = e;
 		for (Size b = 0; b < prefetchBytes; b += 64)
 			__builtin_prefetch(HnswGraphValue(g, e) + b);
 	}
 	for (int i = 0; i < nnew; i++)
-	{
-		out[i].key = list[i];
-		out[i].dist = HnswDistance(&g->metric, g->q, HnswGraphValue(g, list[i]));
-	}
+		out[i].dist = HnswDistance(&g->metric, g->q, HnswGraphValue(g, out[i].key));
 	return nnew;
 }
 
