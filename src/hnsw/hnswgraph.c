@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "miscadmin.h"
 #include "utils/memutils.h"
@@ -179,9 +180,19 @@ static void
 AdviseHugePages(void *p, Size bytes)
 {
 #ifdef MADV_HUGEPAGE
-	uintptr_t	start = TYPEALIGN(4096, (uintptr_t) p);
-	uintptr_t	end = TYPEALIGN_DOWN(4096, (uintptr_t) p + bytes);
+	static uintptr_t pageSize = 0;
+	uintptr_t	start;
+	uintptr_t	end;
 
+	/* madvise wants page-aligned ranges: 4 kB here, 16 or 64 kB elsewhere */
+	if (pageSize == 0)
+	{
+		long		ps = sysconf(_SC_PAGESIZE);
+
+		pageSize = ps > 0 ? (uintptr_t) ps : 4096;
+	}
+	start = TYPEALIGN(pageSize, (uintptr_t) p);
+	end = TYPEALIGN_DOWN(pageSize, (uintptr_t) p + bytes);
 	if (bytes >= 2 * 1024 * 1024 && end > start)
 		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
 #endif
