@@ -141,7 +141,7 @@ FormMemNeighbors(HnswMemGraph * g, int64 i, ItemPointerData *tids, char *buf)
 		int32	   *list = HnswGraphList(g, i, l);
 		ItemPointer slot = ntup->tids + HnswLevelStart(g->m, l);
 
-		for (int j = 0; j < list[0]; j++)
+		for (int j = 0; j < HnswListCount(list[0]); j++)
 			slot[j] = tids[list[j + 1]];
 	}
 	return HNSW_NEIGHBOR_TUPLE_SIZE(level, g->m);

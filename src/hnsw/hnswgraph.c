@@ -5,10 +5,10 @@
  *
  * The layout is described in hnswgraph.h.  Inserts follow Algorithm 1 of
  * Malkov & Yashunin through the search core (hnswsearch.c); this file is
- * the core's access to the graph: expanding an element reads its list
- * under the element's LWLock (a parallel build) and measures the
- * neighbours not yet visited, after prefetching their values; a visited
- * "tag" array replaces a hash set.
+ * the core's access to the graph: expanding an element reads its list (in
+ * a parallel build, a copy checked against the list's version word, see
+ * hnswgraph.h) and measures the neighbours not yet visited, after
+ * prefetching their values; a visited "tag" array replaces a hash set.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,17 +37,66 @@ GraphUnlock(HnswMemGraph * g, int64 i)
 		LWLockRelease(&g->locks[i]);
 }
 
-/* Copy element i's list at a level (under its lock); returns the count */
-static inline int
+/*
+ * Writers (holding element i's LWLock exclusively) bracket a change of a
+ * list with these; see HnswListCount.  A serial build has no readers to
+ * warn and keeps the version at 0.
+ */
+static inline void
+ListWriteBegin(HnswMemGraph * g, int32 *list)
+{
+	if (g->locks)
+	{
+		*(volatile int32 *) list = (int32) ((uint32) list[0] + HNSW_LIST_VERSION_ONE);
+		pg_write_barrier();
+	}
+}
+
+static inline void
+ListWriteEnd(HnswMemGraph * g, int32 *list, int cnt)
+{
+	uint32		version = (uint32) list[0] & ~HNSW_LIST_COUNT_MASK;
+
+	if (g->locks)
+	{
+		pg_write_barrier();
+		version += HNSW_LIST_VERSION_ONE;
+	}
+	*(volatile int32 *) list = (int32) (version | (uint32) cnt);
+}
+
+/*
+ * Copy element i's list at a level in a parallel build; returns the count.
+ * Optimistic: copy, then check that no writer came by (the copy is used
+ * only then).  After a few failed tries, perhaps behind a writer that the
+ * scheduler stopped mid-change, wait on the element's lock instead.
+ */
+static int
 GraphCopyList(HnswMemGraph * g, int64 i, int level, int32 *out)
 {
 	int32	   *list = HnswGraphList(g, i, level);
+	volatile int32 *word = list;
 	int			cnt;
 
-	GraphLock(g, i, LW_SHARED);
-	cnt = list[0];
+	for (int tries = 0; tries < 64; tries++)
+	{
+		uint32		before = (uint32) *word;
+
+		if ((before & HNSW_LIST_VERSION_ONE) == 0)
+		{
+			cnt = HnswListCount((int32) before);
+			pg_read_barrier();
+			memcpy(out, list + 1, sizeof(int32) * cnt);
+			pg_read_barrier();
+			if ((uint32) *word == before)
+				return cnt;
+		}
+		pg_spin_delay();
+	}
+	LWLockAcquire(&g->locks[i], LW_SHARED);
+	cnt = HnswListCount(list[0]);
 	memcpy(out, list + 1, sizeof(int32) * cnt);
-	GraphUnlock(g, i);
+	LWLockRelease(&g->locks[i]);
 	return cnt;
 }
 
@@ -71,7 +120,7 @@ GraphExpand(HnswSearch *s, HnswKey key, int level, HnswPair *out)
 	{
 		const int32 *run = HnswGraphList(g, (int64) key, level);
 
-		cnt = run[0];
+		cnt = HnswListCount(run[0]);
 		list = run + 1;
 	}
 	else
@@ -298,7 +347,7 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	GraphLock(g, n, LW_EXCLUSIVE);
 	list = HnswGraphList(g, n, level);
 	dists = HnswGraphDists(g, n, level);
-	cnt = list[0];
+	cnt = HnswListCount(list[0]);
 
 	/* e's place: after every neighbour at most as far */
 	for (pos = cnt; pos > 0 && dists[pos - 1] > dist; pos--)
@@ -321,6 +370,7 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 		}
 
 		/* Take the victim out; e then goes where it belongs among the rest */
+		ListWriteBegin(g, list);
 		gone = (int) cand[victim].key;
 		cnt--;
 		memmove(dists + gone, dists + gone + 1, sizeof(float) * (cnt - gone));
@@ -328,11 +378,13 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 		if (gone < pos)
 			pos--;
 	}
+	else
+		ListWriteBegin(g, list);
 	memmove(dists + pos + 1, dists + pos, sizeof(float) * (cnt - pos));
 	memmove(list + 2 + pos, list + 1 + pos, sizeof(int32) * (cnt - pos));
 	dists[pos] = dist;
 	list[1 + pos] = (int32) e;
-	list[0] = cnt + 1;
+	ListWriteEnd(g, list, cnt + 1);
 	GraphUnlock(g, n);
 }
 
@@ -498,12 +550,13 @@ GraphInsert(HnswMemGraph * g, int64 i)
 		HnswPair   *c = chosen + l * 2 * m;
 
 		GraphLock(g, i, LW_EXCLUSIVE);
+		ListWriteBegin(g, list);
 		for (int j = 0; j < nchosen[l]; j++)
 		{
 			HnswGraphDists(g, i, l)[j] = c[j].dist;
 			list[1 + j] = (int32) c[j].key;
 		}
-		list[0] = nchosen[l];
+		ListWriteEnd(g, list, nchosen[l]);
 		GraphUnlock(g, i);
 		for (int j = 0; j < nchosen[l]; j++)
 			GraphAddLink(g, c[j].key, i, l, c[j].dist);
@@ -629,7 +682,7 @@ HnswGraphOrder(HnswMemGraph * g, int64 *nplaced)
 			int32	   *list = HnswGraphList(g, order[head++], 0);
 
 			CHECK_FOR_INTERRUPTS();
-			for (int j = 1; j <= list[0]; j++)
+			for (int j = 1; j <= HnswListCount(list[0]); j++)
 			{
 				if (!placed[list[j]])
 				{

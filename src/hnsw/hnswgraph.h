@@ -16,8 +16,9 @@
  *
  * A serial build owns the graph in local memory and grows it.  A parallel
  * build puts fixed-size arrays in the parallel context's shared memory
- * (hnswbuild.c lays them out), with one LWLock per element's lists and
- * HnswGraphShared for what the participants update together; when the
+ * (hnswbuild.c lays them out), with one LWLock per element's lists for
+ * writers (readers check the list's version word instead: HnswListCount)
+ * and HnswGraphShared for what the participants update together; when the
  * room runs out, HnswGraphAdd says so and the build goes on on disk.
  *
  *-------------------------------------------------------------------------
@@ -78,7 +79,25 @@ typedef struct HnswMemGraph
 	const char *q;				/* the value being inserted */
 }			HnswMemGraph;
 
-/* The [count, slots...] run of element i at a level */
+/*
+ * A list's first word: the number of slots in use (the low 8 bits) and a
+ * version above them.  In a parallel build a writer, holding the element's
+ * LWLock, makes the version odd before it changes the list and even again
+ * after, so that readers copy the list without touching the lock's cache
+ * line (a sequence lock: the copy is good if the word did not change
+ * meanwhile).  Serially the version stays 0 and the word is the count.
+ */
+#define HNSW_LIST_COUNT_MASK		0xFF
+#define HNSW_LIST_VERSION_ONE		0x100	/* set: a write is in progress */
+StaticAssertDecl(2 * HNSW_MAX_M <= HNSW_LIST_COUNT_MASK, "list counts must fit the count bits");
+
+static inline int
+HnswListCount(int32 word)
+{
+	return (int) ((uint32) word & HNSW_LIST_COUNT_MASK);
+}
+
+/* The [count word, slots...] run of element i at a level */
 static inline int32 *
 HnswGraphList(HnswMemGraph * g, int64 i, int level)
 {
