@@ -73,11 +73,11 @@ my $bench = IPC::Run::start(
 	  '-h', $node->host, '-p', $node->port, 'postgres' ],
 	'>', \$out, '2>', \$err);
 my $target = 4500;
-my $waited = 0;
+my $deadline = time() + 900;
 while ($node->safe_psql('postgres', 'SELECT count(*) FROM docs') < $target)
 {
 	die "pgbench stopped before the crash: $err" unless $bench->pumpable;
-	die "fewer than $target rows after 900 s" if $waited++ > 9000;
+	die "fewer than $target rows after 900 s" if time() > $deadline;
 	usleep(100_000);
 }
 my $segs = $node->safe_psql('postgres', "SELECT segments FROM bm25_stats('docs_body')");
