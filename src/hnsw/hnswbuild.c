@@ -139,9 +139,10 @@ FormMemNeighbors(HnswMemGraph * g, int64 i, ItemPointerData *tids, char *buf)
 	for (int l = 0; l <= level; l++)
 	{
 		int32	   *list = HnswGraphList(g, i, l);
+		int			cnt = HnswListCount(list[0]);
 		ItemPointer slot = ntup->tids + HnswLevelStart(g->m, l);
 
-		for (int j = 0; j < HnswListCount(list[0]); j++)
+		for (int j = 0; j < cnt; j++)
 			slot[j] = tids[list[j + 1]];
 	}
 	return HNSW_NEIGHBOR_TUPLE_SIZE(level, g->m);

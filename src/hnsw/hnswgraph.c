@@ -93,10 +93,10 @@ GraphCopyList(HnswMemGraph * g, int64 i, int level, int32 *out)
 		}
 		pg_spin_delay();
 	}
-	LWLockAcquire(&g->locks[i], LW_SHARED);
+	GraphLock(g, i, LW_SHARED);
 	cnt = HnswListCount(list[0]);
 	memcpy(out, list + 1, sizeof(int32) * cnt);
-	LWLockRelease(&g->locks[i]);
+	GraphUnlock(g, i);
 	return cnt;
 }
 
@@ -341,8 +341,7 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	int			pos;
 	HnswPair	cand[2 * HNSW_MAX_M + 1];
 	const char *values[2 * HNSW_MAX_M + 1];
-	int			victim;
-	int			gone;
+	int			gone = -1;
 
 	GraphLock(g, n, LW_EXCLUSIVE);
 	list = HnswGraphList(g, n, level);
@@ -354,6 +353,8 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 		;
 	if (cnt == cap)
 	{
+		int			victim;
+
 		for (int i = 0; i <= cnt; i++)
 		{
 			int			slot = i < pos ? i : i - 1;
@@ -368,18 +369,19 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 			GraphUnlock(g, n);
 			return;
 		}
-
-		/* Take the victim out; e then goes where it belongs among the rest */
-		ListWriteBegin(g, list);
 		gone = (int) cand[victim].key;
+	}
+
+	/* Take the victim out, if any; e then goes where it belongs among the rest */
+	ListWriteBegin(g, list);
+	if (gone >= 0)
+	{
 		cnt--;
 		memmove(dists + gone, dists + gone + 1, sizeof(float) * (cnt - gone));
 		memmove(list + 1 + gone, list + 2 + gone, sizeof(int32) * (cnt - gone));
 		if (gone < pos)
 			pos--;
 	}
-	else
-		ListWriteBegin(g, list);
 	memmove(dists + pos + 1, dists + pos, sizeof(float) * (cnt - pos));
 	memmove(list + 2 + pos, list + 1 + pos, sizeof(int32) * (cnt - pos));
 	dists[pos] = dist;
@@ -680,9 +682,10 @@ HnswGraphOrder(HnswMemGraph * g, int64 *nplaced)
 		while (head < tail)
 		{
 			int32	   *list = HnswGraphList(g, order[head++], 0);
+			int			cnt = HnswListCount(list[0]);
 
 			CHECK_FOR_INTERRUPTS();
-			for (int j = 1; j <= HnswListCount(list[0]); j++)
+			for (int j = 1; j <= cnt; j++)
 			{
 				if (!placed[list[j]])
 				{
