@@ -381,6 +381,8 @@ extern void HnswInsertOnDisk(Relation index, HnswIndexInfo * info, const char *v
 							 ItemPointer heaptid, bool building);
 extern void HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 							  HnswKeySet * deleted, int minLinks, bool search);
+extern int	HnswSearchNearestLive(Relation index, HnswIndexInfo * info, int dim,
+								  ItemPointer etid, ItemPointer out, int max);
 
 /* hnswbuild.c */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -795,6 +795,14 @@ ListToRepair(ItemPointer slots, int nslots, HnswKeySet * deleted, int minLinks, 
 	return any || *nlive < minLinks;
 }
 
+/* How many live elements a repair's search looks for: see HnswRepairElement */
+static int
+RepairEf(HnswIndexInfo * info)
+{
+	return Max(Max(info->efConstruction, 2 * HnswLevelSlots(info->m, 0)),
+			   HNSW_DEFAULT_EF_CONSTRUCTION);
+}
+
 /*
  * VACUUM's repair of live element etid, whose lists name deleted elements
  * (deleted: their TIDs) or whose level-0 list has fewer than minLinks live
@@ -845,8 +853,7 @@ HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer eti
 		return;
 	InitInsertState(&st, index, info, e.value, dim);
 	st.search.access = &RepairAccess;
-	st.search.ef = Max(Max(info->efConstruction, 2 * HnswLevelSlots(info->m, 0)),
-					   HNSW_DEFAULT_EF_CONSTRUCTION);
+	st.search.ef = RepairEf(info);
 	st.self = HnswTidKey(etid);
 	top = Min(e.level, meta.entryLevel);
 
@@ -1022,4 +1029,42 @@ HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer eti
 		if (search && l > 0)
 			HnswSearchStart(&st.search, l - 1, w, nw);
 	}
+}
+
+/*
+ * VACUUM's island rescue: the live elements that a search for etid's value
+ * from the entry point finds at level 0, nearest first, at most max of
+ * them, etid left out.  The search reached each of them from the entry
+ * point.  Returns how many; 0 if etid is not live or the index is empty.
+ */
+int
+HnswSearchNearestLive(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
+					  ItemPointer out, int max)
+{
+	HnswMetaPageData meta = HnswReadMeta(index);
+	HnswNode	e;
+	InsertState st;
+	HnswPair   *w;
+	int			nw;
+	int			n = 0;
+
+	if (!HnswReadElement(index, info, etid, dim, &e, true))
+		return 0;
+	InitInsertState(&st, index, info, e.value, dim);
+	st.search.access = &RepairAccess;
+	st.search.ef = RepairEf(info);
+	st.self = HnswTidKey(etid);
+	if (!StartSearch(&st, &meta, 0))
+		return 0;
+	HnswSearchLayer(&st.search, 0);
+	w = palloc(sizeof(HnswPair) * Max(st.search.res.n, 1));
+	nw = HnswSearchResults(&st.search, w);
+	for (int i = 0; i < nw && n < max; i++)
+	{
+		HnswNode   *node = &st.nodes[w[i].key];
+
+		if (!node->deleted && HnswTidKey(&node->tid) != st.self)
+			out[n++] = node->tid;
+	}
+	return n;
 }
