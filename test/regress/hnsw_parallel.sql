@@ -98,9 +98,14 @@ CREATE INDEX pb3_v ON pb3 USING hnsw (v vector_l2_ops);
 RESET client_min_messages;
 SELECT hnsw_check('pb3_v');
 
--- maintenance_work_mem too small for the graph: serial build that spills
+-- maintenance_work_mem too small for the graph: serial build that spills.
+-- Its NOTICE (pgvector's words, which pgvector's TAP test 045 checks) names
+-- the row count at the spill, which varied by one between runs of the
+-- whole suite: not shown here.
 SET maintenance_work_mem = '1MB';
+SET client_min_messages = warning;
 CREATE INDEX pb_small ON pb USING hnsw (v vector_l2_ops);
+RESET client_min_messages;
 SELECT hnsw_check('pb_small');
 RESET maintenance_work_mem;
 
