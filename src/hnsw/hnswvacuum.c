@@ -479,6 +479,12 @@ WalkOn(Relation index, HnswIndexInfo * info, int dim, HnswKeySet * deleted, Isla
  * keepReach), so what the walk reached stays reachable and one walk is
  * enough.  It reads each live element once: a fraction of what the repair
  * before it costs.
+ *
+ * Not for inner product: there nearness is no metric, and the elements of
+ * small norm, which are no query's nearest, are commonly unreachable by
+ * design (4,514 of 10,000 random 10-d halfvecs after a build); linking
+ * them in took the links the graph needs (pgvector's test 024: recall
+ * 0.95 against its bound 0.98).
  */
 static int
 RescueIslands(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, ItemPointer live,
@@ -489,7 +495,7 @@ RescueIslands(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, ItemPo
 	ItemPointerData ep;
 	IslandWalk	w;
 
-	if (meta.entryBlkno == InvalidBlockNumber || nlive == 0)
+	if (meta.entryBlkno == InvalidBlockNumber || nlive == 0 || info->metric.nonMetric)
 		return 0;
 	ItemPointerSet(&ep, meta.entryBlkno, meta.entryOffno);
 	HnswKeySetInit(&w.reached, nlive + 1);
@@ -556,6 +562,13 @@ HnswLinkUnreachable(Relation index)
 
 	INSTR_TIME_SET_CURRENT(start);
 	HnswGetIndexInfo(index, &info);
+	if (info.metric.nonMetric)
+	{
+		/* See RescueIslands */
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(ctx);
+		return;
+	}
 	HnswKeySetInit(&none, 1);
 	live = palloc(sizeof(ItemPointerData) * caplive);
 	for (BlockNumber blk = 1; blk < nblocks; blk++)
