@@ -541,7 +541,9 @@ RescueIslands(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, ItemPo
  * (RescueIslands).  The graph a build makes is not fully connected either
  * (6 of 100,000 wink vectors at the defaults, 2026-12-06): rows no scan
  * could return, not even for their own value.  A page scan lists the
- * elements; none is deleted yet.
+ * elements; none is deleted yet.  Skipped when the walk's set of reached
+ * elements (up to 4 entries an element) would not fit in
+ * maintenance_work_mem, which bounded the build's graph too.
  */
 void
 HnswLinkUnreachable(Relation index)
@@ -590,6 +592,16 @@ HnswLinkUnreachable(Relation index)
 			PushTid(&live, &nlive, &caplive, &etid);
 		}
 		UnlockReleaseBuffer(buf);
+	}
+	/* The walk's set of reached elements must fit where the graph did */
+	if ((double) nlive * 4 * sizeof(HnswKeyEntry) > (double) maintenance_work_mem * 1024)
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("hnsw build of \"%s\": %d elements are too many to look for unreachable ones in maintenance_work_mem",
+								 RelationGetRelationName(index), nlive)));
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(ctx);
+		return;
 	}
 	nlinked = RescueIslands(index, &info, &none, live, nlive, tmp);
 	INSTR_TIME_SET_CURRENT(elapsed);
