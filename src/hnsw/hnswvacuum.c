@@ -285,32 +285,30 @@ RepairEntryPoint(Relation index, BufferAccessStrategy strategy, HnswKeySet * del
 }
 
 /*
- * Whether t is in the level-0 list of a live element of list[] other than
- * list[skip]: then a path that went from the list's owner to t can go
- * through that element instead.
+ * The elements that the level-0 lists of the live elements of list[] name:
+ * a path from the list's owner to one of them can go through that live
+ * element instead of a direct link (no list names its own owner).  Each
+ * list is read once.
  */
-static bool
-LinkedAround(Relation index, HnswIndexInfo * info, int dim, HnswKeySet * deleted,
-			 ItemPointerData *list, int nslots, int skip)
+static void
+NamedAround(Relation index, HnswIndexInfo * info, int dim, HnswKeySet * deleted,
+			ItemPointerData *list, int nslots, HnswKeySet * named)
 {
-	uint64		tkey = HnswTidKey(&list[skip]);
-
+	HnswKeySetInit(named, nslots * nslots);
 	for (int k = 0; k < nslots; k++)
 	{
 		ItemPointerData nb[2 * HNSW_MAX_M];
 		HnswNode	y;
 		int			nn;
 
-		if (k == skip || !ItemPointerIsValid(&list[k]) ||
+		if (!ItemPointerIsValid(&list[k]) ||
 			HnswKeySetContains(deleted, HnswTidKey(&list[k])) ||
 			!HnswReadElement(index, info, &list[k], dim, &y, false))
 			continue;
 		nn = HnswReadNeighbors(index, &y.neighbortid, 0, nb, true);
 		for (int j = 0; j < nn; j++)
-			if (HnswTidKey(&nb[j]) == tkey)
-				return true;
+			(void) HnswKeySetAdd(named, HnswTidKey(&nb[j]));
 	}
-	return false;
 }
 
 /*
@@ -336,6 +334,7 @@ LinkFrom(Relation index, HnswIndexInfo * info, int dim, HnswKeySet * deleted, Hn
 	int			idx = -1;
 	uint64		ukey = HnswTidKey(utid);
 	bool		same;
+	HnswKeySet	around = {0};
 
 	if (!HnswReadElement(index, info, ztid, dim, &z, false))
 		return false;
@@ -348,13 +347,18 @@ LinkFrom(Relation index, HnswIndexInfo * info, int dim, HnswKeySet * deleted, Hn
 	for (int j = 0; j < nslots && idx < 0; j++)
 		if (!ItemPointerIsValid(&slots[j]))
 			idx = j;
+	if (idx < 0 && keepReach)
+		NamedAround(index, info, dim, deleted, slots, nslots, &around);
 	for (int j = nslots - 1; j >= 0 && idx < 0; j--)
 	{
-		if (HnswKeySetContains(deleted, HnswTidKey(&slots[j])) ||
-			(keepReach ? LinkedAround(index, info, dim, deleted, slots, nslots, j)
-			 : HnswKeyMapGet(indeg, HnswTidKey(&slots[j])) > 1))
+		uint64		tkey = HnswTidKey(&slots[j]);
+
+		if (HnswKeySetContains(deleted, tkey) ||
+			(keepReach ? HnswKeySetContains(&around, tkey) : HnswKeyMapGet(indeg, tkey) > 1))
 			idx = j;
 	}
+	if (around.ents != NULL)
+		pfree(around.ents);
 	if (idx < 0)
 		return false;
 
@@ -549,10 +553,9 @@ void
 HnswLinkUnreachable(Relation index)
 {
 	HnswIndexInfo info;
-	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw island rescue",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext tmp = AllocSetContextCreate(ctx, "hnsw island search", ALLOCSET_SMALL_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(ctx);
+	MemoryContext ctx;
+	MemoryContext tmp;
+	MemoryContext old;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	HnswKeySet	none;
 	ItemPointerData *live;
@@ -565,12 +568,11 @@ HnswLinkUnreachable(Relation index)
 	INSTR_TIME_SET_CURRENT(start);
 	HnswGetIndexInfo(index, &info);
 	if (info.metric.nonMetric)
-	{
-		/* See RescueIslands */
-		MemoryContextSwitchTo(old);
-		MemoryContextDelete(ctx);
-		return;
-	}
+		return;					/* RescueIslands would do nothing: see there */
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw island rescue",
+								ALLOCSET_DEFAULT_SIZES);
+	tmp = AllocSetContextCreate(ctx, "hnsw island search", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(ctx);
 	HnswKeySetInit(&none, 1);
 	live = palloc(sizeof(ItemPointerData) * caplive);
 	for (BlockNumber blk = 1; blk < nblocks; blk++)
