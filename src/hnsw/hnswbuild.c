@@ -77,6 +77,7 @@ typedef struct HnswBuildShared
 	Size		linkOffOff;
 	Size		l0Off;
 	Size		l0dOff;
+	Size		l0coverOff;
 	Size		locksOff;
 	Size		linkAreaOff;
 	Size		valueAreaOff;
@@ -426,6 +427,7 @@ SharedLayout(HnswBuildShared * sh, Size scanSize, int m)
 	HNSW_TAKE(linkOffOff, sizeof(int64) * cap);
 	HNSW_TAKE(l0Off, sizeof(int32) * (1 + 2 * m) * cap);
 	HNSW_TAKE(l0dOff, sizeof(float) * 2 * m * cap);
+	HNSW_TAKE(l0coverOff, sizeof(HnswCoverBits) * cap);
 	HNSW_TAKE(locksOff, sizeof(LWLock) * cap);
 	HNSW_TAKE(linkAreaOff, sh->linkCap);
 	HNSW_TAKE(valueAreaOff, sh->valueCap);
@@ -455,6 +457,8 @@ AttachSharedGraph(HnswBuildState * bs, HnswBuildShared * sh)
 	g->linkOff = (int64 *) (base + sh->linkOffOff);
 	g->l0 = (int32 *) (base + sh->l0Off);
 	g->l0d = (float *) (base + sh->l0dOff);
+	if (HnswGraphKeepsCover(&g->metric, g->m))
+		g->l0cover = (HnswCoverBits *) (base + sh->l0coverOff);
 	g->locks = (LWLock *) (base + sh->locksOff);
 	g->linkArea = base + sh->linkAreaOff;
 	g->linkCap = sh->linkCap;

@@ -213,7 +213,8 @@ HnswGraphElementBytes(int m, Size valueSize)
 {
 	return (valueSize > 0 ? MAXALIGN(valueSize) : sizeof(int64)) +
 		sizeof(ItemPointerData) * HNSW_HEAPTIDS + 2 + sizeof(int64) +
-		sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(LWLock);
+		sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(HnswCoverBits) +
+		sizeof(LWLock);
 }
 
 /*
@@ -267,6 +268,8 @@ GraphGrow(HnswMemGraph * g)
 	HNSW_GROW(linkOff, sizeof(int64));
 	HNSW_GROW(l0, sizeof(int32) * (1 + 2 * g->m));
 	HNSW_GROW(l0d, sizeof(float) * 2 * g->m);
+	if (HnswGraphKeepsCover(&g->metric, g->m))
+		HNSW_GROW(l0cover, sizeof(HnswCoverBits));
 	HNSW_GROW(visited, sizeof(uint32));
 #undef HNSW_GROW
 	if (g->valueSize > 0)
@@ -312,6 +315,8 @@ GraphInitLinks(HnswMemGraph * g, int64 i, int level)
 	Size		off = 0;
 
 	g->l0[i * (1 + 2 * g->m)] = 0;
+	if (g->l0cover)
+		g->l0cover[i].known = 0;
 	if (level > 0)
 	{
 		if (!TakeArea(g, &g->linkArea, &g->linkCap, &g->linkUsed,
@@ -322,6 +327,55 @@ GraphInitLinks(HnswMemGraph * g, int64 i, int level)
 	}
 	g->linkOff[i] = off;
 	return true;
+}
+
+/*
+ * A level-0 list keeps the answers of the neighbour heuristic's test
+ * (HnswCoverBits), so that a full list meeting its next newcomer measures
+ * only what it has not measured before.  An answer holds as long as the
+ * list's first HNSW_COVER_NEAREST slots stay: it depends on nothing else
+ * (see HNSW_COVER_NEAREST).  The decisions, and so the graph, are the same
+ * as without them; on 100,000 100-d word vectors at m = 16 the distances
+ * these tests took were about an eighth of a serial build's time.
+ */
+
+/* e went in at slot pos of a list with room */
+static void
+CoverBitsInsert(HnswCoverBits *bits, int pos)
+{
+	uint64		low = (UINT64CONST(1) << pos) - 1;
+
+	if (pos < HNSW_COVER_NEAREST)
+	{
+		bits->known = 0;
+		return;
+	}
+	bits->known = (bits->known & low) | ((bits->known & ~low) << 1);
+	bits->covered = (bits->covered & low) | ((bits->covered & ~low) << 1);
+}
+
+/* The list is now the ncand candidates of a decision but the one at dropped */
+static void
+CoverBitsKeep(HnswCoverBits *bits, const int8 *cover, int ncand, int dropped)
+{
+	int			j = 0;
+
+	bits->known = 0;
+	bits->covered = 0;
+	if (dropped < HNSW_COVER_NEAREST)
+		return;
+	for (int i = 0; i < ncand; i++)
+	{
+		if (i == dropped)
+			continue;
+		if (cover[i] != HNSW_COVER_UNKNOWN)
+		{
+			bits->known |= UINT64CONST(1) << j;
+			if (cover[i])
+				bits->covered |= UINT64CONST(1) << j;
+		}
+		j++;
+	}
 }
 
 /*
@@ -341,6 +395,8 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	int			pos;
 	HnswPair	cand[2 * HNSW_MAX_M + 1];
 	const char *values[2 * HNSW_MAX_M + 1];
+	int8		cover[2 * HNSW_MAX_M + 1];
+	HnswCoverBits *bits = level == 0 && g->l0cover ? &g->l0cover[n] : NULL;
 	int			gone = -1;
 
 	GraphLock(g, n, LW_EXCLUSIVE);
@@ -362,8 +418,15 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 			cand[i].key = i == pos ? (HnswKey) cnt : (HnswKey) slot;
 			cand[i].dist = i == pos ? dist : dists[slot];
 			values[i] = HnswGraphValue(g, i == pos ? e : list[1 + slot]);
+			cover[i] = HNSW_COVER_UNKNOWN;
+			if (bits && pos >= HNSW_COVER_NEAREST && i != pos &&
+				(bits->known >> slot) & 1)
+				cover[i] = (int8) ((bits->covered >> slot) & 1);
 		}
-		victim = HnswFullListVictim(&g->metric, cand, cnt + 1, values, (HnswKey) cnt, false);
+		victim = HnswFullListVictim(&g->metric, cand, cnt + 1, values, (HnswKey) cnt, false,
+									bits ? cover : NULL);
+		if (bits)
+			CoverBitsKeep(bits, cover, cnt + 1, victim < 0 ? pos : victim);
 		if (victim < 0)
 		{
 			GraphUnlock(g, n);
@@ -371,6 +434,8 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 		}
 		gone = (int) cand[victim].key;
 	}
+	else if (bits)
+		CoverBitsInsert(bits, pos);
 
 	/* Take the victim out, if any; e then goes where it belongs among the rest */
 	ListWriteBegin(g, list);
@@ -553,6 +618,8 @@ GraphInsert(HnswMemGraph * g, int64 i)
 
 		GraphLock(g, i, LW_EXCLUSIVE);
 		ListWriteBegin(g, list);
+		if (l == 0 && g->l0cover)
+			g->l0cover[i].known = 0;
 		for (int j = 0; j < nchosen[l]; j++)
 		{
 			HnswGraphDists(g, i, l)[j] = c[j].dist;

@@ -46,6 +46,17 @@ typedef struct HnswGraphShared
 	int			entryLevel;
 }			HnswGraphShared;
 
+/*
+ * What a level-0 list knows of the neighbour heuristic's test on its slots
+ * (HNSW_COVER_NEAREST): bit i of known says slot i's answer was measured,
+ * bit i of covered gives it.  Only for metric opclasses with 2m <= 64.
+ */
+typedef struct HnswCoverBits
+{
+	uint64		known;
+	uint64		covered;
+}			HnswCoverBits;
+
 typedef struct HnswMemGraph
 {
 	HnswMetric	metric;
@@ -63,6 +74,7 @@ typedef struct HnswMemGraph
 	uint8	   *levels;
 	int32	   *l0;				/* level 0: [count, 2m slots] per element, flat */
 	float	   *l0d;			/* level 0: distance of each slot's element */
+	HnswCoverBits *l0cover;		/* level 0, metrics, 2m <= 64: see GraphAddLink */
 	int64	   *linkOff;		/* levels 1..: offset of the element's lists */
 	char	   *linkArea;		/* ... in this area: per level [count, m slots] */
 	Size		linkCap;
@@ -95,6 +107,13 @@ static inline int
 HnswListCount(int32 word)
 {
 	return (int) ((uint32) word & HNSW_LIST_COUNT_MASK);
+}
+
+/* Whether a graph keeps HnswCoverBits for its level-0 lists */
+static inline bool
+HnswGraphKeepsCover(const HnswMetric *metric, int m)
+{
+	return !metric->nonMetric && 2 * m <= 64;
 }
 
 /* The [count word, slots...] run of element i at a level */

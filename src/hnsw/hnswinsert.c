@@ -231,7 +231,7 @@ UpdateNeighbor(InsertState * st, int nidx, ItemPointer newtid, int level, bool b
 			for (int i = 0; i <= nslots; i++)
 				sorted[i] = values[cand[i].key];
 			victim = HnswFullListVictim(&st->info->metric, cand, nslots + 1, sorted,
-										(HnswKey) nslots, force);
+										(HnswKey) nslots, force, NULL);
 			if (victim < 0)
 				return false;
 			idx = (int) cand[victim].key;

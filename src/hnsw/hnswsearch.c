@@ -407,21 +407,36 @@ FarthestDropped(const HnswMetric *metric, const HnswPair *cand, int ncand,
  * 100,000 100-d word vectors (wink, cosine, m = 16, ef_construction = 64,
  * serial build, 2026-12-06) pgvector's rule built in 17.8 s against 13.3
  * s, for the same recall (within 0.007 at every ef_search from 10 to 320);
- * the scan from the far end usually stops at its first candidate.
+ * the scan from the far end usually stops at its first candidate.  cover
+ * (optional) holds answers known before and takes the ones measured here.
  */
-#define HNSW_COVER_NEAREST	4
-
 static int
 FarthestCovered(const HnswMetric *metric, const HnswPair *cand, int ncand,
-				const char *const *values)
+				const char *const *values, int8 *cover)
 {
 	static const int nearest[HNSW_COVER_NEAREST] = {0, 1, 2, 3};
 
 	StaticAssertStmt(HNSW_COVER_NEAREST == 4, "nearest[] lists the first HNSW_COVER_NEAREST positions");
 
 	for (int i = ncand - 1; i > 0; i--)
-		if (Covered(metric, cand, values, i, nearest, Min(i, HNSW_COVER_NEAREST)))
+	{
+		bool		covered;
+
+		if (cover && cover[i] != HNSW_COVER_UNKNOWN)
+		{
+			covered = cover[i] != 0;
+			Assert(covered == Covered(metric, cand, values, i, nearest,
+									  Min(i, HNSW_COVER_NEAREST)));
+		}
+		else
+		{
+			covered = Covered(metric, cand, values, i, nearest, Min(i, HNSW_COVER_NEAREST));
+			if (cover)
+				cover[i] = covered;
+		}
+		if (covered)
 			return i;
+	}
 	return ncand - 1;
 }
 
@@ -445,10 +460,14 @@ FarthestCovered(const HnswMetric *metric, const HnswPair *cand, int ncand,
  * inequality), keeps pgvector's exact rule: with the cheap one, recall on
  * semvec's clustered 16-d regression data fell from 0.952 to 0.932 at
  * ef_search 400.  See docs/hnsw.md for the build time and QPS this trades.
+ *
+ * cover (NULL, or ncand entries) is the heuristic's test as far as the
+ * caller knows it (see HNSW_COVER_NEAREST); the metrics' rule fills in what
+ * it measures.  Inner product's rule ignores it.
  */
 int
 HnswFullListVictim(const HnswMetric *metric, const HnswPair *cand, int ncand,
-				   const char *const *values, HnswKey newKey, bool force)
+				   const char *const *values, HnswKey newKey, bool force, int8 *cover)
 {
 	int			newPos = -1;
 	int			victim;
@@ -461,7 +480,7 @@ HnswFullListVictim(const HnswMetric *metric, const HnswPair *cand, int ncand,
 	if (metric->nonMetric)
 		victim = FarthestDropped(metric, cand, ncand, values);
 	else
-		victim = FarthestCovered(metric, cand, ncand, values);
+		victim = FarthestCovered(metric, cand, ncand, values, cover);
 
 	if (victim == newPos)
 	{

@@ -107,7 +107,19 @@ extern HnswPair HnswSearchDescend(HnswSearch *s, HnswPair ep, int fromLevel, int
 extern int	HnswSelectNeighbors(const HnswMetric *metric, const HnswPair *cand, int ncand,
 								const char *const *values, int want, bool keepPruned,
 								bool *selected);
+/*
+ * The heuristic's test measured on a list's candidates (HnswFullListVictim's
+ * cover argument): per candidate, HNSW_COVER_UNKNOWN or whether one of the
+ * HNSW_COVER_NEAREST nearest candidates before it covers it.  A metric's
+ * answer for a candidate depends only on itself, the list's owner and those
+ * nearest candidates, so a caller that keeps a list's answers can hand them
+ * back as long as its first HNSW_COVER_NEAREST slots stay the same.
+ */
+#define HNSW_COVER_NEAREST			4
+#define HNSW_COVER_UNKNOWN			(-1)
+
 extern int	HnswFullListVictim(const HnswMetric *metric, const HnswPair *cand, int ncand,
-							   const char *const *values, HnswKey newKey, bool force);
+							   const char *const *values, HnswKey newKey, bool force,
+							   int8 *cover);
 
 #endif							/* SEMVEC_HNSWSEARCH_H */
