@@ -399,6 +399,6 @@ extern void hnswendscan(IndexScanDesc scan);
 extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 											 IndexBulkDeleteCallback callback, void *callback_state);
 extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
-extern void HnswLinkUnreachable(Relation index);
+extern void HnswLinkUnreachable(Relation index, const ItemPointerData *unreached, int nunreached);
 
 #endif							/* SEMVEC_HNSW_H */

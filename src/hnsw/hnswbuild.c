@@ -101,6 +101,8 @@ typedef struct HnswBuildState
 	double		indtuples;
 	bool		progress;		/* report progress (the leader) */
 	bool		onDisk;			/* graph no longer fits: insert on disk */
+	ItemPointerData *unreached; /* the written graph's unreachable elements, */
+	int			nunreached;		/* -1 when unknown (rows were inserted on disk) */
 	Size		memLimit;
 	pg_prng_state prng;
 	HnswMemGraph graph;
@@ -215,6 +217,7 @@ FlushGraph(HnswBuildState * bs)
 	HnswMemGraph *g = &bs->graph;
 	int64		n = HnswGraphCount(g);
 	int64		nplaced;
+	int64		nreached;
 	int64	   *order;
 	ItemPointerData *etids;
 	ItemPointerData *ntids;
@@ -228,7 +231,7 @@ FlushGraph(HnswBuildState * bs)
 	if (bs->dim == 0 && g->entry >= 0)
 		bs->dim = bs->info.type->dimensions(HnswGraphValue(g, g->entry));
 	ntids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(n, 1));
-	order = HnswGraphOrder(g, &nplaced);
+	order = HnswGraphOrder(g, &nplaced, &nreached);
 	pp.blk = HNSW_METAPAGE_BLKNO;
 	PlanNewPage(&pp);
 	for (int64 k = 0; k < nplaced; k++)
@@ -274,6 +277,12 @@ FlushGraph(HnswBuildState * bs)
 	meta->insertPage = nplaced > 0 ? pp.blk : HNSW_METAPAGE_BLKNO;
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
+
+	/* What the walk of HnswGraphOrder missed, for HnswLinkUnreachable */
+	bs->nunreached = (int) (nplaced - nreached);
+	bs->unreached = palloc(sizeof(ItemPointerData) * Max(bs->nunreached, 1));
+	for (int64 k = nreached; k < nplaced; k++)
+		bs->unreached[k - nreached] = etids[order[k]];
 	pfree(etids);
 	pfree(ntids);
 	pfree(order);
@@ -297,6 +306,7 @@ SpillGraph(HnswBuildState * bs)
 	NoticeSpill(bs->indtuples);
 	FlushGraph(bs);
 	bs->onDisk = true;
+	bs->nunreached = -1;
 	MemoryContextDelete(bs->graphCtx);
 	bs->graphCtx = NULL;
 }
@@ -359,6 +369,7 @@ AddShared(HnswBuildState * bs, const char *value, ItemPointer tid, int level)
 			bs->graph.entryLevel = sh->graph.entryLevel;
 			LWLockRelease(&sh->graph.entryLock);
 			FlushGraph(bs);
+			bs->nunreached = -1;
 			sh->flushed = true;
 		}
 		LWLockRelease(&sh->flushLock);
@@ -474,6 +485,7 @@ static void
 InitBuildState(HnswBuildState * bs, Relation heap, Relation index)
 {
 	memset(bs, 0, sizeof(*bs));
+	bs->nunreached = -1;
 	bs->heap = heap;
 	bs->index = index;
 	HnswGetIndexInfo(index, &bs->info);
@@ -783,7 +795,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
 
 	/* WAL-logged like any change from here on, so after the pages' images */
-	HnswLinkUnreachable(index);
+	HnswLinkUnreachable(index, bs.unreached, bs.nunreached);
 
 	result = (IndexBuildResult *) palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = reltuples;

@@ -714,10 +714,12 @@ HnswGraphCount(HnswMemGraph * g)
  * point, so that an element's neighbours tend to share its page or the
  * next ones.  A search then touches fewer pages (fewer pins, fewer cache
  * misses on buffer headers).  Elements not reached come last; merged and
- * unfinished slots are left out.  Sets *nplaced.
+ * unfinished slots are left out.  Sets *nplaced, and *nreached to how many
+ * of them the walk from the entry point reached (the first *nreached):
+ * the others no search can find.
  */
 int64 *
-HnswGraphOrder(HnswMemGraph * g, int64 *nplaced)
+HnswGraphOrder(HnswMemGraph * g, int64 *nplaced, int64 *nreached)
 {
 	int64		n = HnswGraphCount(g);
 	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n, 1));
@@ -731,6 +733,7 @@ HnswGraphOrder(HnswMemGraph * g, int64 *nplaced)
 		placed[i] = g->levels[i] == HNSW_GRAPH_MERGED;
 		total += !placed[i];
 	}
+	*nreached = -1;
 	if (g->entry >= 0)
 	{
 		order[tail++] = g->entry;
@@ -740,6 +743,8 @@ HnswGraphOrder(HnswMemGraph * g, int64 *nplaced)
 	{
 		if (head == tail)
 		{
+			if (*nreached < 0)
+				*nreached = tail;
 			/* Not reachable: start again from the next unplaced element */
 			while (placed[next])
 				next++;
@@ -764,5 +769,7 @@ HnswGraphOrder(HnswMemGraph * g, int64 *nplaced)
 	}
 	pfree(placed);
 	*nplaced = tail;
+	if (*nreached < 0)
+		*nreached = tail;
 	return order;
 }

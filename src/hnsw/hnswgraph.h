@@ -154,6 +154,6 @@ extern Size HnswGraphElementBytes(int m, Size valueSize);
 extern bool HnswGraphAdd(HnswMemGraph * g, const char *value, ItemPointer heaptid, int level,
 						 int efConstruction);
 extern int64 HnswGraphCount(HnswMemGraph * g);
-extern int64 *HnswGraphOrder(HnswMemGraph * g, int64 *nplaced);
+extern int64 *HnswGraphOrder(HnswMemGraph * g, int64 *nplaced, int64 *nreached);
 
 #endif							/* SEMVEC_HNSWGRAPH_H */

@@ -426,18 +426,36 @@ RescueOrphans(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, HnswCe
 	}
 }
 
-/* A walk over live level-0 links: what it has reached, what it has yet to read */
+/*
+ * A walk over live level-0 links: what it has reached, what it has yet to
+ * read.  When a build already knows which elements a walk from the entry
+ * point misses (unreached), every other element counts as reached and
+ * reached holds only those of unreached walked in since.
+ */
 typedef struct IslandWalk
 {
 	HnswKeySet	reached;
+	HnswKeySet *unreached;		/* NULL: reached is the whole story */
 	ItemPointerData *stack;
 	int			top;
 	int			cap;
 }			IslandWalk;
 
+static bool
+WalkReached(IslandWalk * w, ItemPointer tid)
+{
+	uint64		key = HnswTidKey(tid);
+
+	if (w->unreached && !HnswKeySetContains(w->unreached, key))
+		return true;
+	return HnswKeySetContains(&w->reached, key);
+}
+
 static void
 WalkPush(IslandWalk * w, ItemPointer tid)
 {
+	if (w->unreached && !HnswKeySetContains(w->unreached, HnswTidKey(tid)))
+		return;					/* reached before the walk began */
 	if (!HnswKeySetAdd(&w->reached, HnswTidKey(tid)))
 		return;
 	if (w->top == w->cap)
@@ -489,25 +507,41 @@ WalkOn(Relation index, HnswIndexInfo * info, int dim, HnswKeySet * deleted, Isla
  * design (4,514 of 10,000 random 10-d halfvecs after a build); linking
  * them in took the links the graph needs (pgvector's test 024: recall
  * 0.95 against its bound 0.98).
+ *
+ * With liveUnreached, live lists exactly the elements that the walk from
+ * the entry point would miss (a build knows them: HnswGraphOrder), and
+ * that walk is skipped.
  */
 static int
 RescueIslands(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, ItemPointer live,
-			  int nlive, MemoryContext tmp)
+			  int nlive, bool liveUnreached, MemoryContext tmp)
 {
 	int			nlinked = 0;
 	HnswMetaPageData meta = HnswReadMeta(index);
 	ItemPointerData ep;
 	IslandWalk	w;
+	HnswKeySet	unreached;
 
 	if (meta.entryBlkno == InvalidBlockNumber || nlive == 0 || info->metric.nonMetric)
 		return 0;
 	ItemPointerSet(&ep, meta.entryBlkno, meta.entryOffno);
 	HnswKeySetInit(&w.reached, nlive + 1);
+	w.unreached = NULL;
 	w.cap = 1024;
 	w.top = 0;
 	w.stack = palloc(sizeof(ItemPointerData) * w.cap);
-	WalkPush(&w, &ep);
-	WalkOn(index, info, meta.dimensions, deleted, &w);
+	if (liveUnreached)
+	{
+		HnswKeySetInit(&unreached, nlive + 1);
+		for (int i = 0; i < nlive; i++)
+			(void) HnswKeySetAdd(&unreached, HnswTidKey(&live[i]));
+		w.unreached = &unreached;
+	}
+	else
+	{
+		WalkPush(&w, &ep);
+		WalkOn(index, info, meta.dimensions, deleted, &w);
+	}
 
 	for (int i = 0; i < nlive; i++)
 	{
@@ -517,14 +551,14 @@ RescueIslands(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, ItemPo
 		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		if (HnswKeySetContains(&w.reached, HnswTidKey(&live[i])))
+		if (WalkReached(&w, &live[i]))
 			continue;
 		old = MemoryContextSwitchTo(tmp);
 		nnear = HnswSearchNearestLive(index, info, meta.dimensions, &live[i], near,
 									  HNSW_ISLAND_LINKERS);
 		MemoryContextSwitchTo(old);
 		for (int j = 0; j < nnear && !linked; j++)
-			linked = HnswKeySetContains(&w.reached, HnswTidKey(&near[j])) &&
+			linked = WalkReached(&w, &near[j]) &&
 				LinkFrom(index, info, meta.dimensions, deleted, NULL, &near[j], &live[i],
 						 true);
 		MemoryContextReset(tmp);
@@ -536,6 +570,8 @@ RescueIslands(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, ItemPo
 		}
 	}
 	pfree(w.reached.ents);
+	if (w.unreached)
+		pfree(unreached.ents);
 	pfree(w.stack);
 	return nlinked;
 }
@@ -544,13 +580,16 @@ RescueIslands(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, ItemPo
  * After a build: link in the elements no path from the entry point reaches
  * (RescueIslands).  The graph a build makes is not fully connected either
  * (6 of 100,000 wink vectors at the defaults, 2026-12-06): rows no scan
- * could return, not even for their own value.  A page scan lists the
- * elements; none is deleted yet.  Skipped when the walk's set of reached
- * elements (up to 4 entries an element) would not fit in
- * maintenance_work_mem, which bounded the build's graph too.
+ * could return, not even for their own value.  A build that wrote its
+ * whole graph from memory knows them (unreached, nunreached >= 0; the walk
+ * of HnswGraphOrder).  Otherwise (rows were inserted on disk) a page scan
+ * lists the elements, none deleted yet, and RescueIslands walks the pages;
+ * skipped when that walk's set of reached elements (up to 4 entries an
+ * element) would not fit in maintenance_work_mem, which bounded the
+ * build's graph too.
  */
 void
-HnswLinkUnreachable(Relation index)
+HnswLinkUnreachable(Relation index, const ItemPointerData *unreached, int nunreached)
 {
 	HnswIndexInfo info;
 	MemoryContext ctx;
@@ -567,13 +606,27 @@ HnswLinkUnreachable(Relation index)
 
 	INSTR_TIME_SET_CURRENT(start);
 	HnswGetIndexInfo(index, &info);
-	if (info.metric.nonMetric)
+	if (info.metric.nonMetric || nunreached == 0)
 		return;					/* RescueIslands would do nothing: see there */
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw island rescue",
 								ALLOCSET_DEFAULT_SIZES);
 	tmp = AllocSetContextCreate(ctx, "hnsw island search", ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(ctx);
 	HnswKeySetInit(&none, 1);
+	if (nunreached > 0)
+	{
+		nlinked = RescueIslands(index, &info, &none, (ItemPointer) unreached, nunreached, true,
+								tmp);
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, start);
+		ereport(DEBUG2,
+				(errmsg_internal("hnsw build of \"%s\": linked in %d of %d unreachable elements in %.1f ms",
+								 RelationGetRelationName(index), nlinked, nunreached,
+								 INSTR_TIME_GET_MILLISEC(elapsed))));
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(ctx);
+		return;
+	}
 	live = palloc(sizeof(ItemPointerData) * caplive);
 	for (BlockNumber blk = 1; blk < nblocks; blk++)
 	{
@@ -605,7 +658,7 @@ HnswLinkUnreachable(Relation index)
 		MemoryContextDelete(ctx);
 		return;
 	}
-	nlinked = RescueIslands(index, &info, &none, live, nlive, tmp);
+	nlinked = RescueIslands(index, &info, &none, live, nlive, false, tmp);
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	ereport(DEBUG2,
@@ -835,7 +888,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			FreeCensus(&census);
 		}
 		RescueOrphans(index, &hinfo, &deleted, &census);
-		RescueIslands(index, &hinfo, &deleted, census.live, census.nlive, rctx);
+		RescueIslands(index, &hinfo, &deleted, census.live, census.nlive, false, rctx);
 		MarkFree(index, info->strategy, &census);
 	}
 
