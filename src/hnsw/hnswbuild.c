@@ -76,7 +76,6 @@ typedef struct HnswBuildShared
 	Size		levelsOff;
 	Size		linkOffOff;
 	Size		l0Off;
-	Size		l0dOff;
 	Size		l0coverOff;
 	Size		locksOff;
 	Size		linkAreaOff;
@@ -436,8 +435,7 @@ SharedLayout(HnswBuildShared * sh, Size scanSize, int m)
 	HNSW_TAKE(ntidsOff, cap);
 	HNSW_TAKE(levelsOff, cap);
 	HNSW_TAKE(linkOffOff, sizeof(int64) * cap);
-	HNSW_TAKE(l0Off, sizeof(int32) * (1 + 2 * m) * cap);
-	HNSW_TAKE(l0dOff, sizeof(float) * 2 * m * cap);
+	HNSW_TAKE(l0Off, sizeof(int32) * HNSW_L0_RUN(m) * cap);
 	HNSW_TAKE(l0coverOff, sizeof(HnswCoverBits) * cap);
 	HNSW_TAKE(locksOff, sizeof(LWLock) * cap);
 	HNSW_TAKE(linkAreaOff, sh->linkCap);
@@ -467,7 +465,6 @@ AttachSharedGraph(HnswBuildState * bs, HnswBuildShared * sh)
 	g->levels = (uint8 *) (base + sh->levelsOff);
 	g->linkOff = (int64 *) (base + sh->linkOffOff);
 	g->l0 = (int32 *) (base + sh->l0Off);
-	g->l0d = (float *) (base + sh->l0dOff);
 	if (HnswGraphKeepsCover(&g->metric, g->m))
 		g->l0cover = (HnswCoverBits *) (base + sh->l0coverOff);
 	g->locks = (LWLock *) (base + sh->locksOff);

@@ -213,7 +213,7 @@ HnswGraphElementBytes(int m, Size valueSize)
 {
 	return (valueSize > 0 ? MAXALIGN(valueSize) : sizeof(int64)) +
 		sizeof(ItemPointerData) * HNSW_HEAPTIDS + 2 + sizeof(int64) +
-		sizeof(int32) * (1 + 2 * m) + sizeof(float) * 2 * m + sizeof(HnswCoverBits) +
+		sizeof(int32) * HNSW_L0_RUN(m) + sizeof(HnswCoverBits) +
 		sizeof(LWLock);
 }
 
@@ -287,8 +287,7 @@ GraphGrow(HnswMemGraph * g)
 	HNSW_GROW(nheaptids, 1);
 	HNSW_GROW(levels, 1);
 	HNSW_GROW(linkOff, sizeof(int64));
-	HNSW_GROW(l0, sizeof(int32) * (1 + 2 * g->m));
-	HNSW_GROW(l0d, sizeof(float) * 2 * g->m);
+	HNSW_GROW(l0, sizeof(int32) * HNSW_L0_RUN(g->m));
 	if (HnswGraphKeepsCover(&g->metric, g->m))
 		HNSW_GROW(l0cover, sizeof(HnswCoverBits));
 	HNSW_GROW(visited, sizeof(uint32));
@@ -330,7 +329,7 @@ GraphInitLinks(HnswMemGraph * g, int64 i, int level)
 	Size		size = MAXALIGN(sizeof(int32) * level * (1 + g->m) + sizeof(float) * level * g->m);
 	Size		off = 0;
 
-	g->l0[i * (1 + 2 * g->m)] = 0;
+	g->l0[i * HNSW_L0_RUN(g->m)] = 0;
 	if (g->l0cover)
 		g->l0cover[i].known = 0;
 	if (level > 0)
