@@ -76,7 +76,6 @@ typedef struct HnswBuildShared
 	Size		levelsOff;
 	Size		linkOffOff;
 	Size		l0Off;
-	Size		l0coverOff;
 	Size		locksOff;
 	Size		linkAreaOff;
 	Size		valueAreaOff;
@@ -436,7 +435,6 @@ SharedLayout(HnswBuildShared * sh, Size scanSize, int m)
 	HNSW_TAKE(levelsOff, cap);
 	HNSW_TAKE(linkOffOff, sizeof(int64) * cap);
 	HNSW_TAKE(l0Off, sizeof(int32) * HNSW_L0_RUN(m) * cap);
-	HNSW_TAKE(l0coverOff, sizeof(HnswCoverBits) * cap);
 	HNSW_TAKE(locksOff, sizeof(LWLock) * cap);
 	HNSW_TAKE(linkAreaOff, sh->linkCap);
 	HNSW_TAKE(valueAreaOff, sh->valueCap);
@@ -465,8 +463,6 @@ AttachSharedGraph(HnswBuildState * bs, HnswBuildShared * sh)
 	g->levels = (uint8 *) (base + sh->levelsOff);
 	g->linkOff = (int64 *) (base + sh->linkOffOff);
 	g->l0 = (int32 *) (base + sh->l0Off);
-	if (HnswGraphKeepsCover(&g->metric, g->m))
-		g->l0cover = (HnswCoverBits *) (base + sh->l0coverOff);
 	g->locks = (LWLock *) (base + sh->locksOff);
 	g->linkArea = base + sh->linkAreaOff;
 	g->linkCap = sh->linkCap;

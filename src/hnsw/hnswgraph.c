@@ -191,6 +191,7 @@ HnswGraphInit(HnswMemGraph * g, const HnswMetric *metric, int m, int efConstruct
 	g->metric = *metric;
 	g->m = m;
 	g->valueSize = valueSize > 0 ? MAXALIGN(valueSize) : 0;
+	g->keepsCover = HnswGraphKeepsCover(metric, m);
 	g->entry = -1;
 	g->entryLevel = -1;
 	g->ctx = CurrentMemoryContext;
@@ -213,7 +214,7 @@ HnswGraphElementBytes(int m, Size valueSize)
 {
 	return (valueSize > 0 ? MAXALIGN(valueSize) : sizeof(int64)) +
 		sizeof(ItemPointerData) * HNSW_HEAPTIDS + 2 + sizeof(int64) +
-		sizeof(int32) * HNSW_L0_RUN(m) + sizeof(HnswCoverBits) +
+		sizeof(int32) * HNSW_L0_RUN(m) +
 		sizeof(LWLock);
 }
 
@@ -288,8 +289,6 @@ GraphGrow(HnswMemGraph * g)
 	HNSW_GROW(levels, 1);
 	HNSW_GROW(linkOff, sizeof(int64));
 	HNSW_GROW(l0, sizeof(int32) * HNSW_L0_RUN(g->m));
-	if (HnswGraphKeepsCover(&g->metric, g->m))
-		HNSW_GROW(l0cover, sizeof(HnswCoverBits));
 	HNSW_GROW(visited, sizeof(uint32));
 #undef HNSW_GROW
 	memset(g->visited + g->cap, 0, sizeof(uint32) * grow);
@@ -330,8 +329,8 @@ GraphInitLinks(HnswMemGraph * g, int64 i, int level)
 	Size		off = 0;
 
 	g->l0[i * HNSW_L0_RUN(g->m)] = 0;
-	if (g->l0cover)
-		g->l0cover[i].known = 0;
+	if (g->keepsCover)
+		HnswGraphCover(g, i)->known = 0;
 	if (level > 0)
 	{
 		if (!TakeArea(g, &g->linkArea, &g->linkCap, &g->linkUsed,
@@ -411,7 +410,7 @@ GraphAddLink(HnswMemGraph * g, int64 n, int64 e, int level, float dist)
 	HnswPair	cand[2 * HNSW_MAX_M + 1];
 	const char *values[2 * HNSW_MAX_M + 1];
 	int8		cover[2 * HNSW_MAX_M + 1];
-	HnswCoverBits *bits = level == 0 && g->l0cover ? &g->l0cover[n] : NULL;
+	HnswCoverBits *bits = level == 0 && g->keepsCover ? HnswGraphCover(g, n) : NULL;
 	int			gone = -1;
 
 	GraphLock(g, n, LW_EXCLUSIVE);
@@ -633,8 +632,8 @@ GraphInsert(HnswMemGraph * g, int64 i)
 
 		GraphLock(g, i, LW_EXCLUSIVE);
 		ListWriteBegin(g, list);
-		if (l == 0 && g->l0cover)
-			g->l0cover[i].known = 0;
+		if (l == 0 && g->keepsCover)
+			HnswGraphCover(g, i)->known = 0;
 		for (int j = 0; j < nchosen[l]; j++)
 		{
 			HnswGraphDists(g, i, l)[j] = c[j].dist;

@@ -73,7 +73,7 @@ typedef struct HnswMemGraph
 	uint8	   *nheaptids;
 	uint8	   *levels;
 	int32	   *l0;				/* level 0: HNSW_L0_RUN(m) int32s per element, flat */
-	HnswCoverBits *l0cover;		/* level 0, metrics, 2m <= 64: see GraphAddLink */
+	bool		keepsCover;		/* level-0 runs keep HnswCoverBits */
 	int64	   *linkOff;		/* levels 1..: offset of the element's lists */
 	char	   *linkArea;		/* ... in this area: per level [count, m slots] */
 	Size		linkCap;
@@ -116,14 +116,16 @@ HnswGraphKeepsCover(const HnswMetric *metric, int m)
 }
 
 /*
- * Level 0's run of an element: the count word, 2m slots, then the distance
- * of each slot's element.  The distances sit next to the list because a
- * link to an element reads both, and the list is then usually in cache
- * already (the new element's search expanded its nearest neighbours); in
- * an array of their own, their lines were a fresh miss for every link
- * (half of GraphAddLink's time on 100,000 wink vectors, 2026-12-06).
+ * Level 0's run of an element, in int32s: the count word, 2m slots, the
+ * distance of each slot's element, a pad word and the list's
+ * HnswCoverBits (8-byte aligned: 1 + 4m is odd).  The distances and the
+ * bits sit next to the list because a link to an element reads all three,
+ * and the list is then usually in cache already (the new element's search
+ * expanded its nearest neighbours); in arrays of their own, their lines
+ * were fresh misses at every link (on 100,000 wink vectors, 2026-12-06,
+ * the distances' half of GraphAddLink's time, then the bits' third).
  */
-#define HNSW_L0_RUN(m)				(1 + 4 * (m))
+#define HNSW_L0_RUN(m)				(6 + 4 * (m))
 
 /* The [count word, slots...] run of element i at a level */
 static inline int32 *
@@ -145,6 +147,13 @@ HnswGraphDists(HnswMemGraph * g, int64 i, int level)
 		return (float *) (g->l0 + i * HNSW_L0_RUN(g->m) + 1 + 2 * g->m);
 	return (float *) ((int32 *) (g->linkArea + g->linkOff[i]) + g->levels[i] * (1 + g->m)) +
 		(level - 1) * g->m;
+}
+
+/* What element i's level-0 list knows (only when g->keepsCover) */
+static inline HnswCoverBits *
+HnswGraphCover(HnswMemGraph * g, int64 i)
+{
+	return (HnswCoverBits *) (g->l0 + i * HNSW_L0_RUN(g->m) + 2 + 4 * g->m);
 }
 
 /* Value of element i */
