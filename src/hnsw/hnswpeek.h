@@ -27,8 +27,9 @@
  * nothing, and every visit pins.  The regression and TAP suites of hnsw
  * run both ways (test/run_all.sh).
  *
- * Only hnswscan.c includes this header: the functions are inline, as they
- * run once per visited element.  The buffer tag test is pgcompat.h's
+ * Only hnswscan.c reads without a pin; hnswinsert.c uses the prefetch
+ * alone (HnswPrefetchElements), which cannot be wrong.  The functions are
+ * inline, as they run once per visited element.  The buffer tag test is pgcompat.h's
  * (BufferDesc's tag layout changed in 16); the rest of the buffer header
  * read here (state bits, the atomic state word) is the same in 15 and 16.
  *
