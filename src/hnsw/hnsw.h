@@ -378,7 +378,7 @@ extern bool hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer 
 					   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
 					   IndexInfo *indexInfo);
 extern void HnswInsertOnDisk(Relation index, HnswIndexInfo * info, const char *value, int dim,
-							 ItemPointer heaptid, bool building);
+							 ItemPointer heaptid, bool building, bool valueIndexed);
 extern void HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer etid,
 							  HnswKeySet * deleted, int minLinks, bool search);
 extern int	HnswSearchNearestLive(Relation index, HnswIndexInfo * info, int dim,

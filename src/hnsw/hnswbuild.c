@@ -371,7 +371,7 @@ AddShared(HnswBuildState * bs, const char *value, ItemPointer tid, int level)
 			sh->flushed = true;
 		}
 		LWLockRelease(&sh->flushLock);
-		HnswInsertOnDisk(bs->index, &bs->info, value, bs->dim, tid, true);
+		HnswInsertOnDisk(bs->index, &bs->info, value, bs->dim, tid, true, false);
 	}
 	bs->indtuples = (double) pg_atomic_add_fetch_u64(&sh->tuplesDone, 1);
 }
@@ -405,7 +405,7 @@ BuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			if (first)
 				StartLocalGraph(bs);
 			if (bs->onDisk)
-				HnswInsertOnDisk(index, &bs->info, value, dim, tid, true);
+				HnswInsertOnDisk(index, &bs->info, value, dim, tid, true, false);
 			else
 				(void) HnswGraphAdd(&bs->graph, value, tid, level, bs->info.efConstruction);
 			bs->indtuples++;

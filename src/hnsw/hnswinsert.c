@@ -44,6 +44,12 @@
 #include "hnsw/hnsw.h"
 #include "hnsw/hnswpeek.h"
 
+/*
+ * How wide the search is that looks for the element of a value already
+ * indexed (HnswInsertOnDisk's valueIndexed)
+ */
+#define HNSW_DUPLICATE_EF			16
+
 /* Per-insert search state: elements read so far, by TID */
 typedef struct InsertState
 {
@@ -623,7 +629,7 @@ WriteElement(Relation index, NewElement * ne, bool building, ItemPointer newtid)
  */
 void
 HnswInsertOnDisk(Relation index, HnswIndexInfo * info, const char *value, int dim,
-				 ItemPointer heaptid, bool building)
+				 ItemPointer heaptid, bool building, bool valueIndexed)
 {
 	int			m = info->m;
 	int			level = HnswRandomLevel(m, HnswMaxLevelFor(m), pg_prng_double(&pg_global_prng_state));
@@ -658,6 +664,30 @@ HnswInsertOnDisk(Relation index, HnswIndexInfo * info, const char *value, int di
 				 errmsg("expected %u dimensions, not %d", meta.dimensions, dim)));
 
 	InitInsertState(&st, index, info, value, dim);
+
+	/*
+	 * The value is most likely an element's already (an UPDATE that kept
+	 * it: the old row's).  A narrow search finds that element at distance
+	 * 0 and the row joins its heap TIDs; only when that fails does the
+	 * insert search as wide as ef_construction.
+	 */
+	if (valueIndexed && StartSearch(&st, &meta, 0))
+	{
+		HnswPair	w[HNSW_DUPLICATE_EF];
+		int			nw;
+
+		st.search.ef = Min(HNSW_DUPLICATE_EF, info->efConstruction);
+		HnswSearchLayer(&st.search, 0);
+		nw = HnswSearchResults(&st.search, w);
+		if (JoinDuplicate(&st, w, nw, heaptid, building))
+		{
+			if (!building)
+				UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
+			return;
+		}
+		st.search.ef = info->efConstruction;
+	}
+
 	chosen = palloc0(sizeof(int *) * (level + 1));
 	nchosen = palloc0(sizeof(int) * (level + 1));
 
@@ -777,7 +807,7 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	HnswGetIndexInfo(index, &info);
 	value = HnswPrepareValue(index, &info, values[0], false, &dim);
 	if (value != NULL)
-		HnswInsertOnDisk(index, &info, value, dim, heap_tid, false);
+		HnswInsertOnDisk(index, &info, value, dim, heap_tid, false, indexUnchanged);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(ctx);
 	return false;

@@ -37,4 +37,30 @@ INSERT INTO d SELECT i, '[1,1,1]' FROM generate_series(1, 20) i;
 SELECT pg_relation_size('d_v') = :size_before AS reused;
 SELECT count(*) FROM (SELECT id FROM d ORDER BY v <-> '[1,1,1]') t;
 SELECT hnsw_check('d_v');
-DROP TABLE d, c;
+-- An UPDATE that keeps the vector but is not HOT (the btree on the changed
+-- column rules HOT out) adds the new row to the old row's element, found
+-- by a narrow search, instead of inserting an element
+CREATE TABLE u (id int, v vector(4));
+SELECT setseed(0.3);
+INSERT INTO u SELECT i, ARRAY[random(), random(), random(), random()]
+  FROM generate_series(1, 1000) i;
+CREATE INDEX u_id ON u (id);
+CREATE INDEX u_v ON u USING hnsw (v vector_l2_ops);
+SELECT pg_relation_size('u_v') AS size_before \gset
+UPDATE u SET id = id + 10000 WHERE id <= 500;
+SELECT pg_relation_size('u_v') = :size_before AS joined;
+SET enable_seqscan = off;
+-- every row is its own nearest, with its new id
+SELECT count(*) FILTER (WHERE (SELECT id FROM u ORDER BY v <-> t.v LIMIT 1) = t.id) AS found
+FROM u t;
+-- an element full of heap TIDs takes no more: the row gets an element of its own
+DO $$
+BEGIN
+	FOR i IN 1..12 LOOP
+		UPDATE u SET id = -i WHERE id = CASE WHEN i = 1 THEN 10001 ELSE 1 - i END;
+	END LOOP;
+END $$;
+SELECT id FROM u ORDER BY v <-> (SELECT v FROM u WHERE id = -12) LIMIT 1;
+RESET enable_seqscan;
+SELECT hnsw_check('u_v');
+DROP TABLE d, c, u;
