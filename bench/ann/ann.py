@@ -145,6 +145,33 @@ class Semvec:
         cur.execute(create)
         return time.perf_counter() - t0, proc_cpu(self.pid) - c0
 
+    def writes(self, nindex, nrows):
+        """The write path on its own table: an index on the first nindex
+        vectors (not timed), then nrows more inserted in one statement, then
+        nrows of those rows updated without touching the vector (a btree on
+        the changed column makes every update non-HOT, so each one inserts
+        into the hnsw index too).  Returns (insert s, update s)."""
+        cur = self.cur
+        cur.execute("DROP TABLE IF EXISTS ann_writes")
+        cur.execute("CREATE TABLE ann_writes AS SELECT id, v, 0 AS tag FROM ann_items "
+                    "WHERE id < %d" % nindex)
+        cur.execute("SET maintenance_work_mem = '2GB'")
+        cur.execute("SET max_parallel_maintenance_workers = 0")
+        cur.execute("CREATE INDEX ON ann_writes (tag)")
+        cur.execute("CREATE INDEX ON ann_writes USING hnsw (v vector_cosine_ops) "
+                    "WITH (m = %d, ef_construction = %d)" % (self.m, self.efc))
+        cur.execute("VACUUM ANALYZE ann_writes")
+        cur.execute("CHECKPOINT")
+        t0 = time.perf_counter()
+        cur.execute("INSERT INTO ann_writes SELECT id, v, 0 FROM ann_items "
+                    "WHERE id >= %d AND id < %d" % (nindex, nindex + nrows))
+        tins = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        cur.execute("UPDATE ann_writes SET tag = 1 WHERE id < %d" % nrows)
+        tupd = time.perf_counter() - t0
+        cur.execute("DROP TABLE ann_writes")
+        return tins, tupd
+
     def prepare(self):
         """Size of the index and the plan of the prepared query."""
         cur = self.cur
@@ -307,6 +334,9 @@ def main():
     ap.add_argument("--best", action="store_true",
                     help="report the best of the rounds (lowest time, highest QPS) instead of "
                          "the median: steadier when other jobs load the machine")
+    ap.add_argument("--writes", type=int, default=5000,
+                    help="rows inserted into, then updated in, an index of the first --n / 2 "
+                         "vectors (semvec engines; 0: skip)")
     ap.add_argument("--workers", type=int, default=2,
                     help="max_parallel_maintenance_workers for the parallel build "
                          "(hnswlib builds with workers + 1 threads)")
@@ -341,6 +371,13 @@ def main():
             order = engines if r % 2 == 0 else list(reversed(engines))
             for e in order:
                 builds[e.label][parallel].append(e.build(parallel))
+    # The write path, alternating engines like the builds
+    writes = {e.label: [] for e in engines}
+    if a.writes > 0:
+        for r in range(a.build_rounds):
+            order = engines if r % 2 == 0 else list(reversed(engines))
+            for e in order:
+                writes[e.label].append(e.writes(len(base) // 2, a.writes))
     plans = [e.prepare() for e in engines]
     for e, plan in zip(engines, plans):
         print("plan (%s): %s" % (e.label, plan))
@@ -385,6 +422,19 @@ def main():
     for i in others:
         line += " %14.3f" % (sizes[i] / sizes[ref])
     print(line + ("   (hnswlib: in-memory estimate)" if "hnswlib" in labels else ""))
+    if a.writes > 0:
+        wl = [i for i in range(len(labels)) if writes.get(labels[i])]
+        for k, name in enumerate(("insert %d rows (s)" % a.writes,
+                                  "update %d rows, vector kept (s)" % a.writes)):
+            line = "%-34s" % name
+            for i in range(len(labels)):
+                line += (" %14.2f" % med([w[k] for w in writes[labels[i]]])) if i in wl else \
+                    " %14s" % "-"
+            for i in others:
+                line += (" %14.3f" % (med([w[k] for w in writes[labels[i]]]) /
+                                      med([w[k] for w in writes[labels[ref]]]))) \
+                    if i in wl and ref in wl else " %14s" % "-"
+            print(line)
     print()
     hdr = "%-9s" % "ef_search"
     for i in range(len(labels)):
@@ -414,8 +464,9 @@ def main():
     print("queries per backend CPU second at recall@10 = 0.95: " +
           ", ".join("%s %.1f" % (labels[i], c95[i]) for i in range(len(labels))) +
           "; " + ", ".join("ratio %s %.3f" % (labels[i], c95[i] / c95[ref]) for i in others))
-    print("(QPS and CPU: %s of %d rounds, the engines taking turns every %d queries; builds: %s of"
-          " %d.  cpu: CPU time of the PostgreSQL backend per query, parse/plan/heap included"
+    print("(QPS and CPU: %s of %d rounds, the engines taking turns every %d queries; builds and"
+          " writes: %s of %d.  cpu: CPU time of the PostgreSQL backend per query, parse/plan/heap"
+          " included"
           % ("best" if a.best else "medians", a.rounds, a.chunk, "best" if a.best else "median",
              a.build_rounds))
     print(" (hnswlib: process CPU per query).  Wall-clock QPS on a shared machine is noisy.")
