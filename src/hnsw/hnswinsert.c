@@ -91,33 +91,38 @@ GetNode(InsertState * st, ItemPointer tid)
 }
 
 /*
- * The core's access: unvisited neighbours of node key at a level.  The
- * elements not read before are prefetched together first (the scan's
- * HnswPrefetchElements, only a prefetch), so that their cache misses
- * overlap instead of coming one read at a time.
+ * Start fetching the elements of up to 2 * HNSW_MAX_M tids that are about
+ * to be read (GetNode), all together, so that their cache misses overlap
+ * instead of coming one read at a time: those valid and not read before.
+ * Only a prefetch (the scan's HnswPrefetchElements): it cannot change what
+ * is read.
  */
+static void
+PrefetchUnread(InsertState * st, ItemPointer tids, int n)
+{
+	ItemPointerData unread[2 * HNSW_MAX_M];
+	int			nunread = 0;
+
+	for (int i = 0; i < n; i++)
+		if (ItemPointerIsValid(&tids[i]) && HnswKeyMapGet(&st->map, HnswTidKey(&tids[i])) < 0)
+			unread[nunread++] = tids[i];
+	HnswPrefetchElements((HnswRelCache *) st->index->rd_amcache, unread, nunread,
+						 offsetof(HnswElementTupleData, value) + st->valueSize);
+}
+
+/* The core's access: unvisited neighbours of node key at a level */
 static int
 DiskExpand(HnswSearch *s, HnswKey key, int level, HnswPair *out)
 {
 	InsertState *st = (InsertState *) s->graph;
 	ItemPointerData nbrs[2 * HNSW_MAX_M];
-	ItemPointerData unread[2 * HNSW_MAX_M];
 	int			nn = HnswReadNeighbors(st->index, &st->nodes[key].neighbortid, level, nbrs, true);
 	int			nvisit = 0;
-	int			nunread = 0;
 
 	for (int i = 0; i < nn; i++)
-	{
-		uint64		tidkey = HnswTidKey(&nbrs[i]);
-
-		if (!HnswKeySetAdd(&st->visited, tidkey))
-			continue;
-		if (HnswKeyMapGet(&st->map, tidkey) < 0)
-			unread[nunread++] = nbrs[i];
-		nbrs[nvisit++] = nbrs[i];
-	}
-	HnswPrefetchElements((HnswRelCache *) st->index->rd_amcache, unread, nunread,
-						 offsetof(HnswElementTupleData, value) + st->valueSize);
+		if (HnswKeySetAdd(&st->visited, HnswTidKey(&nbrs[i])))
+			nbrs[nvisit++] = nbrs[i];
+	PrefetchUnread(st, nbrs, nvisit);
 	for (int i = 0; i < nvisit; i++)
 	{
 		int			e = GetNode(st, &nbrs[i]);
@@ -967,6 +972,7 @@ HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer eti
 			 */
 			HnswKeySetInit(&seen, nw + nslots + 1);
 			HnswKeySetAdd(&seen, st.self);
+			PrefetchUnread(&st, slots, nslots);
 			for (int i = 0; i < nslots; i++)
 			{
 				int			k;
@@ -999,6 +1005,7 @@ HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer eti
 					continue;
 				(void) HnswReadElement(index, info, &slots[i], dim, &dn, false);
 				nn = HnswReadNeighbors(index, &dn.neighbortid, l, nb, true);
+				PrefetchUnread(&st, nb, nn);
 				for (int j = 0; j < nn; j++)
 				{
 					int			k;
