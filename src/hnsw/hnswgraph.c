@@ -191,7 +191,7 @@ HnswGraphInit(HnswMemGraph * g, const HnswMetric *metric, int m, int efConstruct
 	g->metric = *metric;
 	g->m = m;
 	g->valueSize = valueSize > 0 ? MAXALIGN(valueSize) : 0;
-	g->keepsCover = HnswGraphKeepsCover(metric, m);
+	g->keepsCover = !metric->nonMetric && 2 * m <= 64;
 	g->entry = -1;
 	g->entryLevel = -1;
 	g->ctx = CurrentMemoryContext;

@@ -73,7 +73,7 @@ typedef struct HnswMemGraph
 	uint8	   *nheaptids;
 	uint8	   *levels;
 	int32	   *l0;				/* level 0: HNSW_L0_RUN(m) int32s per element, flat */
-	bool		keepsCover;		/* level-0 runs keep HnswCoverBits */
+	bool		keepsCover;		/* level-0 runs keep HnswCoverBits (metrics, 2m <= 64) */
 	int64	   *linkOff;		/* levels 1..: offset of the element's lists */
 	char	   *linkArea;		/* ... in this area: per level [count, m slots] */
 	Size		linkCap;
@@ -106,13 +106,6 @@ static inline int
 HnswListCount(int32 word)
 {
 	return (int) ((uint32) word & HNSW_LIST_COUNT_MASK);
-}
-
-/* Whether a graph keeps HnswCoverBits for its level-0 lists */
-static inline bool
-HnswGraphKeepsCover(const HnswMetric *metric, int m)
-{
-	return !metric->nonMetric && 2 * m <= 64;
 }
 
 /*

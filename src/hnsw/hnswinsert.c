@@ -862,6 +862,16 @@ RepairEf(HnswIndexInfo * info)
 			   HNSW_DEFAULT_EF_CONSTRUCTION);
 }
 
+/* A search for live element e on VACUUM's behalf (RepairCounts, RepairEf) */
+static void
+InitRepairState(InsertState * st, Relation index, HnswIndexInfo * info, HnswNode * e, int dim)
+{
+	InitInsertState(st, index, info, e->value, dim);
+	st->search.access = &RepairAccess;
+	st->search.ef = RepairEf(info);
+	st->self = HnswTidKey(&e->tid);
+}
+
 /*
  * VACUUM's repair of live element etid, whose lists name deleted elements
  * (deleted: their TIDs) or whose level-0 list has fewer than minLinks live
@@ -910,10 +920,7 @@ HnswRepairElement(Relation index, HnswIndexInfo * info, int dim, ItemPointer eti
 
 	if (!HnswReadElement(index, info, etid, dim, &e, true))
 		return;
-	InitInsertState(&st, index, info, e.value, dim);
-	st.search.access = &RepairAccess;
-	st.search.ef = RepairEf(info);
-	st.self = HnswTidKey(etid);
+	InitRepairState(&st, index, info, &e, dim);
 	top = Min(e.level, meta.entryLevel);
 
 	/* An element that lost every link of a level is searched for in any case */
@@ -1111,10 +1118,7 @@ HnswSearchNearestLive(Relation index, HnswIndexInfo * info, int dim, ItemPointer
 
 	if (!HnswReadElement(index, info, etid, dim, &e, true))
 		return 0;
-	InitInsertState(&st, index, info, e.value, dim);
-	st.search.access = &RepairAccess;
-	st.search.ef = RepairEf(info);
-	st.self = HnswTidKey(etid);
+	InitRepairState(&st, index, info, &e, dim);
 	if (!StartSearch(&st, &meta, 0))
 		return 0;
 	HnswSearchLayer(&st.search, 0);

@@ -576,6 +576,38 @@ RescueIslands(Relation index, HnswIndexInfo * info, HnswKeySet * deleted, ItemPo
 	return nlinked;
 }
 
+/* The live elements of an index, by a scan of its pages (in page order) */
+static ItemPointerData *
+ListLiveElements(Relation index, int *nlive)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	int			caplive = 1024;
+	ItemPointerData *live = palloc(sizeof(ItemPointerData) * caplive);
+
+	*nlive = 0;
+	for (BlockNumber blk = 1; blk < nblocks; blk++)
+	{
+		Buffer		buf = ReadBuffer(index, blk);
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
+		{
+			ItemPointerData etid;
+
+			if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE ||
+				HnswGetElementTuple(index, page, off)->state != HNSW_ELEMENT_LIVE)
+				continue;
+			ItemPointerSet(&etid, blk, off);
+			PushTid(&live, nlive, &caplive, &etid);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	return live;
+}
+
 /*
  * After a build: link in the elements no path from the entry point reaches
  * (RescueIslands).  The graph a build makes is not fully connected either
@@ -595,12 +627,9 @@ HnswLinkUnreachable(Relation index, const ItemPointerData *unreached, int nunrea
 	MemoryContext ctx;
 	MemoryContext tmp;
 	MemoryContext old;
-	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	HnswKeySet	none;
-	ItemPointerData *live;
-	int			nlive = 0;
-	int			caplive = 1024;
-	int			nlinked;
+	ItemPointerData *live = (ItemPointerData *) unreached;
+	int			nlive = nunreached;
 	instr_time	start;
 	instr_time	elapsed;
 
@@ -613,58 +642,28 @@ HnswLinkUnreachable(Relation index, const ItemPointerData *unreached, int nunrea
 	tmp = AllocSetContextCreate(ctx, "hnsw island search", ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(ctx);
 	HnswKeySetInit(&none, 1);
-	if (nunreached > 0)
-	{
-		nlinked = RescueIslands(index, &info, &none, (ItemPointer) unreached, nunreached, true,
-								tmp);
-		INSTR_TIME_SET_CURRENT(elapsed);
-		INSTR_TIME_SUBTRACT(elapsed, start);
-		ereport(DEBUG2,
-				(errmsg_internal("hnsw build of \"%s\": linked in %d of %d unreachable elements in %.1f ms",
-								 RelationGetRelationName(index), nlinked, nunreached,
-								 INSTR_TIME_GET_MILLISEC(elapsed))));
-		MemoryContextSwitchTo(old);
-		MemoryContextDelete(ctx);
-		return;
-	}
-	live = palloc(sizeof(ItemPointerData) * caplive);
-	for (BlockNumber blk = 1; blk < nblocks; blk++)
-	{
-		Buffer		buf = ReadBuffer(index, blk);
-		Page		page;
+	if (nunreached < 0)
+		live = ListLiveElements(index, &nlive);
 
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
-		{
-			ItemPointerData etid;
-
-			if (HnswItemKind(page, off) != HNSW_ELEMENT_TUPLE ||
-				HnswGetElementTuple(index, page, off)->state != HNSW_ELEMENT_LIVE)
-				continue;
-			ItemPointerSet(&etid, blk, off);
-			PushTid(&live, &nlive, &caplive, &etid);
-		}
-		UnlockReleaseBuffer(buf);
-	}
-	/* The walk's set of reached elements must fit where the graph did */
-	if ((double) nlive * 4 * sizeof(HnswKeyEntry) > (double) maintenance_work_mem * 1024)
-	{
+	/* The page walk's set of reached elements must fit where the graph did */
+	if (nunreached < 0 &&
+		(double) nlive * 4 * sizeof(HnswKeyEntry) > (double) maintenance_work_mem * 1024)
 		ereport(DEBUG1,
 				(errmsg_internal("hnsw build of \"%s\": %d elements are too many to look for unreachable ones in maintenance_work_mem",
 								 RelationGetRelationName(index), nlive)));
-		MemoryContextSwitchTo(old);
-		MemoryContextDelete(ctx);
-		return;
+	else
+	{
+		int			nlinked = RescueIslands(index, &info, &none, live, nlive, nunreached > 0,
+											tmp);
+
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, start);
+		ereport(DEBUG2,
+				(errmsg_internal("hnsw build of \"%s\": linked in %d unreachable elements (of %d %s) in %.1f ms",
+								 RelationGetRelationName(index), nlinked, nlive,
+								 nunreached > 0 ? "the graph left unreachable" : "live ones",
+								 INSTR_TIME_GET_MILLISEC(elapsed))));
 	}
-	nlinked = RescueIslands(index, &info, &none, live, nlive, false, tmp);
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	ereport(DEBUG2,
-			(errmsg_internal("hnsw build of \"%s\": linked in %d unreachable elements of %d in %.1f ms",
-							 RelationGetRelationName(index), nlinked, nlive,
-							 INSTR_TIME_GET_MILLISEC(elapsed))));
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 }
